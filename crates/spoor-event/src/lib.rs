@@ -1,0 +1,24 @@
+//! The common language of spoor: [`Event`] (what readers yield), [`Finding`] (what detectors
+//! report) and the [`Detector`] / [`FindingSink`] traits that connect them.
+//!
+//! Readers, engines and writers each depend on this crate and never on one another, so that data
+//! flows one way: read -> normalise -> match -> report. Every type here is deliberately plain
+//! data: an engine can be tested by building an [`Event`] by hand.
+#![deny(missing_docs)]
+
+mod attack;
+mod event;
+mod finding;
+mod logsource;
+mod summary;
+mod value;
+
+pub use attack::{attack_from_tags, AttackRef, TACTICS};
+pub use event::{Event, Fields, Origin, Position};
+pub use finding::{
+    field_text, Detector, EventMatcher, FileInfo, Finding, FindingSink, MatchedValue,
+    RelatedRequest, RuleKind, RuleLevel, RuleMeta,
+};
+pub use logsource::LogSource;
+pub use summary::{FileStats, RunSummary, UnparsedSample};
+pub use value::Value;

@@ -1,0 +1,80 @@
+//! What a run did: counts that make sure nothing is dropped silently.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A sample of an input record that could not be turned into an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnparsedSample {
+    /// Line or record number.
+    pub line: u64,
+    /// Why it was not parsed.
+    pub reason: String,
+}
+
+/// How many samples of unparsed records each file keeps.
+pub const MAX_UNPARSED_SAMPLES: usize = 5;
+
+/// Per-file reading statistics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileStats {
+    /// Path as given.
+    pub path: String,
+    /// Detected (or forced) input format.
+    pub format: String,
+    /// Events produced.
+    pub events: u64,
+    /// Records that were not events.
+    pub unparsed: u64,
+    /// The first few unparsed records with their reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unparsed_samples: Vec<UnparsedSample>,
+    /// A fault that stopped reading the file (truncated archive, I/O error), with what was
+    /// read before it still counted above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// True when timestamps had no time zone and were taken as UTC.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub timezone_assumed: bool,
+}
+
+impl FileStats {
+    /// Counts one unparsed record, keeping the first few reasons.
+    pub fn unparsed(&mut self, line: u64, reason: impl Into<String>) {
+        self.unparsed += 1;
+        if self.unparsed_samples.len() < MAX_UNPARSED_SAMPLES {
+            self.unparsed_samples.push(UnparsedSample {
+                line,
+                reason: reason.into(),
+            });
+        }
+    }
+}
+
+/// The whole run's summary, written at the end by every sink.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Per-file statistics, in path order.
+    pub files: Vec<FileStats>,
+    /// Total events.
+    pub events: u64,
+    /// Total unparsed records.
+    pub unparsed: u64,
+    /// Rules (and indicators) that loaded and run.
+    pub rules_loaded: u64,
+    /// Rules that are valid but use something spoor does not run (with reasons in `rules check`).
+    pub rules_unsupported: u64,
+    /// Rules that are broken.
+    pub rules_invalid: u64,
+    /// Findings written (after filters), by level.
+    pub findings_by_level: BTreeMap<String, u64>,
+    /// Findings by ATT&CK tactic.
+    pub findings_by_tactic: BTreeMap<String, u64>,
+    /// Total findings written.
+    pub findings: u64,
+    /// Wall time in seconds.
+    pub elapsed_seconds: f64,
+    /// Warnings worth the analyst's attention (rule problems, unreadable files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
