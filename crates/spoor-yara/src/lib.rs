@@ -1,0 +1,1 @@
+//! File scanning (placeholder while the dependency builds).
