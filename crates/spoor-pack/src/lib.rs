@@ -67,10 +67,16 @@ mod tests {
         assert!(rules.len() >= 20, "only {} rules embedded", rules.len());
         assert!(sorted(rules));
         for (name, text) in rules {
-            assert!(!name.starts_with("tests/"), "fixture embedded as rule: {name}");
+            assert!(
+                !name.starts_with("tests/"),
+                "fixture embedded as rule: {name}"
+            );
             assert!(name.ends_with(".yml") || name.ends_with(".yaml"), "{name}");
             assert!(text.contains("detection:"), "{name} has no detection");
-            assert!(text.contains("attack.t"), "{name} has no ATT&CK technique tag");
+            assert!(
+                text.contains("attack.t"),
+                "{name} has no ATT&CK technique tag"
+            );
         }
     }
 

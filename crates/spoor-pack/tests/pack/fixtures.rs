@@ -1,0 +1,129 @@
+//! Rule fixtures (`rules/sigma/tests/<rule file name>`): lists of events a rule must match
+//! (`match:`) and near misses it must not (`nomatch:`), each `{logsource: {...}, fields: {...}}`.
+//! Web events give the raw fields; [`load`] adds `cs-uri` and the decoded companions the web
+//! reader produces, so fixtures read like access-log lines.
+
+use crate::decode::{decode, decode_uri};
+use spoor_event::{Event, LogSource, Position, Value};
+use std::path::{Path, PathBuf};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// One rule's fixture.
+pub struct Fixture {
+    /// Events the rule must match.
+    pub matches: Vec<Event>,
+    /// Events the rule must not match.
+    pub nomatches: Vec<Event>,
+}
+
+/// The workspace's `rules/` folder.
+pub fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules")
+}
+
+/// Reads and converts the fixture at `path`; an error names the file and what is wrong.
+pub fn load(path: &Path) -> Result<Fixture, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let docs = YamlLoader::load_from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc = docs
+        .first()
+        .ok_or_else(|| format!("{}: empty fixture", path.display()))?;
+    let origin = path.display().to_string();
+    let list = |key: &str| -> Result<Vec<Event>, String> {
+        let items = doc[key]
+            .as_vec()
+            .ok_or_else(|| format!("{origin}: `{key}` is not a list"))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| event(item, &format!("{origin} {key}[{i}]"), i))
+            .collect()
+    };
+    let fixture = Fixture {
+        matches: list("match")?,
+        nomatches: list("nomatch")?,
+    };
+    if fixture.matches.is_empty() || fixture.nomatches.is_empty() {
+        return Err(format!(
+            "{origin}: needs at least one match and one nomatch"
+        ));
+    }
+    Ok(fixture)
+}
+
+fn event(item: &Yaml, what: &str, index: usize) -> Result<Event, String> {
+    let ls = &item["logsource"];
+    let part = |k: &str| ls[k].as_str();
+    let logsource = LogSource::new(part("product"), part("category"), part("service"));
+    let web = logsource.category.as_deref() == Some("webserver");
+    let mut ev =
+        Event::new(what.to_string(), Position::Index(index as u64 + 1)).with_logsource(logsource);
+    let fields = item["fields"]
+        .as_hash()
+        .ok_or_else(|| format!("{what}: `fields` is not a map"))?;
+    for (k, v) in fields {
+        let name = k
+            .as_str()
+            .ok_or_else(|| format!("{what}: field name is not text"))?;
+        ev.push(name, value(v, what)?);
+    }
+    if web {
+        add_web_companions(&mut ev);
+    }
+    Ok(ev)
+}
+
+fn value(v: &Yaml, what: &str) -> Result<Value, String> {
+    Ok(match v {
+        Yaml::String(s) => Value::str(s.as_str()),
+        Yaml::Integer(i) => Value::Int(*i),
+        Yaml::Real(r) => Value::Float(r.parse().map_err(|_| format!("{what}: bad number {r}"))?),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Null => Value::Null,
+        Yaml::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| value(i, what))
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Err(format!("{what}: unsupported field value {v:?}")),
+    })
+}
+
+fn text(ev: &Event, name: &str) -> Option<String> {
+    ev.get(name)
+        .and_then(|v| v.as_text())
+        .map(|t| t.into_owned())
+}
+
+/// Adds `cs-uri` (stem?query, no `?` for an empty or `-` query) and the `-decoded` companions
+/// unless the fixture states them itself.
+fn add_web_companions(ev: &mut Event) {
+    if ev.get("cs-uri").is_none() {
+        if let Some(stem) = text(ev, "cs-uri-stem") {
+            let uri = match text(ev, "cs-uri-query") {
+                Some(q) if !q.is_empty() && q != "-" => format!("{stem}?{q}"),
+                _ => stem,
+            };
+            ev.push("cs-uri", uri);
+        }
+    }
+    let pairs = [
+        ("cs-uri", "cs-uri-decoded"),
+        ("cs-user-agent", "cs-user-agent-decoded"),
+        ("cs-referer", "cs-referer-decoded"),
+    ];
+    for (raw, decoded) in pairs {
+        if ev.get(decoded).is_some() {
+            continue;
+        }
+        if let Some(original) = text(ev, raw) {
+            let value = if raw == "cs-uri" {
+                decode_uri(&original)
+            } else {
+                decode(&original, false)
+            };
+            ev.push(decoded, value);
+        }
+    }
+}
