@@ -1,0 +1,780 @@
+//! [`IocSetBuilder`] (mutable, collects lists and bundles) -> [`IocSet`] (immutable, shared by
+//! all threads) -> [`IocMatcher`] (one per thread, holds scratch space and stateful hits).
+
+use crate::ast2test::{self, index_keys, Key, Test};
+use crate::correlate::{self, Correlation, ObservationHit};
+use crate::error::IocError;
+use crate::eval::{holds, EventView};
+use crate::index::{Index, Target};
+use crate::list::{parse_list, IocType, ListEntry};
+use crate::mapping::{Mapping, SlotId, ValueKind};
+use crate::net::Net;
+use crate::pattern::{self, ObsExpr};
+use crate::stix::{read_bundle, StixIndicator};
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use spoor_event::{
+    Detector, Event, EventMatcher, Finding, MatchedValue, Position, RuleKind, RuleLevel, RuleMeta,
+};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Most hits one matcher keeps per observation of a stateful indicator; more are counted.
+pub const MAX_HITS_PER_OBSERVATION: usize = 10_000;
+
+/// Options of the indicator engine (no CLI types: the CLI fills this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IocOptions {
+    /// Level of plain-list indicators (default `high`).
+    pub list_level: RuleLevel,
+    /// Drop findings whose event time lies outside the indicator's validity (`--ioc-valid-only`).
+    /// Events without a time, and indicators without a validity, are kept.
+    pub valid_only: bool,
+}
+
+impl Default for IocOptions {
+    fn default() -> Self {
+        IocOptions {
+            list_level: RuleLevel::High,
+            valid_only: false,
+        }
+    }
+}
+
+/// Whether an indicator loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadStatus {
+    /// Loaded and hunted.
+    Ok,
+    /// Valid, but uses something this engine does not run (reason given); not hunted.
+    Unsupported(String),
+    /// Broken (reason given); not hunted.
+    Invalid(String),
+}
+
+/// The load status of one indicator (every STIX indicator, and every list line that failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    /// File (or origin name) it came from.
+    pub origin: String,
+    /// STIX object id (or `objects[N]`), or `line N` for lists.
+    pub id: String,
+    /// Indicator name, when known.
+    pub name: Option<String>,
+    /// Status.
+    pub status: LoadStatus,
+}
+
+/// How many indicators loaded, and how many did not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadCounts {
+    /// Loaded.
+    pub ok: u64,
+    /// Not run (unsupported).
+    pub unsupported: u64,
+    /// Broken.
+    pub invalid: u64,
+}
+
+#[derive(Debug)]
+struct StixBody {
+    id: String,
+    name: String,
+    description: Option<String>,
+    tags: Vec<String>,
+    attack: spoor_event::AttackRef,
+    root: ObsExpr,
+    tests: Vec<Test>,
+    stateless: bool,
+}
+
+#[derive(Debug)]
+enum Body {
+    List {
+        line: u32,
+        ioc_type: IocType,
+        value: Box<str>,
+        description: Option<Box<str>>,
+    },
+    Stix(Box<StixBody>),
+}
+
+#[derive(Debug)]
+struct Indicator {
+    origin: u32,
+    level: RuleLevel,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    body: Body,
+    meta: OnceLock<Arc<RuleMeta>>,
+}
+
+/// Collects indicators from lists and bundles.
+#[derive(Debug)]
+pub struct IocSetBuilder {
+    options: IocOptions,
+    mapping: Result<Mapping, String>,
+    indicators: Vec<Indicator>,
+    index: Index,
+    scan: Vec<(u32, u32)>,
+    origins: Vec<Arc<str>>,
+    reports: Vec<LoadReport>,
+    counts: LoadCounts,
+}
+
+impl Default for IocSetBuilder {
+    fn default() -> Self {
+        IocSetBuilder::new(IocOptions::default())
+    }
+}
+
+fn looks_like_json(text: &str) -> bool {
+    matches!(
+        text.trim_start_matches('\u{feff}')
+            .trim_start()
+            .as_bytes()
+            .first(),
+        Some(b'{' | b'[')
+    )
+}
+
+impl IocSetBuilder {
+    /// A builder with `options`.
+    pub fn new(options: IocOptions) -> Self {
+        IocSetBuilder {
+            options,
+            mapping: Mapping::builtin(),
+            indicators: Vec::new(),
+            index: Index::default(),
+            scan: Vec::new(),
+            origins: Vec::new(),
+            reports: Vec::new(),
+            counts: LoadCounts::default(),
+        }
+    }
+
+    fn origin(&mut self, origin: &str) -> u32 {
+        if let Some(i) = self.origins.iter().position(|o| &**o == origin) {
+            return i as u32;
+        }
+        self.origins.push(origin.into());
+        (self.origins.len() - 1) as u32
+    }
+
+    fn slot(&self, path: &str) -> Option<SlotId> {
+        self.mapping.as_ref().ok().and_then(|m| m.slot(path))
+    }
+
+    fn next_id(&self) -> u32 {
+        u32::try_from(self.indicators.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Adds a plain list (text or CSV lines). Lines that are not indicators are reported
+    /// ([`IocSet::reports`]) and counted as invalid.
+    pub fn add_list_str(&mut self, origin: &str, text: &str) {
+        let o = self.origin(origin);
+        let (entries, errors) = parse_list(text);
+        for e in errors {
+            self.counts.invalid += 1;
+            self.reports.push(LoadReport {
+                origin: origin.to_string(),
+                id: format!("line {}", e.line),
+                name: None,
+                status: LoadStatus::Invalid(e.reason),
+            });
+        }
+        for e in entries {
+            self.add_entry(o, origin, e);
+        }
+    }
+
+    fn add_entry(&mut self, o: u32, origin: &str, e: ListEntry) {
+        let id = self.next_id();
+        let t = Target::List(id);
+        let path = match (e.ioc_type, e.net) {
+            (IocType::Ipv4 | IocType::Ipv6 | IocType::Cidr, Some(Net::V4(..))) => "ipv4-addr:value",
+            (IocType::Ipv4 | IocType::Ipv6 | IocType::Cidr, _) => "ipv6-addr:value",
+            (IocType::Domain, _) => "domain-name:value",
+            (IocType::Url, _) => "url:value",
+            (IocType::Email, _) => "email-addr:value",
+            (IocType::Md5, _) => "file:hashes.md5",
+            (IocType::Sha1, _) => "file:hashes.sha-1",
+            (IocType::Sha256, _) => "file:hashes.sha-256",
+            (IocType::FileName, _) => "file:name",
+        };
+        let Some(slot) = self.slot(path) else {
+            self.counts.unsupported += 1;
+            self.reports.push(LoadReport {
+                origin: origin.to_string(),
+                id: format!("line {}", e.line),
+                name: None,
+                status: LoadStatus::Unsupported(format!("no fields are mapped for {path}")),
+            });
+            return;
+        };
+        match (e.ioc_type, e.net) {
+            (_, Some(net)) => self.index.add_net(slot, net, t),
+            (IocType::Domain, _) => self.index.add_suffix(slot, &e.value, t),
+            (IocType::Url, _) => self.index.add_needle(slot, &e.value, t),
+            _ => self.index.add_exact(slot, &e.value, t),
+        }
+        self.counts.ok += 1;
+        self.indicators.push(Indicator {
+            origin: o,
+            level: self.options.list_level,
+            valid_from: None,
+            valid_until: None,
+            body: Body::List {
+                line: e.line,
+                ioc_type: e.ioc_type,
+                value: e.value.into_boxed_str(),
+                description: e.description.map(String::into_boxed_str),
+            },
+            meta: OnceLock::new(),
+        });
+    }
+
+    /// Adds a STIX 2.1 bundle. Errors only when the text is not a bundle at all; each indicator's
+    /// problems are reported per indicator and the rest still loads.
+    pub fn add_stix_str(&mut self, origin: &str, json: &str) -> Result<(), IocError> {
+        let (inds, rejected) = read_bundle(json).map_err(|message| IocError::Bundle {
+            origin: origin.to_string(),
+            message,
+        })?;
+        let o = self.origin(origin);
+        for r in rejected {
+            let status = if r.unsupported {
+                self.counts.unsupported += 1;
+                LoadStatus::Unsupported(r.reason)
+            } else {
+                self.counts.invalid += 1;
+                LoadStatus::Invalid(r.reason)
+            };
+            self.reports.push(LoadReport {
+                origin: origin.to_string(),
+                id: r.id,
+                name: r.name,
+                status,
+            });
+        }
+        for ind in inds {
+            let status = self.add_stix_indicator(o, ind.clone());
+            match &status {
+                LoadStatus::Ok => self.counts.ok += 1,
+                LoadStatus::Unsupported(_) => self.counts.unsupported += 1,
+                LoadStatus::Invalid(_) => self.counts.invalid += 1,
+            }
+            self.reports.push(LoadReport {
+                origin: origin.to_string(),
+                id: ind.id,
+                name: Some(ind.name),
+                status,
+            });
+        }
+        Ok(())
+    }
+
+    fn add_stix_indicator(&mut self, o: u32, ind: StixIndicator) -> LoadStatus {
+        let parsed = match pattern::parse(&ind.pattern) {
+            Ok(p) => p,
+            Err(e) => return LoadStatus::Invalid(e.to_string()),
+        };
+        let Ok(mapping) = self.mapping.as_ref() else {
+            return LoadStatus::Unsupported("field mapping table unavailable".into());
+        };
+        let mut tests = Vec::with_capacity(parsed.observations.len());
+        let mut problems = Vec::new();
+        for obs in &parsed.observations {
+            match ast2test::compile(obs, mapping) {
+                Ok(t) => tests.push(t),
+                Err(p) => problems.extend(p),
+            }
+        }
+        if !problems.is_empty() {
+            problems.dedup();
+            return LoadStatus::Unsupported(problems.join("; "));
+        }
+        let id = self.next_id();
+        for (j, test) in tests.iter().enumerate() {
+            let t = Target::Obs(id, j as u32);
+            match index_keys(test) {
+                Some(keys) => {
+                    for (slot, key) in keys {
+                        match key {
+                            Key::Text(text) => self.index.add_exact(slot, &text, t),
+                            Key::Net(net) => self.index.add_net(slot, net, t),
+                        }
+                    }
+                }
+                None => self.scan.push((id, j as u32)),
+            }
+        }
+        let stateless = match &parsed.root {
+            ObsExpr::Observation(_) => true,
+            ObsExpr::Or(items) => items.iter().all(|i| matches!(i, ObsExpr::Observation(_))),
+            _ => false,
+        };
+        self.indicators.push(Indicator {
+            origin: o,
+            level: ind.level,
+            valid_from: ind.valid_from,
+            valid_until: ind.valid_until,
+            body: Body::Stix(Box::new(StixBody {
+                id: ind.id,
+                name: ind.name,
+                description: ind.description,
+                tags: ind.tags,
+                attack: ind.attack,
+                root: parsed.root,
+                tests,
+                stateless,
+            })),
+            meta: OnceLock::new(),
+        });
+        LoadStatus::Ok
+    }
+
+    /// Adds a file: a STIX bundle when its first non-blank character is `{` or `[`, otherwise a
+    /// plain list.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), IocError> {
+        let bytes = std::fs::read(path).map_err(|source| IocError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        let origin = path.display().to_string();
+        if looks_like_json(&text) {
+            self.add_stix_str(&origin, &text)
+        } else {
+            self.add_list_str(&origin, &text);
+            Ok(())
+        }
+    }
+
+    /// Freezes the set.
+    pub fn build(mut self) -> Result<IocSet, IocError> {
+        let mapping = self.mapping.map_err(IocError::Mapping)?;
+        self.index.finish().map_err(IocError::Mapping)?;
+        Ok(IocSet {
+            options: self.options,
+            mapping,
+            indicators: self.indicators,
+            index: self.index,
+            scan: self.scan,
+            origins: self.origins,
+            reports: self.reports,
+            counts: self.counts,
+            pending: Mutex::new((Vec::new(), 0)),
+        })
+    }
+}
+
+/// An immutable, thread-shared set of indicators.
+#[derive(Debug)]
+pub struct IocSet {
+    options: IocOptions,
+    mapping: Mapping,
+    indicators: Vec<Indicator>,
+    index: Index,
+    scan: Vec<(u32, u32)>,
+    origins: Vec<Arc<str>>,
+    reports: Vec<LoadReport>,
+    counts: LoadCounts,
+    pending: Mutex<(Vec<ObservationHit>, u64)>,
+}
+
+impl IocSet {
+    /// Load statuses: every STIX indicator (loaded or not) and every list line that was not an
+    /// indicator. Loaded list lines are only counted ([`IocSet::counts`]), so that a list of a
+    /// million lines does not make a million reports.
+    pub fn reports(&self) -> &[LoadReport] {
+        &self.reports
+    }
+
+    /// Counts of loaded and rejected indicators.
+    pub fn counts(&self) -> LoadCounts {
+        self.counts
+    }
+
+    /// Number of loaded indicators.
+    pub fn len(&self) -> usize {
+        self.indicators.len()
+    }
+
+    /// True when nothing loaded.
+    pub fn is_empty(&self) -> bool {
+        self.indicators.is_empty()
+    }
+
+    /// Whether any indicator needs [`IocSet::correlate`] after the events (several
+    /// observations, `FOLLOWEDBY` or qualifiers).
+    pub fn has_stateful(&self) -> bool {
+        self.indicators
+            .iter()
+            .any(|i| matches!(&i.body, Body::Stix(s) if !s.stateless))
+    }
+
+    /// A matcher for one thread. Its stateful hits stay with it ([`IocMatcher::take_hits`]).
+    pub fn ioc_matcher(&self) -> IocMatcher<'_> {
+        IocMatcher {
+            set: self,
+            cands: Vec::new(),
+            matched: Vec::new(),
+            hits: Vec::new(),
+            hit_counts: FxHashMap::default(),
+            dropped: 0,
+            flush_on_drop: false,
+        }
+    }
+
+    /// Hits left by matchers obtained through [`Detector::matcher`] (they hand their hits over
+    /// when dropped), and how many were dropped over the per-observation cap. Takes them out.
+    pub fn take_pending_hits(&self) -> (Vec<ObservationHit>, u64) {
+        let mut guard = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *guard)
+    }
+
+    /// Convenience: correlates the pending hits ([`IocSet::take_pending_hits`]).
+    pub fn correlate_pending(&self) -> Correlation {
+        let (hits, dropped) = self.take_pending_hits();
+        let mut c = self.correlate(hits);
+        if dropped > 0 {
+            c.notes.push(format!(
+                "{dropped} observation hits over the cap of {MAX_HITS_PER_OBSERVATION} per observation were not correlated"
+            ));
+        }
+        c
+    }
+
+    fn meta(&self, id: u32) -> Option<Arc<RuleMeta>> {
+        let ind = self.indicators.get(id as usize)?;
+        Some(
+            ind.meta
+                .get_or_init(|| {
+                    let origin = self.origins.get(ind.origin as usize).map(|o| o.to_string());
+                    let mut m = match &ind.body {
+                        Body::List {
+                            line,
+                            ioc_type,
+                            value,
+                            description,
+                        } => {
+                            let mut m = RuleMeta::new(
+                                format!("{}:{line}", origin.as_deref().unwrap_or("list")),
+                                format!("Indicator {ioc_type} {value}"),
+                                ind.level,
+                                RuleKind::Indicator,
+                            );
+                            m.description = description.as_deref().map(str::to_string);
+                            m.tags = vec![format!("ioc.{ioc_type}")];
+                            m
+                        }
+                        Body::Stix(s) => {
+                            let mut m =
+                                RuleMeta::new(&s.id, &s.name, ind.level, RuleKind::Indicator);
+                            m.description = s.description.clone();
+                            m.tags = s.tags.clone();
+                            m.attack = s.attack.clone();
+                            m
+                        }
+                    };
+                    m.path = origin;
+                    Arc::new(m)
+                })
+                .clone(),
+        )
+    }
+
+    fn validity(&self, id: u32, t: Option<DateTime<Utc>>) -> Option<bool> {
+        let ind = self.indicators.get(id as usize)?;
+        if ind.valid_from.is_none() && ind.valid_until.is_none() {
+            return None;
+        }
+        let t = t?;
+        Some(ind.valid_from.is_none_or(|f| t >= f) && ind.valid_until.is_none_or(|u| t < u))
+    }
+
+    fn kind(&self, slot: SlotId) -> ValueKind {
+        self.mapping.get(slot).map_or(ValueKind::Text, |s| s.kind)
+    }
+
+    /// Indicators matching a scanned file (by base name, case-insensitive, and by digests; pass
+    /// an empty string for a digest not computed). Only single-observation STIX indicators apply
+    /// to files; stateful ones are for event streams.
+    pub fn match_file(
+        &self,
+        name: &str,
+        md5: &str,
+        sha1: &str,
+        sha256: &str,
+    ) -> Vec<(Arc<RuleMeta>, MatchedValue)> {
+        let mut ev = Event::new("file", Position::Index(0));
+        for (field, value) in [
+            ("file.name", name),
+            ("file.hash.md5", md5),
+            ("file.hash.sha1", sha1),
+            ("file.hash.sha256", sha256),
+        ] {
+            if !value.trim().is_empty() {
+                ev.push(field, value);
+            }
+        }
+        let mut m = self.ioc_matcher();
+        let mut out = Vec::new();
+        m.check(&ev, &mut out);
+        out.into_iter()
+            .flat_map(|f| {
+                let rule = f.rule;
+                f.matched.into_iter().map(move |mv| (rule.clone(), mv))
+            })
+            .collect()
+    }
+
+    /// Evaluates stateful indicators over the hits of all matchers (in any order, from any number
+    /// of threads): the result is sorted and does not depend on how hits were split.
+    pub fn correlate(&self, mut hits: Vec<ObservationHit>) -> Correlation {
+        hits.sort_by(ObservationHit::order);
+        let mut out = Correlation::default();
+        let mut start = 0;
+        while start < hits.len() {
+            let ind = hits[start].indicator;
+            let end = start
+                + hits[start..]
+                    .iter()
+                    .take_while(|h| h.indicator == ind)
+                    .count();
+            let group = &hits[start..end];
+            start = end;
+            let Some(Indicator {
+                body: Body::Stix(body),
+                ..
+            }) = self.indicators.get(ind as usize)
+            else {
+                continue;
+            };
+            let mut by_obs = vec![Vec::new(); body.tests.len()];
+            let mut kept = 0usize;
+            for (i, h) in group.iter().enumerate() {
+                if let Some(v) = by_obs.get_mut(h.observation as usize) {
+                    if v.len() < MAX_HITS_PER_OBSERVATION {
+                        v.push(i as u32);
+                        kept += 1;
+                    }
+                }
+            }
+            if kept < group.len() {
+                out.notes.push(format!(
+                    "indicator {}: {} hits over the cap of {MAX_HITS_PER_OBSERVATION} per observation were not correlated",
+                    body.id,
+                    group.len() - kept
+                ));
+            }
+            let times: Vec<_> = group.iter().map(|h| h.finding.timestamp).collect();
+            let (sets, truncated) = correlate::evaluate(&body.root, &by_obs, &times);
+            if truncated {
+                out.notes.push(format!(
+                    "indicator {}: more than {} partial matches; some combinations were not tried",
+                    body.id,
+                    correlate::MAX_SETS
+                ));
+            }
+            let mut seen = rustc_hash::FxHashSet::default();
+            for members in sets {
+                // The finding is the event that completed the match (the latest one).
+                let Some(&last) = members.iter().max_by(|a, b| {
+                    let (ha, hb) = (&group[**a as usize], &group[**b as usize]);
+                    Finding::report_order(&ha.finding, &hb.finding)
+                }) else {
+                    continue;
+                };
+                if !seen.insert(last) {
+                    continue;
+                }
+                let Some(h) = group.get(last as usize) else {
+                    continue;
+                };
+                let mut f = h.finding.clone();
+                f.matched.clear();
+                for m in &members {
+                    if let Some(h) = group.get(*m as usize) {
+                        for mv in &h.finding.matched {
+                            if !f.matched.contains(mv) {
+                                f.matched.push(mv.clone());
+                            }
+                        }
+                    }
+                }
+                out.findings.push(f);
+            }
+        }
+        out.findings.sort_by(Finding::report_order);
+        out
+    }
+}
+
+/// Per-thread matcher of an [`IocSet`].
+#[derive(Debug)]
+pub struct IocMatcher<'a> {
+    set: &'a IocSet,
+    cands: Vec<(Target, usize)>,
+    matched: Vec<usize>,
+    hits: Vec<ObservationHit>,
+    hit_counts: FxHashMap<(u32, u32), usize>,
+    dropped: u64,
+    flush_on_drop: bool,
+}
+
+impl IocMatcher<'_> {
+    /// The stateful hits recorded so far (taken out); pass those of every thread to
+    /// [`IocSet::correlate`].
+    pub fn take_hits(&mut self) -> Vec<ObservationHit> {
+        self.hit_counts.clear();
+        std::mem::take(&mut self.hits)
+    }
+
+    /// Hits not kept because an observation reached [`MAX_HITS_PER_OBSERVATION`] in this matcher.
+    pub fn dropped_hits(&self) -> u64 {
+        self.dropped
+    }
+
+    fn matched_value(
+        &self,
+        event: &Event,
+        view: &EventView<'_>,
+        vi: usize,
+        in_validity: Option<bool>,
+    ) -> Option<MatchedValue> {
+        let v = view.values.get(vi)?;
+        let (name, _) = event.fields.get(v.field)?;
+        Some(MatchedValue {
+            field: name.to_string(),
+            value: v.text.to_string(),
+            in_validity,
+        })
+    }
+}
+
+impl EventMatcher for IocMatcher<'_> {
+    fn check(&mut self, event: &Event, out: &mut Vec<Finding>) {
+        let set = self.set;
+        let view = EventView::new(&set.mapping, event);
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
+        for (vi, v) in view.values.iter().enumerate() {
+            set.index
+                .lookup(v.slot, set.kind(v.slot), &v.text, &mut |t| {
+                    cands.push((t, vi))
+                });
+        }
+        for &(i, j) in &set.scan {
+            cands.push((Target::Obs(i, j), usize::MAX));
+        }
+        cands.sort_unstable();
+        cands.dedup_by_key(|c| c.0);
+
+        let mut current: Option<(u32, Finding)> = None;
+        let flush = |current: &mut Option<(u32, Finding)>, out: &mut Vec<Finding>| {
+            if let Some((_, f)) = current.take() {
+                out.push(f);
+            }
+        };
+        let mut k = 0;
+        while k < cands.len() {
+            let (target, _) = cands[k];
+            let group_end = k + cands[k..].iter().take_while(|c| c.0 == target).count();
+            let group: Vec<usize> = cands[k..group_end].iter().map(|c| c.1).collect();
+            k = group_end;
+            let (ind, obs) = match target {
+                Target::List(i) => (i, None),
+                Target::Obs(i, j) => (i, Some(j)),
+            };
+            let validity = set.validity(ind, event.timestamp);
+            if set.options.valid_only && validity == Some(false) {
+                continue;
+            }
+            let matched: Vec<usize> = match obs {
+                None => group,
+                Some(j) => {
+                    let Some(Indicator {
+                        body: Body::Stix(body),
+                        ..
+                    }) = set.indicators.get(ind as usize)
+                    else {
+                        continue;
+                    };
+                    let Some(test) = body.tests.get(j as usize) else {
+                        continue;
+                    };
+                    self.matched.clear();
+                    if !holds(test, &view, &mut self.matched) {
+                        continue;
+                    }
+                    if !body.stateless {
+                        let n = self.hit_counts.entry((ind, j)).or_insert(0);
+                        if *n >= MAX_HITS_PER_OBSERVATION {
+                            self.dropped += 1;
+                            continue;
+                        }
+                        *n += 1;
+                        let Some(meta) = set.meta(ind) else { continue };
+                        let mut f = Finding::from_event(meta, event);
+                        f.matched = self
+                            .matched
+                            .iter()
+                            .filter_map(|&vi| self.matched_value(event, &view, vi, validity))
+                            .collect();
+                        self.hits.push(ObservationHit {
+                            indicator: ind,
+                            observation: j,
+                            finding: f,
+                        });
+                        continue;
+                    }
+                    self.matched.clone()
+                }
+            };
+            let values: Vec<MatchedValue> = matched
+                .iter()
+                .filter_map(|&vi| self.matched_value(event, &view, vi, validity))
+                .collect();
+            match &mut current {
+                Some((ci, f)) if *ci == ind => {
+                    for v in values {
+                        if !f.matched.contains(&v) {
+                            f.matched.push(v);
+                        }
+                    }
+                }
+                _ => {
+                    flush(&mut current, out);
+                    let Some(meta) = set.meta(ind) else { continue };
+                    let mut f = Finding::from_event(meta, event);
+                    f.matched = values;
+                    current = Some((ind, f));
+                }
+            }
+        }
+        flush(&mut current, out);
+        self.cands = cands;
+    }
+}
+
+impl Drop for IocMatcher<'_> {
+    fn drop(&mut self) {
+        if self.flush_on_drop && (!self.hits.is_empty() || self.dropped > 0) {
+            let mut guard = self.set.pending.lock().unwrap_or_else(|e| e.into_inner());
+            guard.0.append(&mut self.hits);
+            guard.1 += self.dropped;
+        }
+    }
+}
+
+impl Detector for IocSet {
+    /// A matcher that hands its stateful hits to the set when dropped; after the run, call
+    /// [`IocSet::correlate_pending`].
+    fn matcher(&self) -> Box<dyn EventMatcher + '_> {
+        let mut m = self.ioc_matcher();
+        m.flush_on_drop = true;
+        Box::new(m)
+    }
+}
