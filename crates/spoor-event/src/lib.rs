@@ -20,5 +20,5 @@ pub use finding::{
     RelatedRequest, RuleKind, RuleLevel, RuleMeta,
 };
 pub use logsource::LogSource;
-pub use summary::{FileStats, RunSummary, UnparsedSample};
+pub use summary::{FileStats, RunSummary, UnparsedSample, MAX_UNPARSED_SAMPLES};
 pub use value::Value;

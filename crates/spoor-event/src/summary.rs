@@ -29,6 +29,10 @@ pub struct FileStats {
     /// The first few unparsed records with their reasons.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unparsed_samples: Vec<UnparsedSample>,
+    /// Lines or archive members passed over on purpose, not errors: blank lines, IIS `#`
+    /// directives, macOS `__MACOSX/` and `._*` AppleDouble stubs in archives.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: u64,
     /// A fault that stopped reading the file (truncated archive, I/O error), with what was
     /// read before it still counted above.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +53,10 @@ impl FileStats {
             });
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The whole run's summary, written at the end by every sink.

@@ -1,0 +1,369 @@
+//! JSON logs: NDJSON (one object per line), a JSON array of objects, or one object per file
+//! (pretty-printed or not). Records are cut out of the stream one at a time, so a 2 GB array is
+//! never held whole; each is capped in size and nesting depth before serde_json sees it.
+//!
+//! Windows events in JSON are mapped by [`crate::winjson`]; anything else becomes a generic
+//! event with dotted field names and an unknown log source (the engine runs all rules on it).
+
+use crate::flatten::{flatten_object, json_depth_exceeds, MAX_DEPTH};
+use crate::lines::{Line, LineReader};
+use crate::read::Ctx;
+use crate::time::{parse_iso, Stamp};
+use crate::winjson::map_windows;
+use serde_json::{Map, Value as Json};
+use spoor_event::{Event, Fields, LogSource, Position};
+use std::borrow::Cow;
+use std::io::{self, BufRead, Read};
+
+/// Field names tried, in order, for the time of a generic JSON event.
+const TIME_FIELDS: [&str; 9] = [
+    "@timestamp",
+    "timestamp",
+    "TimeCreated",
+    "EventTime",
+    "UtcTime",
+    "time",
+    "Timestamp",
+    "eventTime",
+    "datetime",
+];
+
+/// The time of a JSON record from the usual field names (see [`TIME_FIELDS`]); also
+/// `TimeCreated.SystemTime` and `TimeCreated.#attributes.SystemTime`.
+pub(crate) fn find_time(root: &Map<String, Json>) -> Option<Stamp> {
+    for name in TIME_FIELDS {
+        match root.get(name) {
+            Some(Json::String(s)) => {
+                if let Some(t) = parse_iso(s) {
+                    return Some(t);
+                }
+            }
+            Some(Json::Object(o)) => {
+                let st = o
+                    .get("SystemTime")
+                    .or_else(|| o.get("#attributes").and_then(|a| a.get("SystemTime")));
+                if let Some(t) = st.and_then(Json::as_str).and_then(parse_iso) {
+                    return Some(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the stream looks like NDJSON: it starts with `{` and its first line is a whole value.
+pub(crate) fn looks_like_ndjson(head: &[u8]) -> bool {
+    let trimmed = head.trim_ascii_start();
+    if !trimmed.starts_with(b"{") {
+        return false;
+    }
+    let line = match memchr::memchr(b'\n', trimmed) {
+        Some(i) => trimmed.get(..i).unwrap_or_default(),
+        None => return false,
+    };
+    serde_json::from_slice::<Json>(line.trim_ascii()).is_ok()
+        || std::str::from_utf8(line).is_err()
+}
+
+/// Turns one record's text into an event (or the reason it is not one).
+pub(crate) fn record_to_event(bytes: &[u8], ctx: &Ctx, pos: Position) -> Result<Event, String> {
+    if json_depth_exceeds(bytes, MAX_DEPTH) {
+        return Err(format!("JSON nested deeper than {MAX_DEPTH} levels"));
+    }
+    let text: Cow<'_, str> = String::from_utf8_lossy(bytes);
+    let value: Json = serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Json::Object(root) = value else {
+        return Err("JSON value is not an object".to_string());
+    };
+    Ok(object_to_event(&root, ctx, pos))
+}
+
+fn object_to_event(root: &Map<String, Json>, ctx: &Ctx, pos: Position) -> Event {
+    let mut ev = Event::new(ctx.path.clone(), pos);
+    if let Some(w) = map_windows(root) {
+        ev.fields = w.fields;
+        ev.logsource = w.logsource;
+        if let Some((t, assumed)) = w.time {
+            ev.timestamp = Some(t);
+            ctx.note_tz_assumed(assumed);
+        }
+        return ev;
+    }
+    let mut fields = Fields::new();
+    flatten_object(root, "", &mut fields);
+    ev.fields = fields;
+    ev.logsource = LogSource::default();
+    if let Some((t, assumed)) = find_time(root) {
+        ev.timestamp = Some(t);
+        ctx.note_tz_assumed(assumed);
+    }
+    ev
+}
+
+/// Reads NDJSON: each non-blank line one record.
+pub(crate) fn read_ndjson<R: BufRead>(mut lines: LineReader<R>, ctx: &mut Ctx) -> io::Result<()> {
+    while let Some((no, line)) = lines.next_line()? {
+        match line {
+            Line::TooLong(n) => ctx.unparsed(no, ctx.too_long(n)),
+            Line::Text(t) if t.trim_ascii().is_empty() => ctx.skip(),
+            Line::Text(t) => match record_to_event(t, ctx, Position::Line(no)) {
+                Ok(ev) => ctx.event(ev),
+                Err(reason) => ctx.unparsed(no, reason),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Byte source with line counting for the streaming splitter.
+struct Bytes<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    line: u64,
+}
+
+impl<R: Read> Bytes<R> {
+    fn peek(&mut self) -> io::Result<Option<u8>> {
+        if self.pos >= self.len {
+            self.pos = 0;
+            self.len = loop {
+                match self.inner.read(&mut self.buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+        }
+        Ok(self.buf.get(self.pos).copied().filter(|_| self.pos < self.len))
+    }
+
+    fn bump(&mut self) -> io::Result<Option<u8>> {
+        let b = self.peek()?;
+        if let Some(c) = b {
+            self.pos += 1;
+            if c == b'\n' {
+                self.line += 1;
+            }
+        }
+        Ok(b)
+    }
+
+    fn skip_ws(&mut self) -> io::Result<Option<u8>> {
+        while let Some(b) = self.peek()? {
+            if b.is_ascii_whitespace() {
+                self.bump()?;
+            } else {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The outcome of cutting one value out of the stream.
+enum Cut {
+    /// The value's bytes (complete).
+    Whole,
+    /// Longer than the cap: `n` bytes skipped.
+    TooLong(u64),
+    /// The stream ended inside the value.
+    Truncated,
+}
+
+/// Cuts one JSON value starting at the current byte into `out` (at most `cap` bytes kept).
+/// Containers end when their depth returns to zero; scalars end before `,`, `]`, `}` or
+/// whitespace.
+fn cut_value<R: Read>(src: &mut Bytes<R>, out: &mut Vec<u8>, cap: usize) -> io::Result<Cut> {
+    out.clear();
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut total = 0u64;
+    let first = src.peek()?;
+    let scalar = !matches!(first, Some(b'{') | Some(b'['));
+    loop {
+        let Some(b) = src.peek()? else {
+            return Ok(if scalar && !in_str {
+                finish_cut(total, cap)
+            } else {
+                Cut::Truncated
+            });
+        };
+        if scalar && !in_str && total > 0 && (matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace()) {
+            return Ok(finish_cut(total, cap));
+        }
+        src.bump()?;
+        total += 1;
+        if out.len() < cap {
+            out.push(b);
+        }
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+                if scalar && depth == 0 {
+                    return Ok(finish_cut(total, cap));
+                }
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && !scalar {
+                    return Ok(finish_cut(total, cap));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn finish_cut(total: u64, cap: usize) -> Cut {
+    if total > cap as u64 {
+        Cut::TooLong(total)
+    } else {
+        Cut::Whole
+    }
+}
+
+/// Reads a JSON array of records, or one or more top-level objects (pretty-printed or not).
+/// Array elements are numbered by index; top-level objects by the line they start on.
+pub(crate) fn read_stream<R: Read>(inner: R, ctx: &mut Ctx) -> io::Result<()> {
+    let mut src = Bytes {
+        inner,
+        buf: vec![0u8; 64 * 1024].into_boxed_slice(),
+        pos: 0,
+        len: 0,
+        line: 1,
+    };
+    let cap = ctx.opts.max_line_bytes;
+    let mut buf = Vec::new();
+    let mut index = 0u64;
+    loop {
+        let Some(b) = src.skip_ws()? else {
+            return Ok(());
+        };
+        if b == b'[' {
+            src.bump()?;
+            // Elements of a top-level array.
+            loop {
+                let Some(b) = src.skip_ws()? else {
+                    ctx.unparsed(src.line, "JSON array not closed (truncated file?)");
+                    return Ok(());
+                };
+                match b {
+                    b']' => {
+                        src.bump()?;
+                        break;
+                    }
+                    b',' => {
+                        src.bump()?;
+                        continue;
+                    }
+                    _ => {}
+                }
+                index += 1;
+                let start_line = src.line;
+                match cut_value(&mut src, &mut buf, cap)? {
+                    Cut::Whole => match record_to_event(&buf, ctx, Position::Index(index)) {
+                        Ok(ev) => ctx.event(ev),
+                        Err(r) => ctx.unparsed(start_line, format!("element {index}: {r}")),
+                    },
+                    Cut::TooLong(n) => ctx.unparsed(start_line, format!("element {index}: {}", ctx.too_long(n))),
+                    Cut::Truncated => {
+                        ctx.unparsed(start_line, format!("element {index}: truncated JSON"));
+                        return Ok(());
+                    }
+                }
+            }
+            continue;
+        }
+        let start_line = src.line;
+        match cut_value(&mut src, &mut buf, cap)? {
+            Cut::Whole => match record_to_event(&buf, ctx, Position::Line(start_line)) {
+                Ok(ev) => ctx.event(ev),
+                Err(r) => {
+                    ctx.unparsed(start_line, r);
+                    if !buf.starts_with(b"{") {
+                        // Not JSON at all here: resynchronise at the next line.
+                        while let Some(c) = src.bump()? {
+                            if c == b'\n' {
+                                break;
+                            }
+                        }
+                    }
+                }
+            },
+            Cut::TooLong(n) => ctx.unparsed(start_line, ctx.too_long(n)),
+            Cut::Truncated => {
+                ctx.unparsed(start_line, "truncated JSON");
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::tests::run_text;
+    use crate::InputFormat;
+    use spoor_event::{field_text, Value};
+
+    #[test]
+    fn ndjson_generic_and_bad_lines() {
+        let text = b"{\"a\":{\"b\":1},\"@timestamp\":\"2024-01-01T00:00:00Z\"}\n\nnot json\n{\"x\":[1,2]}\n[1]\n{\"u\":\"\xff\xfe\"}\n";
+        let (evs, st) = run_text(text, Some(InputFormat::Json));
+        assert_eq!(st.format, "json");
+        assert_eq!(st.events, 3);
+        assert_eq!(st.unparsed, 2);
+        assert_eq!(st.skipped, 1);
+        assert_eq!(st.unparsed_samples[0].line, 3);
+        assert_eq!(field_text(&evs[0].fields, "a.b").as_deref(), Some("1"));
+        assert!(evs[0].timestamp.is_some());
+        assert!(evs[0].logsource.is_unknown());
+        assert_eq!(evs[1].get("x"), Some(&Value::Array(vec![Value::Int(1), Value::Int(2)])));
+        assert_eq!(evs[1].origin.position, Position::Line(4));
+        assert_eq!(field_text(&evs[2].fields, "u").as_deref(), Some("\u{fffd}\u{fffd}"));
+    }
+
+    #[test]
+    fn array_and_pretty_object() {
+        let (evs, st) = run_text(b"[\n {\"a\":1},\n {\"a\":2}, 5, {\"a\":\"]\"}\n]\n", None);
+        assert_eq!(st.format, "json");
+        assert_eq!(st.events, 3);
+        assert_eq!(st.unparsed, 1);
+        assert_eq!(evs[1].origin.position, Position::Index(2));
+        assert_eq!(field_text(&evs[2].fields, "a").as_deref(), Some("]"));
+        let (evs, st) = run_text(b"{\n  \"a\": {\n    \"b\": true\n  }\n}\n", None);
+        assert_eq!((st.events, st.unparsed), (1, 0));
+        assert_eq!(evs[0].get("a.b"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn hostile_depth_and_truncation() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let line = format!("{{\"a\":{deep}}}\n");
+        let (_, st) = run_text(line.as_bytes(), Some(InputFormat::Json));
+        assert_eq!((st.events, st.unparsed), (0, 1));
+        assert!(st.unparsed_samples[0].reason.contains("deeper"), "{:?}", st.unparsed_samples);
+        let (_, st) = run_text(b"[{\"a\":1},{\"a\":", None);
+        assert_eq!((st.events, st.unparsed), (1, 1));
+    }
+
+    #[test]
+    fn ndjson_sniff() {
+        assert!(looks_like_ndjson(b"{\"a\":1}\n{\"b\":2}\n"));
+        assert!(!looks_like_ndjson(b"{\n\"a\":1}\n"));
+        assert!(!looks_like_ndjson(b"[{\"a\":1}]\n"));
+    }
+}

@@ -1,0 +1,63 @@
+//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, JSON, CSV), turned into
+//! [`spoor_event::Event`]s under the field names Sigma rules use, streaming and in parallel.
+//!
+//! Why one crate: the readers share sniffing, decompression, line capping and the accounting
+//! that makes sure every line is either an event or counted as unparsed ([`FileStats`]); the
+//! engines never see a format. Formats are recognised from content ([`InputFormat`] forces one),
+//! gzip/zstd/bzip2/xz are peeled by magic bytes, and zip archives are read entry by entry.
+//!
+//! ```no_run
+//! use spoor_input::{discover, read_all, ReadOptions};
+//! let opts = ReadOptions::default();
+//! let (files, unreadable) = discover(&["/var/log".into()], &opts);
+//! let (events, stats) = read_all(&files, &opts, Vec::new, |v, e| v.push(e));
+//! # let _ = (unreadable, events, stats);
+//! ```
+//!
+//! [`FileStats`]: spoor_event::FileStats
+#![deny(missing_docs)]
+
+mod access;
+mod archive;
+mod authlog;
+mod decompress;
+mod delimited;
+mod error;
+mod evtx;
+mod flatten;
+mod format;
+mod generic;
+mod iis;
+mod json;
+mod lines;
+mod options;
+mod parallel;
+mod read;
+mod sniff;
+mod syslog;
+mod time;
+mod walk;
+mod webdecode;
+mod weberror;
+mod windows;
+mod winjson;
+
+pub use error::InputError;
+pub use format::InputFormat;
+pub use options::{ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES, DEFAULT_SPLIT_BYTES};
+pub use parallel::read_all;
+pub use read::InputFile;
+pub use walk::discover;
+pub use windows::windows_logsource;
+
+/// Reads one file on the calling thread, calling `on_event` for each event; the statistics of
+/// the file (one per entry, plus the archive's own, for a zip). For tests and small tools; the
+/// CLI uses [`read_all`].
+pub fn read_path(
+    path: impl Into<std::path::PathBuf>,
+    opts: &ReadOptions,
+    mut on_event: impl FnMut(spoor_event::Event),
+) -> Vec<spoor_event::FileStats> {
+    let file = InputFile::new(path);
+    read::read_file(&file, opts, &mut on_event)
+}

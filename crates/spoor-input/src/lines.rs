@@ -1,0 +1,155 @@
+//! Line splitting with a size cap, so that a hostile file with a gigabyte-long "line" is counted,
+//! not loaded.
+
+use std::io::{self, BufRead};
+
+/// One line as read: its text (without `\n` / `\r\n`), or the fact that it was too long.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Line<'a> {
+    /// The line's bytes.
+    Text(&'a [u8]),
+    /// The line had this many bytes, over the cap; its content was not kept.
+    TooLong(u64),
+}
+
+/// Reads lines from a `BufRead`, numbering them, keeping at most `cap` bytes of any line.
+pub(crate) struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    cap: usize,
+    line_no: u64,
+    consumed: u64,
+    limit: Option<u64>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// Lines of `inner`, the first numbered `first_line`.
+    pub(crate) fn new(inner: R, cap: usize, first_line: u64) -> Self {
+        LineReader {
+            inner,
+            buf: Vec::new(),
+            cap,
+            line_no: first_line.saturating_sub(1),
+            consumed: 0,
+            limit: None,
+        }
+    }
+
+    /// Stops before any line that starts at or after `limit` bytes into the stream (for chunks:
+    /// the line that straddles the limit belongs to this chunk).
+    pub(crate) fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// The underlying reader (only meaningful before any line was read).
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// The next line and its number, or `None` at the end.
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
+        if self.limit.is_some_and(|l| self.consumed >= l) {
+            return Ok(None);
+        }
+        self.buf.clear();
+        let mut total: u64 = 0;
+        let mut seen_any = false;
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            seen_any = true;
+            let (take, done) = match memchr::memchr(b'\n', avail) {
+                Some(i) => (i + 1, true),
+                None => (avail.len(), false),
+            };
+            let room = self.cap.saturating_add(2).saturating_sub(self.buf.len());
+            let keep = take.min(room);
+            if let Some(part) = avail.get(..keep) {
+                self.buf.extend_from_slice(part);
+            }
+            total += take as u64;
+            self.inner.consume(take);
+            self.consumed += take as u64;
+            if done {
+                break;
+            }
+        }
+        if !seen_any {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        let mut content_len = total;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            content_len -= 1;
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+                content_len -= 1;
+            }
+        }
+        if content_len > self.cap as u64 {
+            return Ok(Some((self.line_no, Line::TooLong(content_len))));
+        }
+        Ok(Some((self.line_no, Line::Text(&self.buf))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(input: &[u8], cap: usize) -> Vec<(u64, String)> {
+        let mut r = LineReader::new(io::BufReader::with_capacity(4, input), cap, 1);
+        let mut out = Vec::new();
+        while let Some((n, l)) = r.next_line().unwrap() {
+            out.push((
+                n,
+                match l {
+                    Line::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    Line::TooLong(len) => format!("<{len}>"),
+                },
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_and_numbers() {
+        let v = all(b"ab\r\ncd\n\nlast", 100);
+        assert_eq!(
+            v,
+            vec![
+                (1, "ab".into()),
+                (2, "cd".into()),
+                (3, "".into()),
+                (4, "last".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn caps_long_lines_without_losing_the_next() {
+        let v = all(b"0123456789\nok\n", 5);
+        assert_eq!(v, vec![(1, "<10>".into()), (2, "ok".into())]);
+        let v = all(b"12345\n", 5);
+        assert_eq!(v, vec![(1, "12345".into())]);
+    }
+
+    #[test]
+    fn limit_keeps_straddling_line() {
+        let data = b"aaa\nbbb\nccc\n";
+        let mut r = LineReader::new(&data[..], 100, 10).with_limit(5);
+        let mut got = Vec::new();
+        while let Some((n, _)) = r.next_line().unwrap() {
+            got.push(n);
+        }
+        assert_eq!(got, vec![10, 11]);
+    }
+}

@@ -1,0 +1,253 @@
+//! Reading many files at once: one work unit per file, or per line-aligned chunk of a large
+//! plain-text file so that both cores work on a single big log. Runs on the caller's rayon pool.
+//!
+//! Chunk line numbers are exact: the newlines of each chunk are counted first (in parallel, with
+//! `memchr`), and each chunk starts numbering after those of the chunks before it.
+
+use crate::json::looks_like_ndjson;
+use crate::read::{read_file, read_text, Ctx, InputFile, TextPlan, BUF_BYTES};
+use crate::sniff::sniff;
+use crate::{InputFormat, ReadOptions};
+use rayon::prelude::*;
+use spoor_event::{Event, FileStats, UnparsedSample, MAX_UNPARSED_SAMPLES};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+
+/// One piece of work.
+enum Unit<'a> {
+    Whole(&'a InputFile),
+    Chunk {
+        file: &'a InputFile,
+        plan: TextPlan,
+        start: u64,
+    },
+}
+
+/// What a chunked file looks like before it is read.
+struct Split {
+    format: InputFormat,
+    ndjson: bool,
+    bounds: Vec<u64>,
+}
+
+/// Decides whether `file` is split, and where.
+fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
+    if file.size < opts.split_bytes || file.size < 2 * BUF_BYTES as u64 {
+        return None;
+    }
+    let mut f = File::open(&file.path).ok()?;
+    let mut head = vec![0u8; BUF_BYTES];
+    let n = read_full(&mut f, &mut head).ok()?;
+    head.truncate(n);
+    if crate::decompress::Compression::detect(&head).is_some() || head.starts_with(b"PK") {
+        return None;
+    }
+    let format = opts.format.or_else(|| sniff(&head))?;
+    let ndjson = format == InputFormat::Json && looks_like_ndjson(&head);
+    if !(format.splittable() || ndjson) {
+        return None;
+    }
+    let pieces = (file.size / opts.split_bytes.max(1)).clamp(2, 256);
+    let mut bounds = vec![0u64];
+    for k in 1..pieces {
+        let guess = file.size / pieces * k;
+        let at = next_line_start(&mut f, guess).ok()?;
+        if at > *bounds.last().unwrap_or(&0) && at < file.size {
+            bounds.push(at);
+        }
+    }
+    bounds.push(file.size);
+    Some(Split { format, ndjson, bounds })
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(buf.get_mut(n..).unwrap_or_default())? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The offset just after the first newline at or after `pos`.
+fn next_line_start(f: &mut File, pos: u64) -> io::Result<u64> {
+    f.seek(SeekFrom::Start(pos))?;
+    let mut r = BufReader::with_capacity(BUF_BYTES, f);
+    let mut skipped = Vec::new();
+    // A line over the cap would make this grow; read_until on a bounded take keeps it in check.
+    let n = (&mut r).take(64 << 20).read_until(b'\n', &mut skipped)?;
+    Ok(pos + n as u64)
+}
+
+fn count_newlines(file: &InputFile, start: u64, end: u64) -> io::Result<u64> {
+    let mut f = File::open(&file.path)?;
+    f.seek(SeekFrom::Start(start))?;
+    let mut r = f.take(end - start);
+    let mut buf = vec![0u8; BUF_BYTES];
+    let mut n = 0u64;
+    loop {
+        let k = r.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        n += memchr::memchr_iter(b'\n', buf.get(..k).unwrap_or_default()).count() as u64;
+    }
+    Ok(n)
+}
+
+fn read_chunk(file: &InputFile, plan: TextPlan, start: u64, opts: &ReadOptions, emit: &mut dyn FnMut(Event)) -> FileStats {
+    let mut ctx = Ctx::new(&file.display, opts, emit);
+    ctx.stats.format = plan.format.name().into();
+    let run = || -> io::Result<File> {
+        let mut f = File::open(&file.path)?;
+        f.seek(SeekFrom::Start(start))?;
+        Ok(f)
+    };
+    match run() {
+        Ok(f) => {
+            ctx.mtime = crate::read::file_mtime(&f);
+            let r: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF_BYTES, f));
+            if let Err(e) = read_text(r, plan, &mut ctx) {
+                ctx.stats.error = Some(format!("{}: {e}", file.display));
+            }
+        }
+        Err(e) => ctx.stats.error = Some(format!("{}: {e}", file.display)),
+    }
+    ctx.finish()
+}
+
+/// Merges chunk statistics of one file (in chunk order) into one line.
+fn merge(parts: Vec<FileStats>) -> FileStats {
+    let mut it = parts.into_iter();
+    let mut acc = it.next().unwrap_or_default();
+    let mut samples: Vec<UnparsedSample> = std::mem::take(&mut acc.unparsed_samples);
+    for p in it {
+        acc.events += p.events;
+        acc.unparsed += p.unparsed;
+        acc.skipped += p.skipped;
+        acc.timezone_assumed |= p.timezone_assumed;
+        if acc.error.is_none() {
+            acc.error = p.error;
+        }
+        samples.extend(p.unparsed_samples);
+    }
+    samples.sort_by_key(|s| s.line);
+    samples.truncate(MAX_UNPARSED_SAMPLES);
+    acc.unparsed_samples = samples;
+    acc
+}
+
+/// Reads all `files` in parallel on the current rayon pool. `init` makes the state of one work
+/// unit (a file, or a chunk of a large one); `on_event` receives each event with that state. The
+/// states come back (one per unit, in path order) for the caller to merge, with one
+/// [`FileStats`] per file or archive entry, in path order.
+///
+/// ```no_run
+/// use spoor_input::{discover, read_all, ReadOptions};
+/// let opts = ReadOptions::default();
+/// let (files, problems) = discover(&["logs".into()], &opts);
+/// let (counts, stats) = read_all(&files, &opts, || 0u64, |n, _event| *n += 1);
+/// let total: u64 = counts.iter().sum();
+/// # let _ = (problems, stats, total);
+/// ```
+pub fn read_all<S: Send>(
+    files: &[InputFile],
+    opts: &ReadOptions,
+    init: impl Fn() -> S + Sync + Send,
+    on_event: impl Fn(&mut S, Event) + Sync + Send,
+) -> (Vec<S>, Vec<FileStats>) {
+    // Plan: split large splittable files (the planning itself runs in parallel).
+    let splits: Vec<Option<Split>> = files.par_iter().map(|f| plan_split(f, opts)).collect();
+    let mut units: Vec<(usize, Unit)> = Vec::new();
+    let mut first_lines: Vec<Vec<u64>> = Vec::new();
+    // Newline counts per chunk, to number lines exactly.
+    let chunk_jobs: Vec<(usize, usize, u64, u64)> = splits
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+        .flat_map(|(i, s)| {
+            s.bounds
+                .windows(2)
+                .enumerate()
+                .filter_map(move |(k, w)| match w {
+                    [a, b] => Some((i, k, *a, *b)),
+                    _ => None,
+                })
+        })
+        .collect();
+    let counts: Vec<u64> = chunk_jobs
+        .par_iter()
+        .map(|(i, _, a, b)| files.get(*i).map(|f| count_newlines(f, *a, *b).unwrap_or(0)).unwrap_or(0))
+        .collect();
+    first_lines.resize(files.len(), Vec::new());
+    for ((i, _, _, _), n) in chunk_jobs.iter().zip(&counts) {
+        if let Some(v) = first_lines.get_mut(*i) {
+            let prev = v.last().copied().unwrap_or(1);
+            if v.is_empty() {
+                v.push(1);
+            }
+            v.push(prev + n);
+        }
+    }
+    for (i, file) in files.iter().enumerate() {
+        match splits.get(i).and_then(Option::as_ref) {
+            Some(s) => {
+                for (k, w) in s.bounds.windows(2).enumerate() {
+                    let (a, b) = match w {
+                        [a, b] => (*a, *b),
+                        _ => continue,
+                    };
+                    let first_line = first_lines.get(i).and_then(|v| v.get(k)).copied().unwrap_or(1);
+                    let plan = TextPlan {
+                        format: s.format,
+                        ndjson: s.ndjson,
+                        first_line,
+                        limit: Some(b - a),
+                    };
+                    units.push((i, Unit::Chunk { file, plan, start: a }));
+                }
+            }
+            None => units.push((i, Unit::Whole(file))),
+        }
+    }
+    let results: Vec<(usize, S, Vec<FileStats>)> = units
+        .into_par_iter()
+        .map(|(i, unit)| {
+            let mut state = init();
+            let mut emit = |e: Event| on_event(&mut state, e);
+            let stats = match unit {
+                Unit::Whole(f) => read_file(f, opts, &mut emit),
+                Unit::Chunk { file, plan, start } => vec![read_chunk(file, plan, start, opts, &mut emit)],
+            };
+            (i, state, stats)
+        })
+        .collect();
+    // Results are in unit order, which is file order; chunks of a file are adjacent.
+    let mut states = Vec::with_capacity(results.len());
+    let mut stats: Vec<FileStats> = Vec::new();
+    let mut pending: Vec<FileStats> = Vec::new();
+    let mut pending_file = None;
+    for (i, s, st) in results {
+        states.push(s);
+        let chunked = splits.get(i).is_some_and(Option::is_some);
+        if chunked {
+            if pending_file != Some(i) && !pending.is_empty() {
+                stats.push(merge(std::mem::take(&mut pending)));
+            }
+            pending_file = Some(i);
+            pending.extend(st);
+        } else {
+            if !pending.is_empty() {
+                stats.push(merge(std::mem::take(&mut pending)));
+                pending_file = None;
+            }
+            stats.extend(st);
+        }
+    }
+    if !pending.is_empty() {
+        stats.push(merge(pending));
+    }
+    (states, stats)
+}

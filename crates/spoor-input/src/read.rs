@@ -1,0 +1,417 @@
+//! Reading one file (or one chunk of one): open, peel compression, sniff, hand the stream to
+//! the format's parser, and account for every line in [`FileStats`].
+
+use crate::decompress::{fill_head, peel};
+use crate::json::{looks_like_ndjson, read_ndjson, read_stream};
+use crate::lines::{Line, LineReader};
+use crate::sniff::{sniff, web_product_from_path, EVTX_MAGIC};
+use crate::syslog::YearRule;
+use crate::{InputError, InputFormat, ReadOptions};
+use chrono::{DateTime, Utc};
+use spoor_event::{Event, FileStats, LogSource, Position};
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Size of the read buffer; also how much is looked at when sniffing.
+pub(crate) const BUF_BYTES: usize = 64 * 1024;
+
+/// Most compression layers peeled off one stream.
+const MAX_LAYERS: usize = 4;
+
+/// A file to read, as found by [`crate::discover`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// The path as shown in events and statistics.
+    pub display: String,
+    /// Its size in bytes when discovered.
+    pub size: u64,
+}
+
+impl InputFile {
+    /// An input file for `path`, with its size looked up (0 if unknown).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        InputFile {
+            display: path.to_string_lossy().into_owned(),
+            path,
+            size,
+        }
+    }
+}
+
+/// The state of reading one stream: where events go and what is counted.
+pub(crate) struct Ctx<'a> {
+    pub path: Arc<str>,
+    pub opts: &'a ReadOptions,
+    pub stats: FileStats,
+    pub mtime: Option<DateTime<Utc>>,
+    tz_assumed: Cell<bool>,
+    emit: &'a mut dyn FnMut(Event),
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(path: &str, opts: &'a ReadOptions, emit: &'a mut dyn FnMut(Event)) -> Self {
+        Ctx {
+            path: Arc::from(path),
+            opts,
+            stats: FileStats {
+                path: path.to_string(),
+                ..FileStats::default()
+            },
+            mtime: None,
+            tz_assumed: Cell::new(false),
+            emit,
+        }
+    }
+
+    /// Emits an event.
+    pub(crate) fn event(&mut self, ev: Event) {
+        self.stats.events += 1;
+        (self.emit)(ev);
+    }
+
+    /// Counts an unparsed record.
+    pub(crate) fn unparsed(&mut self, line: u64, reason: impl Into<String>) {
+        self.stats.unparsed(line, reason);
+    }
+
+    /// Counts a line passed over on purpose.
+    pub(crate) fn skip(&mut self) {
+        self.stats.skipped += 1;
+    }
+
+    /// The reason text for an over-long record.
+    pub(crate) fn too_long(&self, n: u64) -> String {
+        format!(
+            "record of {n} bytes is over the cap of {} bytes",
+            self.opts.max_line_bytes
+        )
+    }
+
+    /// Notes that a time had no zone and was taken as UTC.
+    pub(crate) fn note_tz_assumed(&self, assumed: bool) {
+        if assumed {
+            self.tz_assumed.set(true);
+        }
+    }
+
+    /// The statistics, complete.
+    pub(crate) fn finish(mut self) -> FileStats {
+        self.stats.timezone_assumed |= self.tz_assumed.get();
+        self.stats
+    }
+}
+
+/// How a text stream is read once its format is known.
+#[derive(Clone, Copy)]
+pub(crate) struct TextPlan {
+    pub format: InputFormat,
+    /// For JSON: one record per line.
+    pub ndjson: bool,
+    pub first_line: u64,
+    /// Stop after this many bytes (chunks end on a line boundary).
+    pub limit: Option<u64>,
+}
+
+/// Reads a decoded text stream with a known format.
+pub(crate) fn read_text(reader: Box<dyn BufRead + '_>, plan: TextPlan, ctx: &mut Ctx) -> io::Result<()> {
+    let mut lines = LineReader::new(reader, ctx.opts.max_line_bytes, plan.first_line);
+    if let Some(l) = plan.limit {
+        lines = lines.with_limit(l);
+    }
+    match plan.format {
+        InputFormat::Json if plan.ndjson => read_ndjson(lines, ctx),
+        InputFormat::Json => {
+            read_stream(lines.into_inner(), ctx)
+        }
+        InputFormat::Csv => crate::delimited::read_delimited(lines, b',', ctx),
+        InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
+        InputFormat::Iis => {
+            let mut p = crate::iis::IisParser::default();
+            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
+                crate::iis::IisLine::Directive => Outcome::Skip,
+                crate::iis::IisLine::Record(mut e) => {
+                    e.logsource = LogSource::new(Some("iis"), Some("webserver"), None);
+                    Outcome::Event(e)
+                }
+                crate::iis::IisLine::Bad(r) => Outcome::Bad(r),
+            })
+        }
+        InputFormat::WebAccess => {
+            let product = web_product_from_path(&ctx.path);
+            let ls = LogSource::new(product, Some("webserver"), None);
+            each_line(lines, ctx, |line, mut ev, _| match crate::access::parse(line) {
+                Ok(a) => {
+                    crate::access::fill(&mut ev, &a);
+                    ev.logsource = ls.clone();
+                    Outcome::Event(ev)
+                }
+                Err(r) => Outcome::Bad(r.to_string()),
+            })
+        }
+        InputFormat::WebError => each_line(lines, ctx, |line, mut ev, c| {
+            match crate::weberror::parse(line, &mut ev) {
+                Ok(()) => {
+                    c.note_tz_assumed(true);
+                    Outcome::Event(ev)
+                }
+                Err(r) => Outcome::Bad(r.to_string()),
+            }
+        }),
+        InputFormat::Syslog => {
+            let rule = match (ctx.opts.syslog_year, ctx.mtime) {
+                (Some(y), _) => YearRule::Fixed(y),
+                (None, Some(m)) => YearRule::FromMtime(m),
+                (None, None) => YearRule::FromMtime(Utc::now()),
+            };
+            each_line(lines, ctx, |line, mut ev, c| {
+                match crate::syslog::parse(line, &mut ev, rule) {
+                    Ok(assumed) => {
+                        c.note_tz_assumed(assumed);
+                        Outcome::Event(ev)
+                    }
+                    Err(r) => Outcome::Bad(r.to_string()),
+                }
+            })
+        }
+        InputFormat::Evtx => {
+            ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
+            Ok(())
+        }
+    }
+}
+
+/// What a line parser made of a line.
+enum Outcome {
+    Event(Event),
+    Skip,
+    Bad(String),
+}
+
+/// Runs a line parser over all lines: blank lines are skipped, over-long ones counted, and the
+/// raw line is kept in each event.
+fn each_line<R: BufRead>(
+    mut lines: LineReader<R>,
+    ctx: &mut Ctx,
+    mut parse: impl FnMut(&[u8], Event, &Ctx) -> Outcome,
+) -> io::Result<()> {
+    while let Some((no, line)) = lines.next_line()? {
+        let text = match line {
+            Line::TooLong(n) => {
+                let r = ctx.too_long(n);
+                ctx.unparsed(no, r);
+                continue;
+            }
+            Line::Text(t) => t,
+        };
+        if text.trim_ascii().is_empty() {
+            ctx.skip();
+            continue;
+        }
+        let ev = Event::new(ctx.path.clone(), Position::Line(no));
+        match parse(text, ev, ctx) {
+            Outcome::Event(mut e) => {
+                e.raw = Some(String::from_utf8_lossy(text).into());
+                ctx.event(e);
+            }
+            Outcome::Skip => ctx.skip(),
+            Outcome::Bad(r) => ctx.unparsed(no, r),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a stream from its start: peel compression, sniff (unless forced), read. `mtime` is the
+/// file's (or archive entry's) modification time, for syslog years. Zip archives are not
+/// handled here (see [`crate::archive`]).
+pub(crate) fn read_stream_from_start<'r>(
+    raw: Box<dyn BufRead + 'r>,
+    ctx: &mut Ctx,
+) -> Result<(), InputError> {
+    let io_err = |e| InputError::Io {
+        path: PathBuf::from(&*ctx.path),
+        source: e,
+    };
+    let (mut reader, layers) = peel(raw, MAX_LAYERS).map_err(io_err)?;
+    let head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
+    let format = match ctx.opts.format {
+        Some(f) => f,
+        None if head.starts_with(b"PK\x03\x04") => {
+            return Err(InputError::Archive("nested zip archive not read".into()))
+        }
+        None => sniff(&head).ok_or(InputError::Unrecognised)?,
+    };
+    let mut name = String::new();
+    for l in &layers {
+        name.push_str(l.name());
+        name.push('+');
+    }
+    name.push_str(format.name());
+    ctx.stats.format = name;
+    if format == InputFormat::Evtx {
+        // The evtx crate seeks: hold the decoded file in memory, up to a cap.
+        let cap = ctx.opts.max_memory_evtx_bytes;
+        let mut buf = Vec::new();
+        reader
+            .take(cap + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| InputError::Io {
+                path: PathBuf::from(&*ctx.path),
+                source: e,
+            })?;
+        if buf.len() as u64 > cap {
+            return Err(InputError::Evtx(format!(
+                "compressed or archived EVTX over {cap} bytes is not held in memory; extract it first"
+            )));
+        }
+        if !buf.starts_with(EVTX_MAGIC) {
+            return Err(InputError::Evtx("no EVTX header".into()));
+        }
+        return crate::evtx::read_evtx(io::Cursor::new(buf), ctx).map_err(InputError::Evtx);
+    }
+    let plan = TextPlan {
+        format,
+        ndjson: looks_like_ndjson(&head),
+        first_line: 1,
+        limit: None,
+    };
+    read_text(reader, plan, ctx).map_err(|e| InputError::Io {
+        path: PathBuf::from(&*ctx.path),
+        source: e,
+    })
+}
+
+/// The modification time of a file, if the system gives one.
+pub(crate) fn file_mtime(f: &File) -> Option<DateTime<Utc>> {
+    f.metadata().ok()?.modified().ok().map(DateTime::<Utc>::from)
+}
+
+/// Reads one whole file: zip archives entry by entry, EVTX from disk, anything else as a stream.
+/// Returns one [`FileStats`] per file (per entry for archives, plus one for the archive itself).
+pub(crate) fn read_file(file: &InputFile, opts: &ReadOptions, emit: &mut dyn FnMut(Event)) -> Vec<FileStats> {
+    let fail = |e: InputError| {
+        vec![FileStats {
+            path: file.display.clone(),
+            error: Some(e.to_string()),
+            ..FileStats::default()
+        }]
+    };
+    let mut f = match File::open(&file.path) {
+        Ok(f) => f,
+        Err(e) => {
+            return fail(InputError::Io {
+                path: file.path.clone(),
+                source: e,
+            })
+        }
+    };
+    let mut magic = [0u8; 8];
+    let n = read_up_to(&mut f, &mut magic).unwrap_or(0);
+    let magic = magic.get(..n).unwrap_or_default();
+    if let Err(e) = f.seek(SeekFrom::Start(0)) {
+        return fail(InputError::Io {
+            path: file.path.clone(),
+            source: e,
+        });
+    }
+    let forced_other = opts.format.is_some_and(|f| f != InputFormat::Evtx);
+    if magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PK\x05\x06") {
+        return crate::archive::read_zip(file, f, opts, emit);
+    }
+    let mtime = file_mtime(&f);
+    let mut ctx = Ctx::new(&file.display, opts, emit);
+    ctx.mtime = mtime;
+    if magic.starts_with(EVTX_MAGIC) && !forced_other {
+        ctx.stats.format = InputFormat::Evtx.name().into();
+        if let Err(e) = crate::evtx::read_evtx(f, &mut ctx) {
+            ctx.stats.error = Some(InputError::Evtx(e).to_string());
+        }
+        return vec![ctx.finish()];
+    }
+    let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF_BYTES, f));
+    if let Err(e) = read_stream_from_start(reader, &mut ctx) {
+        ctx.stats.error = Some(e.to_string());
+    }
+    vec![ctx.finish()]
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Reads `bytes` as a stream (optionally forced to a format); events and statistics.
+    pub(crate) fn run_text(bytes: &[u8], format: Option<InputFormat>) -> (Vec<Event>, FileStats) {
+        let opts = ReadOptions {
+            format,
+            ..ReadOptions::default()
+        };
+        let mut evs = Vec::new();
+        let mut emit = |e: Event| evs.push(e);
+        let mut ctx = Ctx::new("mem", &opts, &mut emit);
+        let r: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF_BYTES, bytes));
+        if let Err(e) = read_stream_from_start(r, &mut ctx) {
+            ctx.stats.error = Some(e.to_string());
+        }
+        let st = ctx.finish();
+        (evs, st)
+    }
+
+    #[test]
+    fn unrecognised_is_an_error_not_silence() {
+        let (evs, st) = run_text(b"hello there\nthis is prose\n", None);
+        assert!(evs.is_empty());
+        assert!(st.error.as_deref().unwrap_or("").contains("not recognised"));
+    }
+
+    #[test]
+    fn every_line_accounted() {
+        let text = b"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n\ngarbage\n1.2.3.4 - - [01/Jan/2024:00:00:01 +0000] \"GET /b HTTP/1.1\" 404 - \"-\" \"y\"\n";
+        let (evs, st) = run_text(text, None);
+        assert_eq!(st.format, "access");
+        assert_eq!((st.events, st.unparsed, st.skipped), (2, 1, 1));
+        assert_eq!(st.unparsed_samples[0].line, 3);
+        assert_eq!(evs[1].origin.position, Position::Line(4));
+        assert!(evs[0].raw.as_deref().unwrap_or("").starts_with("1.2.3.4"));
+        assert_eq!(evs[0].logsource.category.as_deref(), Some("webserver"));
+        assert!(evs[0].logsource.product.is_none());
+    }
+
+    #[test]
+    fn over_long_line_counted() {
+        let opts_cap = 64;
+        let mut text = b"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n".to_vec();
+        text.extend(std::iter::repeat_n(b'A', 10 * opts_cap));
+        text.push(b'\n');
+        let opts = ReadOptions {
+            max_line_bytes: opts_cap,
+            format: Some(InputFormat::WebAccess),
+            ..ReadOptions::default()
+        };
+        let mut n = 0;
+        let mut emit = |_e: Event| n += 1;
+        let mut ctx = Ctx::new("mem", &opts, &mut emit);
+        read_stream_from_start(Box::new(&text[..]), &mut ctx).unwrap();
+        let st = ctx.finish();
+        assert_eq!((st.events, st.unparsed), (1, 1));
+        assert!(st.unparsed_samples[0].reason.contains("640 bytes"));
+    }
+}

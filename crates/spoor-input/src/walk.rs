@@ -1,0 +1,131 @@
+//! Finding the files to read: paths given, folders walked recursively (following symlinks, with
+//! loops detected and reported rather than followed), `--glob` and `--exclude` applied.
+
+use crate::read::InputFile;
+use crate::{InputError, ReadOptions};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use spoor_event::FileStats;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn build(patterns: &[String]) -> Result<Option<GlobSet>, InputError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let g = Glob::new(p).map_err(|e| InputError::BadGlob {
+            pattern: p.clone(),
+            message: e.to_string(),
+        })?;
+        b.add(g);
+    }
+    b.build().map(Some).map_err(|e| InputError::BadGlob {
+        pattern: patterns.join(" "),
+        message: e.to_string(),
+    })
+}
+
+/// A pattern matches the whole path or the file name alone (`*.log` works anywhere).
+fn matches(set: &GlobSet, path: &Path) -> bool {
+    set.is_match(path) || path.file_name().is_some_and(|n| set.is_match(Path::new(n)))
+}
+
+fn problem(path: &Path, message: String) -> FileStats {
+    FileStats {
+        path: path.to_string_lossy().into_owned(),
+        error: Some(message),
+        ..FileStats::default()
+    }
+}
+
+/// The files under `paths` to read, sorted by path, and the paths that could not be read (each
+/// as a [`FileStats`] with its error). A bad glob pattern is returned as the only problem.
+pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<FileStats>) {
+    let (globs, excludes) = match (build(&opts.globs), build(&opts.excludes)) {
+        (Ok(g), Ok(e)) => (g, e),
+        (Err(e), _) | (_, Err(e)) => return (Vec::new(), vec![problem(Path::new(""), e.to_string())]),
+    };
+    let mut files: BTreeMap<String, InputFile> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for root in paths {
+        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
+        let it = walker.into_iter().filter_entry(|e| {
+            // Never exclude the root given explicitly.
+            e.depth() == 0 || !excludes.as_ref().is_some_and(|x| matches(x, e.path()))
+        });
+        for entry in it {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    let msg = if e.loop_ancestor().is_some() {
+                        "symlink loop not followed".to_string()
+                    } else {
+                        e.to_string()
+                    };
+                    problems.push(problem(&p, msg));
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path();
+            if let Some(g) = &globs {
+                if !matches(g, path) {
+                    continue;
+                }
+            }
+            if entry.depth() == 0 && excludes.as_ref().is_some_and(|x| matches(x, path)) {
+                continue;
+            }
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            let display = path.to_string_lossy().into_owned();
+            files.entry(display.clone()).or_insert(InputFile {
+                path: path.to_path_buf(),
+                display,
+                size,
+            });
+        }
+    }
+    (files.into_values().collect(), problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_filters_and_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("a/skip")).unwrap();
+        std::fs::write(d.join("a/x.log"), b"x").unwrap();
+        std::fs::write(d.join("a/y.json"), b"{}").unwrap();
+        std::fs::write(d.join("a/skip/z.log"), b"z").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(d.join("a"), d.join("a/loop")).unwrap();
+        let opts = ReadOptions {
+            globs: vec!["*.log".into()],
+            excludes: vec!["skip".into()],
+            ..ReadOptions::default()
+        };
+        let (files, problems) = discover(&[d.to_path_buf(), d.join("missing")], &opts);
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.strip_prefix(d).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["a/x.log"]);
+        assert!(problems.iter().any(|p| p.path.ends_with("missing")));
+        #[cfg(unix)]
+        assert!(problems.iter().any(|p| p.error.as_deref() == Some("symlink loop not followed")));
+        let bad = ReadOptions {
+            globs: vec!["a[".into()],
+            ..ReadOptions::default()
+        };
+        let (f, p) = discover(&[d.to_path_buf()], &bad);
+        assert!(f.is_empty());
+        assert!(p[0].error.as_deref().unwrap_or("").contains("bad glob"));
+    }
+}
