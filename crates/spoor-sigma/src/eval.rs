@@ -1,0 +1,454 @@
+//! Per-thread evaluation: the scratch space an event needs (field slots, folded text, candidate
+//! marks), the prefilter scan, and the evaluation of candidate rules.
+
+use crate::index::LogSourceIndex;
+use crate::ir::{
+    Check, CompiledRule, Cond, FieldId, Mode, RefHow, Sel, Target, Test, TestKind, TimePart,
+};
+use crate::pattern::fold;
+use crate::RuleSet;
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
+use spoor_event::{Event, EventMatcher, Finding, LogSource, RuleMeta, Value};
+use std::sync::Arc;
+
+const NONE: u32 = u32::MAX;
+
+/// Matches events against a [`RuleSet`]. One per thread; reuses its buffers across events.
+pub struct Evaluator<'s> {
+    set: &'s RuleSet,
+    scratch: Scratch,
+    cand_gen: Vec<u32>,
+    cands: Vec<u32>,
+    gen: u32,
+    memo: Vec<u8>,
+    last: Option<(LogSource, Arc<LogSourceIndex>)>,
+}
+
+/// What the matchers read about the current event.
+#[derive(Default)]
+struct Scratch {
+    gen: u32,
+    slot_gen: Vec<u32>,
+    slot_head: Vec<u32>,
+    next_same: Vec<u32>,
+    folded: Vec<String>,
+    raw_folded: Option<String>,
+}
+
+impl Scratch {
+    fn prepare(&mut self, set: &RuleSet, ev: &Event, all_text: bool) {
+        self.gen = self.gen.wrapping_add(1);
+        if self.gen == 0 {
+            self.slot_gen.iter_mut().for_each(|g| *g = 0);
+            self.gen = 1;
+        }
+        let n_fields = set.fields.names.len();
+        if self.slot_gen.len() < n_fields {
+            self.slot_gen.resize(n_fields, 0);
+            self.slot_head.resize(n_fields, NONE);
+        }
+        let n = ev.fields.len();
+        self.next_same.clear();
+        self.next_same.resize(n, NONE);
+        if self.folded.len() < n {
+            self.folded.resize_with(n, String::new);
+        }
+        // Walk backwards so each slot's list comes out in event order.
+        for i in (0..n).rev() {
+            let (name, value) = &ev.fields[i];
+            let fid = set.fields.ids.get(&**name).copied();
+            let buf = &mut self.folded[i];
+            buf.clear();
+            if let Some(f) = fid {
+                let f = f as usize;
+                if self.slot_gen[f] == self.gen {
+                    self.next_same[i] = self.slot_head[f];
+                } else {
+                    self.slot_gen[f] = self.gen;
+                }
+                self.slot_head[f] = i as u32;
+            }
+            if fid.is_some() || all_text {
+                fold_value_into(value, buf);
+            }
+        }
+        self.raw_folded = if all_text {
+            ev.raw.as_deref().map(fold)
+        } else {
+            None
+        };
+    }
+
+    fn head(&self, f: FieldId) -> u32 {
+        let f = f as usize;
+        if self.slot_gen.get(f) == Some(&self.gen) {
+            self.slot_head[f]
+        } else {
+            NONE
+        }
+    }
+}
+
+fn fold_value_into(v: &Value, buf: &mut String) {
+    match v {
+        Value::Str(s) => {
+            if s.is_ascii() {
+                buf.push_str(s);
+                buf.make_ascii_lowercase();
+            } else {
+                buf.push_str(&s.to_lowercase());
+            }
+        }
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+            if let Some(t) = v.as_text() {
+                buf.push_str(&t);
+            }
+        }
+        Value::Null | Value::Array(_) => {}
+    }
+}
+
+/// Calls `f(original, folded)` for each scalar text of a value (arrays element-wise); stops at
+/// the first `true`.
+fn any_text(v: &Value, folded: &str, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
+    match v {
+        Value::Str(s) => f(s, folded),
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => f(folded, folded),
+        Value::Null => false,
+        Value::Array(items) => items.iter().any(|item| {
+            let mut buf = String::new();
+            fold_value_into(item, &mut buf);
+            any_text(item, &buf, f)
+        }),
+    }
+}
+
+fn any_number(v: &Value, f: &mut dyn FnMut(f64) -> bool) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(|i| any_number(i, f)),
+        other => other.as_f64().is_some_and(f),
+    }
+}
+
+fn is_nullish(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Str(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+struct Ctx<'a> {
+    ev: &'a Event,
+    s: &'a Scratch,
+}
+
+impl Ctx<'_> {
+    fn occurrences(&self, f: FieldId) -> impl Iterator<Item = usize> + '_ {
+        let mut i = self.s.head(f);
+        std::iter::from_fn(move || {
+            if i == NONE {
+                return None;
+            }
+            let cur = i as usize;
+            i = self.s.next_same[cur];
+            Some(cur)
+        })
+    }
+
+    fn value(&self, i: usize) -> (&Value, &str) {
+        (&self.ev.fields[i].1, &self.s.folded[i])
+    }
+
+    /// Does the value at field index `i` satisfy `c`?
+    fn check_at(&self, c: &Check, i: usize) -> bool {
+        let (v, folded) = self.value(i);
+        check_value(c, v, folded, self)
+    }
+}
+
+fn check_value(c: &Check, v: &Value, folded: &str, ctx: &Ctx) -> bool {
+    match c {
+        Check::Null => is_nullish(v),
+        Check::NumCmp(op, n) => any_number(v, &mut |x| op.apply(x, *n)),
+        Check::FieldRef { other, how, cased } => any_text(v, folded, &mut |o, f| {
+            let mine = if *cased { o } else { f };
+            ctx.occurrences(*other).any(|j| {
+                let (ov, of) = ctx.value(j);
+                any_text(ov, of, &mut |oo, ff| {
+                    let theirs = if *cased { oo } else { ff };
+                    match how {
+                        RefHow::Equals => mine == theirs,
+                        RefHow::Contains => mine.contains(theirs),
+                        RefHow::StartsWith => mine.starts_with(theirs),
+                        RefHow::EndsWith => mine.ends_with(theirs),
+                    }
+                })
+            })
+        }),
+        _ => any_text(v, folded, &mut |o, f| check_text(c, o, f)),
+    }
+}
+
+/// Extracts a part of a date written as RFC 3339 or `YYYY-MM-DD HH:MM:SS[.fff]`.
+pub(crate) fn time_part(text: &str, part: TimePart) -> Option<u32> {
+    let t = text.trim();
+    let naive = DateTime::parse_from_rfc3339(t)
+        .map(|d| d.naive_utc())
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()?;
+    Some(match part {
+        TimePart::Minute => naive.minute(),
+        TimePart::Hour => naive.hour(),
+        TimePart::Day => naive.day(),
+        TimePart::Week => naive.iso_week().week(),
+        TimePart::Month => naive.month(),
+        TimePart::Year => u32::try_from(naive.year()).ok()?,
+    })
+}
+
+/// Calls `f(original, folded)` for every text a keyword search sees: each field's values and
+/// the raw line. Stops at the first `true`.
+fn any_keyword_text(ctx: &Ctx, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
+    for (i, (_, v)) in ctx.ev.fields.iter().enumerate() {
+        if any_text(v, &ctx.s.folded[i], f) {
+            return true;
+        }
+    }
+    match (ctx.ev.raw.as_deref(), ctx.s.raw_folded.as_deref()) {
+        (Some(raw), Some(folded)) => f(raw, folded),
+        _ => false,
+    }
+}
+
+/// A check on one text (keyword searches have no field types).
+fn check_text(c: &Check, orig: &str, folded: &str) -> bool {
+    match c {
+        Check::Str(p) => p.is_match(orig, folded),
+        Check::NumEq { text, canon } => folded == text || folded == canon,
+        Check::Regex(r) => r.is_match(orig),
+        Check::NumCmp(op, n) => orig.trim().parse::<f64>().is_ok_and(|x| op.apply(x, *n)),
+        Check::Cidr(net) => orig
+            .trim()
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| net.contains(&ip)),
+        Check::TimePart(part, op, n) => {
+            time_part(orig, *part).is_some_and(|x| op.apply(x as f64, *n))
+        }
+        Check::Null | Check::FieldRef { .. } => false,
+    }
+}
+
+fn fast_text(fast: &crate::ir::AnyFast, folded: &str) -> bool {
+    fast.equals.contains(folded) || fast.contains.as_ref().is_some_and(|ac| ac.is_match(folded))
+}
+
+fn eval_test(t: &Test, ctx: &Ctx) -> bool {
+    match (&t.kind, t.target) {
+        (TestKind::Exists(want), Target::Field(f)) => (ctx.s.head(f) != NONE) == *want,
+        (TestKind::Exists(_), Target::Keyword) => false,
+        (TestKind::Values { mode, groups, fast }, Target::Field(f)) => {
+            let present = ctx.s.head(f) != NONE;
+            let satisfied = |c: &Check| match c {
+                Check::Null => !present || ctx.occurrences(f).any(|i| ctx.check_at(c, i)),
+                _ => ctx.occurrences(f).any(|i| ctx.check_at(c, i)),
+            };
+            match mode {
+                Mode::Any => {
+                    fast.as_ref().is_some_and(|fa| {
+                        ctx.occurrences(f).any(|i| {
+                            let (v, fo) = ctx.value(i);
+                            any_text(v, fo, &mut |_, f| fast_text(fa, f))
+                        })
+                    }) || groups.iter().flatten().any(satisfied)
+                }
+                Mode::All => groups.iter().all(|g| g.iter().any(satisfied)),
+                Mode::NoneOf => present && !groups.iter().flatten().any(satisfied),
+            }
+        }
+        (TestKind::Values { mode, groups, fast }, Target::Keyword) => {
+            let satisfied = |c: &Check| any_keyword_text(ctx, &mut |o, f| check_text(c, o, f));
+            match mode {
+                Mode::Any => {
+                    fast.as_ref()
+                        .is_some_and(|fa| any_keyword_text(ctx, &mut |_, f| fast_text(fa, f)))
+                        || groups.iter().flatten().any(satisfied)
+                }
+                Mode::All => groups.iter().all(|g| g.iter().any(satisfied)),
+                Mode::NoneOf => !groups.iter().flatten().any(satisfied),
+            }
+        }
+    }
+}
+
+fn eval_sel(s: &Sel, ctx: &Ctx) -> bool {
+    match s {
+        Sel::And(tests) => tests.iter().all(|t| eval_test(t, ctx)),
+        Sel::Or(branches) => branches.iter().any(|b| eval_sel(b, ctx)),
+    }
+}
+
+fn eval_cond(c: &Cond, rule: &CompiledRule, ctx: &Ctx, memo: &mut [u8]) -> bool {
+    match c {
+        Cond::Sel(i) => {
+            let i = *i as usize;
+            match memo.get(i) {
+                Some(0) => false,
+                Some(1) => true,
+                _ => {
+                    let r = rule.sels.get(i).is_some_and(|s| eval_sel(s, ctx));
+                    if let Some(m) = memo.get_mut(i) {
+                        *m = u8::from(r);
+                    }
+                    r
+                }
+            }
+        }
+        Cond::And(items) => items.iter().all(|i| eval_cond(i, rule, ctx, memo)),
+        Cond::Or(items) => items.iter().any(|i| eval_cond(i, rule, ctx, memo)),
+        Cond::Not(inner) => !eval_cond(inner, rule, ctx, memo),
+        Cond::AtLeast(n, items) => {
+            let mut count = 0;
+            for i in items {
+                if eval_cond(i, rule, ctx, memo) {
+                    count += 1;
+                    if count >= *n {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+    }
+}
+
+/// Evaluates one compiled rule on an event, without any prefilter (used by the engine after
+/// the prefilter, and by tests as the slow twin of the indexed path).
+pub(crate) fn rule_matches(rule: &CompiledRule, ev: &Event, set: &RuleSet) -> bool {
+    let mut s = Scratch::default();
+    s.prepare(set, ev, true);
+    let ctx = Ctx { ev, s: &s };
+    let mut memo = vec![2u8; rule.sels.len()];
+    rule.logsource.accepts(&ev.logsource) && eval_cond(&rule.cond, rule, &ctx, &mut memo)
+}
+
+impl<'s> Evaluator<'s> {
+    pub(crate) fn new(set: &'s RuleSet) -> Self {
+        Evaluator {
+            set,
+            scratch: Scratch::default(),
+            cand_gen: vec![0; set.rules.len()],
+            cands: Vec::new(),
+            gen: 0,
+            memo: Vec::new(),
+            last: None,
+        }
+    }
+
+    fn index_for(&mut self, ls: &LogSource) -> Arc<LogSourceIndex> {
+        if let Some((k, idx)) = &self.last {
+            if k == ls {
+                return idx.clone();
+            }
+        }
+        let idx = self.set.index_for(ls);
+        self.last = Some((ls.clone(), idx.clone()));
+        idx
+    }
+
+    /// Calls `f` with each rule that matches `ev`, in rule-set order.
+    pub fn for_each_match(&mut self, ev: &Event, mut f: impl FnMut(&'s Arc<RuleMeta>)) {
+        let idx = self.index_for(&ev.logsource);
+        if idx.rules == 0 {
+            return;
+        }
+        self.scratch.prepare(self.set, ev, idx.needs_all_text);
+        self.gen = self.gen.wrapping_add(1);
+        if self.gen == 0 {
+            self.cand_gen.iter_mut().for_each(|g| *g = 0);
+            self.gen = 1;
+        }
+        self.cands.clear();
+        self.cands.extend_from_slice(&idx.always);
+        for &r in &idx.always {
+            self.cand_gen[r as usize] = self.gen;
+        }
+        let (gen, cand_gen, cands) = (self.gen, &mut self.cand_gen, &mut self.cands);
+        let mut mark = |rules: &[u32]| {
+            for &r in rules {
+                let slot = &mut cand_gen[r as usize];
+                if *slot != gen {
+                    *slot = gen;
+                    cands.push(r);
+                }
+            }
+        };
+        for (i, (_, value)) in ev.fields.iter().enumerate() {
+            let folded = self.scratch.folded[i].as_str();
+            let fid = self.set.fields.ids.get(&*ev.fields[i].0).copied();
+            if let Some(Some(fx)) = fid.and_then(|f| idx.fields.get(f as usize)) {
+                mark(&fx.present);
+                if !fx.exact.is_empty() || fx.substr.is_some() {
+                    any_text(value, folded, &mut |_, fo| {
+                        if let Some(rules) = fx.exact.get(fo) {
+                            mark(rules);
+                        }
+                        if let Some((ac, rules)) = &fx.substr {
+                            for m in ac.find_overlapping_iter(fo) {
+                                mark(&rules[m.pattern().as_usize()]);
+                            }
+                        }
+                        false
+                    });
+                }
+            }
+            if let Some((ac, rules)) = &idx.keyword {
+                any_text(value, folded, &mut |_, fo| {
+                    for m in ac.find_overlapping_iter(fo) {
+                        mark(&rules[m.pattern().as_usize()]);
+                    }
+                    false
+                });
+            }
+        }
+        if let (Some((ac, rules)), Some(raw)) = (&idx.keyword, self.scratch.raw_folded.as_deref()) {
+            for m in ac.find_overlapping_iter(raw) {
+                mark(&rules[m.pattern().as_usize()]);
+            }
+        }
+        self.cands.sort_unstable();
+        let ctx = Ctx {
+            ev,
+            s: &self.scratch,
+        };
+        for &r in &self.cands {
+            let rule = &self.set.rules[r as usize];
+            self.memo.clear();
+            self.memo.resize(rule.sels.len(), 2);
+            if eval_cond(&rule.cond, rule, &ctx, &mut self.memo) {
+                f(&rule.meta);
+            }
+        }
+    }
+
+    /// The rules that match `ev`.
+    pub fn matching_rules(&mut self, ev: &Event) -> Vec<Arc<RuleMeta>> {
+        let mut out = Vec::new();
+        self.for_each_match(ev, |m| out.push(m.clone()));
+        out
+    }
+
+    /// How many rules the prefilter let through for the last event (for benchmarks).
+    pub fn last_candidates(&self) -> usize {
+        self.cands.len()
+    }
+}
+
+impl EventMatcher for Evaluator<'_> {
+    fn check(&mut self, event: &Event, out: &mut Vec<Finding>) {
+        self.for_each_match(event, |meta| {
+            out.push(Finding::from_event(meta.clone(), event))
+        });
+    }
+}

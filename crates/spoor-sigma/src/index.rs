@@ -1,0 +1,270 @@
+//! The cross-rule prefilter: why spoor's cost does not grow with the number of rules.
+//!
+//! For every rule we derive a *requirement*: a set of atoms (`field contains "x"`, `field equals
+//! "y"`, `field present`) such that the rule can only match an event on which at least one atom
+//! holds. It is computed from the condition tree: a conjunction needs only its most selective
+//! child, a disjunction needs the union of its children, and `not` (or a `null` test) gives no
+//! requirement at all, so such rules are evaluated on every event of their log source.
+//!
+//! Per log source seen in the input, the requirements of the rules that run on it are gathered
+//! into one index: per field an Aho-Corasick automaton over all required substrings, a hash map
+//! of required exact values, and a list of rules that only need the field present; plus one
+//! automaton for keyword substrings scanned over every field. An event is scanned once per field
+//! it has, whatever the number of rules; only the rules whose atoms fired are evaluated.
+
+use crate::ir::{Check, CompiledRule, Cond, FieldId, Mode, Sel, Target, Test, TestKind};
+use crate::pattern::{fold, StrMatch};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rustc_hash::FxHashMap;
+
+/// One necessary condition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Atom {
+    /// The field occurs in the event.
+    Present(FieldId),
+    /// A value of the field, folded, equals the text.
+    Exact(FieldId, String),
+    /// A value of the target (a field, or any field and the raw line), folded, contains the text.
+    Substr(Target, String),
+}
+
+type Req = Option<Vec<Atom>>;
+
+fn atom_cost(a: &Atom) -> u32 {
+    match a {
+        Atom::Exact(..) => 2,
+        Atom::Substr(_, s) if s.len() >= 8 => 3,
+        Atom::Substr(_, s) if s.len() >= 4 => 6,
+        Atom::Substr(_, s) if s.len() >= 2 => 20,
+        Atom::Substr(..) => 60,
+        Atom::Present(_) => 40,
+    }
+}
+
+fn cost(req: &[Atom]) -> u32 {
+    req.iter().map(atom_cost).fold(0u32, u32::saturating_add)
+}
+
+fn union(reqs: impl IntoIterator<Item = Req>) -> Req {
+    let mut out = Vec::new();
+    for r in reqs {
+        out.extend(r?);
+    }
+    out.sort();
+    out.dedup();
+    if out.is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+fn best(reqs: impl IntoIterator<Item = Req>) -> Req {
+    reqs.into_iter().flatten().min_by_key(|r| cost(r))
+}
+
+/// The longest run of ASCII characters in a folded literal (safe as a substring of any folded
+/// value that contains the literal).
+fn ascii_run(s: &str) -> Option<String> {
+    s.split(|c: char| !c.is_ascii())
+        .max_by_key(|r| r.len())
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+}
+
+fn literal_atom(target: Target, literals: &[String]) -> Req {
+    let lit = literals
+        .iter()
+        .filter_map(|l| ascii_run(&fold(l)))
+        .max_by_key(String::len);
+    match (lit, target) {
+        (Some(l), t) => Some(vec![Atom::Substr(t, l)]),
+        (None, Target::Field(f)) => Some(vec![Atom::Present(f)]),
+        (None, Target::Keyword) => None,
+    }
+}
+
+fn check_req(c: &Check, target: Target) -> Req {
+    let present = match target {
+        Target::Field(f) => Some(vec![Atom::Present(f)]),
+        Target::Keyword => None,
+    };
+    match c {
+        Check::Null => None,
+        Check::Str(p) => match (&p.m, target) {
+            (StrMatch::Equals(s), Target::Field(f)) => Some(vec![Atom::Exact(f, fold(s))]),
+            (StrMatch::Any, _) => present,
+            _ => literal_atom(target, &p.literals),
+        },
+        Check::NumEq { text, canon } => match target {
+            Target::Field(f) => Some(vec![
+                Atom::Exact(f, text.clone()),
+                Atom::Exact(f, canon.clone()),
+            ]),
+            Target::Keyword => None,
+        },
+        Check::NumCmp(..)
+        | Check::Regex(_)
+        | Check::Cidr(_)
+        | Check::TimePart(..)
+        | Check::FieldRef { .. } => present,
+    }
+}
+
+fn test_req(t: &Test) -> Req {
+    match &t.kind {
+        TestKind::Exists(true) => match t.target {
+            Target::Field(f) => Some(vec![Atom::Present(f)]),
+            Target::Keyword => None,
+        },
+        TestKind::Exists(false) => None,
+        TestKind::Values { mode, groups, fast } => {
+            let group_req = |g: &Vec<Check>| union(g.iter().map(|c| check_req(c, t.target)));
+            match mode {
+                Mode::NoneOf => None,
+                Mode::All => best(groups.iter().map(group_req)),
+                Mode::Any => {
+                    let mut parts: Vec<Req> = groups.iter().map(group_req).collect();
+                    if groups.iter().all(Vec::is_empty) {
+                        parts.clear();
+                    }
+                    if let Some(fast) = fast {
+                        if let Target::Field(f) = t.target {
+                            for e in &fast.equals {
+                                parts.push(Some(vec![Atom::Exact(f, e.clone())]));
+                            }
+                        }
+                        for p in fast.patterns() {
+                            parts.push(literal_atom(t.target, std::slice::from_ref(&p)));
+                        }
+                    }
+                    union(parts)
+                }
+            }
+        }
+    }
+}
+
+fn sel_req(s: &Sel) -> Req {
+    match s {
+        Sel::And(tests) => best(tests.iter().map(test_req)),
+        Sel::Or(branches) => union(branches.iter().map(sel_req)),
+    }
+}
+
+fn cond_req(c: &Cond, sels: &[Req]) -> Req {
+    match c {
+        Cond::Sel(i) => sels.get(*i as usize).cloned().flatten(),
+        Cond::And(items) => best(items.iter().map(|i| cond_req(i, sels))),
+        Cond::Or(items) | Cond::AtLeast(_, items) => union(items.iter().map(|i| cond_req(i, sels))),
+        Cond::Not(_) => None,
+    }
+}
+
+/// The requirement of a rule: `None` when the rule must be evaluated on every event.
+pub fn requirement(rule: &CompiledRule) -> Option<Vec<Atom>> {
+    let sels: Vec<Req> = rule.sels.iter().map(sel_req).collect();
+    cond_req(&rule.cond, &sels)
+}
+
+/// Whether a rule looks at every field (keyword tests), so events need all fields folded.
+pub fn uses_keywords(rule: &CompiledRule) -> bool {
+    fn sel(s: &Sel) -> bool {
+        match s {
+            Sel::And(tests) => tests.iter().any(|t| t.target == Target::Keyword),
+            Sel::Or(b) => b.iter().any(sel),
+        }
+    }
+    rule.sels.iter().any(sel)
+}
+
+/// Per-field part of an index.
+#[derive(Debug, Default)]
+pub struct FieldIndex {
+    /// Rules that only need the field present.
+    pub present: Vec<u32>,
+    /// Exact folded values -> rules.
+    pub exact: FxHashMap<String, Vec<u32>>,
+    /// Substring automaton and the rules of each of its patterns.
+    pub substr: Option<(AhoCorasick, Vec<Vec<u32>>)>,
+}
+
+/// The prefilter for one event log source.
+#[derive(Debug, Default)]
+pub struct LogSourceIndex {
+    /// Rules without a requirement: evaluated on every event.
+    pub always: Vec<u32>,
+    /// By field id (dense).
+    pub fields: Vec<Option<Box<FieldIndex>>>,
+    /// Keyword substrings, scanned over every field and the raw line.
+    pub keyword: Option<(AhoCorasick, Vec<Vec<u32>>)>,
+    /// Some rule of this log source uses keyword tests.
+    pub needs_all_text: bool,
+    /// Number of rules that run on this log source.
+    pub rules: usize,
+}
+
+fn automaton(needles: FxHashMap<String, Vec<u32>>) -> Option<(AhoCorasick, Vec<Vec<u32>>)> {
+    if needles.is_empty() {
+        return None;
+    }
+    let mut pairs: Vec<(String, Vec<u32>)> = needles.into_iter().collect();
+    pairs.sort();
+    let ac = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build(pairs.iter().map(|(n, _)| n.as_bytes()))
+        .ok()?;
+    Some((ac, pairs.into_iter().map(|(_, r)| r).collect()))
+}
+
+impl LogSourceIndex {
+    /// Builds the index of the rules `ids` (which run on one log source).
+    pub fn build(
+        ids: &[u32],
+        reqs: &[Option<Vec<Atom>>],
+        keywords: &[bool],
+        field_count: usize,
+    ) -> LogSourceIndex {
+        let mut idx = LogSourceIndex {
+            fields: (0..field_count).map(|_| None).collect(),
+            rules: ids.len(),
+            ..LogSourceIndex::default()
+        };
+        let mut substr: FxHashMap<FieldId, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
+        let mut keyword: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        for &r in ids {
+            idx.needs_all_text |= keywords[r as usize];
+            let Some(atoms) = &reqs[r as usize] else {
+                idx.always.push(r);
+                continue;
+            };
+            for a in atoms {
+                match a {
+                    Atom::Present(f) => idx.field(*f).present.push(r),
+                    Atom::Exact(f, v) => idx.field(*f).exact.entry(v.clone()).or_default().push(r),
+                    Atom::Substr(Target::Field(f), s) => substr
+                        .entry(*f)
+                        .or_default()
+                        .entry(s.clone())
+                        .or_default()
+                        .push(r),
+                    Atom::Substr(Target::Keyword, s) => {
+                        keyword.entry(s.clone()).or_default().push(r)
+                    }
+                }
+            }
+        }
+        for (f, needles) in substr {
+            let built = automaton(needles);
+            idx.field(f).substr = built;
+        }
+        idx.keyword = automaton(keyword);
+        idx.needs_all_text |= idx.keyword.is_some();
+        idx
+    }
+
+    fn field(&mut self, f: FieldId) -> &mut FieldIndex {
+        let slot = &mut self.fields[f as usize];
+        slot.get_or_insert_with(Box::default)
+    }
+}

@@ -1,0 +1,206 @@
+//! The compiled form of a rule: field names interned to ids, values turned into matchers,
+//! the condition into a tree over selection indexes. Immutable and shared by all threads.
+
+use crate::logsource::RuleLogSource;
+use crate::pattern::StrPattern;
+use aho_corasick::AhoCorasick;
+use ipnet::IpNet;
+use regex::Regex;
+use rustc_hash::FxHashSet;
+use spoor_event::RuleMeta;
+use std::sync::Arc;
+
+/// Dense id of a field name across the whole rule set.
+pub type FieldId = u32;
+
+/// What a test looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// One field (every occurrence, arrays element-wise).
+    Field(FieldId),
+    /// Every field's value and the raw line (keyword search).
+    Keyword,
+}
+
+/// Numeric comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `=`.
+    Eq,
+    /// `lt`.
+    Lt,
+    /// `lte`.
+    Lte,
+    /// `gt`.
+    Gt,
+    /// `gte`.
+    Gte,
+}
+
+impl CmpOp {
+    /// Applies the comparison.
+    pub fn apply(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Lt => a < b,
+            CmpOp::Lte => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Gte => a >= b,
+        }
+    }
+}
+
+/// The part of a date a time modifier extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePart {
+    /// 0-59.
+    Minute,
+    /// 0-23.
+    Hour,
+    /// 1-31.
+    Day,
+    /// ISO week 1-53.
+    Week,
+    /// 1-12.
+    Month,
+    /// The year.
+    Year,
+}
+
+/// How a field reference compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefHow {
+    /// Equal.
+    Equals,
+    /// This field contains the other.
+    Contains,
+    /// This field starts with the other.
+    StartsWith,
+    /// This field ends with the other.
+    EndsWith,
+}
+
+/// One way a single value can satisfy a test.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// Text pattern.
+    Str(StrPattern),
+    /// A plain number: the folded text as written, or the canonical decimal form.
+    NumEq {
+        /// As written, folded.
+        text: String,
+        /// Canonical decimal text.
+        canon: String,
+    },
+    /// `lt`/`lte`/`gt`/`gte`.
+    NumCmp(CmpOp, f64),
+    /// `re`.
+    Regex(Regex),
+    /// `cidr`.
+    Cidr(IpNet),
+    /// Time part, compared.
+    TimePart(TimePart, CmpOp, f64),
+    /// `fieldref`.
+    FieldRef {
+        /// The other field.
+        other: FieldId,
+        /// Comparison.
+        how: RefHow,
+        /// Case-sensitive.
+        cased: bool,
+    },
+    /// `null`: absent, null or empty.
+    Null,
+}
+
+/// How the values of a test combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Any value (Sigma's default OR).
+    Any,
+    /// Every value (`all`).
+    All,
+    /// No value (`neq`).
+    NoneOf,
+}
+
+/// Fast paths for long OR-lists of plain values on one field.
+#[derive(Debug, Clone, Default)]
+pub struct AnyFast {
+    /// Folded case-insensitive `contains` literals in one automaton.
+    pub contains: Option<AhoCorasick>,
+    /// The literals behind `contains`.
+    pub contains_literals: Vec<String>,
+    /// Folded case-insensitive whole values.
+    pub equals: FxHashSet<String>,
+}
+
+/// A field (or keyword) test.
+#[derive(Debug, Clone)]
+pub enum TestKind {
+    /// `|exists`.
+    Exists(bool),
+    /// Value checks. `groups[i]` holds the alternatives one written value expanded to
+    /// (windash, base64offset); for `Mode::Any` all are flattened into one group.
+    Values {
+        /// How groups combine.
+        mode: Mode,
+        /// Alternatives per written value.
+        groups: Vec<Vec<Check>>,
+        /// Fast path (only for `Mode::Any`).
+        fast: Option<Box<AnyFast>>,
+    },
+}
+
+/// One entry of a selection.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// What it looks at.
+    pub target: Target,
+    /// How.
+    pub kind: TestKind,
+}
+
+/// A compiled search identifier.
+#[derive(Debug, Clone)]
+pub enum Sel {
+    /// All tests.
+    And(Vec<Test>),
+    /// Any branch.
+    Or(Vec<Sel>),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    /// A selection by index.
+    Sel(u32),
+    /// All.
+    And(Vec<Cond>),
+    /// Any.
+    Or(Vec<Cond>),
+    /// Not.
+    Not(Box<Cond>),
+    /// At least N of.
+    AtLeast(u32, Vec<Cond>),
+}
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// What findings say.
+    pub meta: Arc<RuleMeta>,
+    /// Which events it runs on.
+    pub logsource: RuleLogSource,
+    /// The condition.
+    pub cond: Cond,
+    /// The selections the condition refers to.
+    pub sels: Vec<Sel>,
+}
+
+impl AnyFast {
+    /// The `contains` literals of the automaton, for the index.
+    pub fn patterns(&self) -> Vec<String> {
+        self.contains_literals.clone()
+    }
+}

@@ -1,0 +1,397 @@
+//! spoor's Sigma engine: the whole Sigma 2.1 detection language, compiled once so that the cost
+//! of matching an event does not grow with the number of rules.
+//!
+//! # Design
+//! - **Load** ([`RuleSetBuilder`]): YAML files and folders, multi-document files and rule
+//!   collections. Every rule ends as [`RuleStatus::Ok`], [`RuleStatus::Unsupported`] (valid Sigma
+//!   spoor does not run, with the reason) or [`RuleStatus::Invalid`] (with the line and reason);
+//!   nothing is dropped silently. Parsing runs on all cores.
+//! - **Compile** (`ast2ir`): modifiers are applied to values once (windash permutations, base64
+//!   offsets, wildcards turned into prefix/suffix/substring tests or linear-time regexes, values
+//!   folded to lower case), field names are interned to dense ids, the condition is resolved to
+//!   selection indexes. The result, [`RuleSet`], is immutable and `Sync`.
+//! - **Prefilter** (`index`): each rule gets a *requirement*, a set of atoms one of which must hold
+//!   on any event it matches. Per event log source, the requirements of all rules of that source
+//!   are merged into per-field Aho-Corasick automata, exact-value hash maps and field-presence
+//!   lists. An event is scanned once per field it has, independent of the number of rules, and
+//!   only the rules whose atoms fired are evaluated. Rules without a requirement (for example a
+//!   condition that is only `not x`) are evaluated on every event of their log source, never
+//!   skipped.
+//! - **Evaluate** ([`Evaluator`]): one per thread, with reusable scratch space: a slot table from
+//!   field id to the event's fields (built once per event), folded text of each field, candidate
+//!   marks and a per-rule selection memo.
+//!
+//! Matching semantics: case-insensitive unless `cased`; numbers match by the text written or by
+//! value; arrays match element-wise; `null` matches an absent, null or empty field; keywords
+//! match as substrings of any field's value or of the raw line; `neq` means the field is present
+//! and differs from every value.
+//!
+//! ```
+//! use spoor_event::{Event, LogSource, Position};
+//! let mut b = spoor_sigma::RuleSetBuilder::new();
+//! b.add_source("example.yml", "title: Whoami\nlogsource: {category: process_creation, product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n");
+//! let set = b.build();
+//! let ev = Event::new("x", Position::Line(1))
+//!     .with_logsource(LogSource::new(Some("windows"), Some("process_creation"), Some("sysmon")))
+//!     .with("Image", r"C:\Windows\System32\WHOAMI.EXE");
+//! assert_eq!(set.evaluator().matching_rules(&ev).len(), 1);
+//! ```
+#![deny(missing_docs)]
+
+mod ast;
+mod ast2ir;
+mod condition;
+mod eval;
+mod index;
+mod ir;
+mod logsource;
+mod modifier;
+mod node2ast;
+mod pattern;
+mod yaml2node;
+
+#[cfg(test)]
+mod tests;
+
+pub use ast::{
+    ConditionAst, FieldSpec, LogSourceAst, Quantifier, RuleAst, SelectionAst, SigmaValue,
+};
+pub use ast2ir::Placeholders;
+pub use eval::Evaluator;
+pub use modifier::Modifier;
+
+use ast2ir::{compile_rule, CompileError, FieldTable};
+use index::{requirement, uses_keywords, Atom, LogSourceIndex};
+use ir::CompiledRule;
+use node2ast::{documents_to_rules, ParsedDoc};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use spoor_event::{Detector, EventMatcher, LogSource, RuleMeta};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// What became of one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleStatus {
+    /// Loaded and runs.
+    Ok,
+    /// Valid Sigma that spoor does not run; the reason says why.
+    Unsupported(String),
+    /// Broken; the reason says why (the line is in [`RuleReport::line`]).
+    Invalid(String),
+}
+
+impl RuleStatus {
+    /// `ok`, `unsupported` or `invalid`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleStatus::Ok => "ok",
+            RuleStatus::Unsupported(_) => "unsupported",
+            RuleStatus::Invalid(_) => "invalid",
+        }
+    }
+
+    /// The reason, empty for `ok`.
+    pub fn reason(&self) -> &str {
+        match self {
+            RuleStatus::Ok => "",
+            RuleStatus::Unsupported(r) | RuleStatus::Invalid(r) => r,
+        }
+    }
+}
+
+/// The load report of one rule (or of a file that held no rule because it could not be read or
+/// parsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleReport {
+    /// File (or label) the rule came from.
+    pub origin: String,
+    /// 1-based line of the rule, or of the problem for invalid rules.
+    pub line: usize,
+    /// The rule's id.
+    pub id: Option<String>,
+    /// The rule's title (empty if unknown).
+    pub title: String,
+    /// The outcome.
+    pub status: RuleStatus,
+}
+
+/// Collects rule sources and options, then compiles them into a [`RuleSet`].
+#[derive(Debug, Default)]
+pub struct RuleSetBuilder {
+    sources: Vec<(String, String)>,
+    reports: Vec<RuleReport>,
+    placeholders: Placeholders,
+}
+
+impl RuleSetBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Values for `expand` placeholders. Without them, rules that use placeholders are
+    /// `unsupported`, as the Sigma specification asks.
+    pub fn placeholders(&mut self, values: Placeholders) -> &mut Self {
+        self.placeholders = values;
+        self
+    }
+
+    /// Adds the YAML text of one file (any number of documents); `origin` names it in reports.
+    pub fn add_source(&mut self, origin: &str, yaml: &str) -> &mut Self {
+        self.sources.push((origin.to_string(), yaml.to_string()));
+        self
+    }
+
+    /// Adds a file, or every `.yml`/`.yaml` file under a folder (recursively, in name order).
+    /// Unreadable files become `invalid` reports.
+    pub fn add_path(&mut self, path: &Path) -> &mut Self {
+        let mut files: Vec<PathBuf> = Vec::new();
+        if path.is_dir() {
+            for entry in walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name()
+            {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => {
+                        let p = e.path();
+                        if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
+                            files.push(p.to_path_buf());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.reports.push(RuleReport {
+                        origin: e.path().map_or_else(
+                            || path.display().to_string(),
+                            |p| p.display().to_string(),
+                        ),
+                        line: 0,
+                        id: None,
+                        title: String::new(),
+                        status: RuleStatus::Invalid(format!("cannot read: {e}")),
+                    }),
+                }
+            }
+        } else {
+            files.push(path.to_path_buf());
+        }
+        for f in files {
+            match std::fs::read(&f) {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    self.sources.push((f.display().to_string(), text));
+                }
+                Err(e) => self.reports.push(RuleReport {
+                    origin: f.display().to_string(),
+                    line: 0,
+                    id: None,
+                    title: String::new(),
+                    status: RuleStatus::Invalid(format!("cannot read: {e}")),
+                }),
+            }
+        }
+        self
+    }
+
+    /// Parses and compiles everything added.
+    pub fn build(self) -> RuleSet {
+        let parsed: Vec<(String, Result<Vec<ParsedDoc>, yaml2node::YamlError>)> = self
+            .sources
+            .into_par_iter()
+            .map(|(origin, text)| {
+                let docs = yaml2node::parse_documents(&text).map(documents_to_rules);
+                (origin, docs)
+            })
+            .collect();
+        let mut fields = FieldTable::default();
+        let mut rules = Vec::new();
+        let mut reports = self.reports;
+        for (origin, docs) in parsed {
+            let docs = match docs {
+                Ok(d) => d,
+                Err(e) => {
+                    reports.push(RuleReport {
+                        origin,
+                        line: e.line,
+                        id: None,
+                        title: String::new(),
+                        status: RuleStatus::Invalid(format!("YAML: {}", e.message)),
+                    });
+                    continue;
+                }
+            };
+            if docs.is_empty() {
+                reports.push(RuleReport {
+                    origin,
+                    line: 1,
+                    id: None,
+                    title: String::new(),
+                    status: RuleStatus::Invalid("no rule in file".into()),
+                });
+                continue;
+            }
+            for doc in docs {
+                let report = match doc {
+                    ParsedDoc::Rule(ast) => {
+                        let status =
+                            match compile_rule(&ast, &origin, &mut fields, &self.placeholders) {
+                                Ok(rule) => {
+                                    rules.push(rule);
+                                    RuleStatus::Ok
+                                }
+                                Err(CompileError::Unsupported(r)) => RuleStatus::Unsupported(r),
+                                Err(CompileError::Invalid(line, r)) => {
+                                    reports.push(RuleReport {
+                                        origin: origin.clone(),
+                                        line,
+                                        id: ast.id.clone(),
+                                        title: ast.title.clone(),
+                                        status: RuleStatus::Invalid(r),
+                                    });
+                                    continue;
+                                }
+                            };
+                        RuleReport {
+                            origin: origin.clone(),
+                            line: ast.line,
+                            id: ast.id.clone(),
+                            title: ast.title.clone(),
+                            status,
+                        }
+                    }
+                    ParsedDoc::Unsupported {
+                        title,
+                        id,
+                        line,
+                        reason,
+                    } => RuleReport {
+                        origin: origin.clone(),
+                        line,
+                        id,
+                        title,
+                        status: RuleStatus::Unsupported(reason),
+                    },
+                    ParsedDoc::Invalid {
+                        title,
+                        id,
+                        line,
+                        reason,
+                    } => RuleReport {
+                        origin: origin.clone(),
+                        line,
+                        id,
+                        title,
+                        status: RuleStatus::Invalid(reason),
+                    },
+                };
+                reports.push(report);
+            }
+        }
+        let reqs: Vec<Option<Vec<Atom>>> = rules.iter().map(requirement).collect();
+        let keywords = rules.iter().map(uses_keywords).collect();
+        let metas = rules.iter().map(|r| r.meta.clone()).collect();
+        RuleSet {
+            rules,
+            metas,
+            reqs,
+            keywords,
+            fields,
+            reports,
+            indexes: RwLock::new(FxHashMap::default()),
+        }
+    }
+}
+
+/// A compiled, immutable set of Sigma rules, shared by all threads.
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    metas: Vec<Arc<RuleMeta>>,
+    reqs: Vec<Option<Vec<Atom>>>,
+    keywords: Vec<bool>,
+    fields: FieldTable,
+    reports: Vec<RuleReport>,
+    /// Prefilter per event log source, built the first time a log source is seen.
+    indexes: RwLock<FxHashMap<LogSource, Arc<LogSourceIndex>>>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.len())
+            .field("reports", &self.reports.len())
+            .finish()
+    }
+}
+
+impl RuleSet {
+    /// One report per rule, in load order.
+    pub fn reports(&self) -> &[RuleReport] {
+        &self.reports
+    }
+
+    /// The rules that run.
+    pub fn rules(&self) -> &[Arc<RuleMeta>] {
+        &self.metas
+    }
+
+    /// Number of rules that run.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True if no rule runs.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// A per-thread evaluator.
+    pub fn evaluator(&self) -> Evaluator<'_> {
+        Evaluator::new(self)
+    }
+
+    /// How many rules have no prefilter requirement (evaluated on every event of their source).
+    pub fn unindexed_rules(&self) -> usize {
+        self.reqs.iter().filter(|r| r.is_none()).count()
+    }
+
+    fn index_for(&self, ls: &LogSource) -> Arc<LogSourceIndex> {
+        if let Ok(map) = self.indexes.read() {
+            if let Some(idx) = map.get(ls) {
+                return idx.clone();
+            }
+        }
+        let ids: Vec<u32> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.logsource.accepts(ls))
+            .map(|(i, _)| i as u32)
+            .collect();
+        let idx = Arc::new(LogSourceIndex::build(
+            &ids,
+            &self.reqs,
+            &self.keywords,
+            self.fields.names.len(),
+        ));
+        if let Ok(mut map) = self.indexes.write() {
+            map.entry(ls.clone()).or_insert_with(|| idx.clone());
+        }
+        idx
+    }
+
+    /// Evaluates every rule on `ev` without the prefilter: the slow twin of [`Evaluator`], for
+    /// tests and for checking the index.
+    pub fn matching_rules_unindexed(&self, ev: &spoor_event::Event) -> Vec<Arc<RuleMeta>> {
+        self.rules
+            .iter()
+            .filter(|r| eval::rule_matches(r, ev, self))
+            .map(|r| r.meta.clone())
+            .collect()
+    }
+}
+
+impl Detector for RuleSet {
+    fn matcher(&self) -> Box<dyn EventMatcher + '_> {
+        Box::new(self.evaluator())
+    }
+}

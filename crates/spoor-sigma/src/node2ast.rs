@@ -1,0 +1,542 @@
+//! YAML nodes -> rule ASTs: the shape checks of the Sigma rule format, rule collections
+//! (`action: global / reset / repeat`), and recognition of correlation and filter rules.
+
+use crate::ast::{FieldSpec, LogSourceAst, RuleAst, SelectionAst, SigmaValue};
+use crate::condition::parse_condition;
+use crate::modifier::split_key;
+use crate::yaml2node::{is_null_text, Node, NodeKind};
+
+/// What one YAML document turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsedDoc {
+    /// A detection rule.
+    Rule(Box<RuleAst>),
+    /// A rule Sigma defines but spoor does not run yet (correlation or filter rule).
+    Unsupported {
+        /// Title if any.
+        title: String,
+        /// Id if any.
+        id: Option<String>,
+        /// Line of the document.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A broken rule.
+    Invalid {
+        /// Title if known.
+        title: String,
+        /// Id if known.
+        id: Option<String>,
+        /// Line of the problem.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+struct Problem {
+    line: usize,
+    reason: String,
+}
+
+fn problem(line: usize, reason: impl Into<String>) -> Problem {
+    Problem {
+        line,
+        reason: reason.into(),
+    }
+}
+
+/// Turns the documents of one file into rules, applying collection actions.
+pub fn documents_to_rules(docs: Vec<Node>) -> Vec<ParsedDoc> {
+    let mut out = Vec::new();
+    let mut global: Option<Node> = None;
+    let mut previous: Option<Node> = None;
+    for doc in docs {
+        if doc.is_null() {
+            continue; // an empty document (e.g. a trailing `---`)
+        }
+        let action = doc.get("action").and_then(Node::as_str).map(str::to_string);
+        let doc = without_key(doc, "action");
+        let merged = match action.as_deref() {
+            Some("global") => {
+                global = Some(match global.take() {
+                    Some(g) => deep_merge(g, doc),
+                    None => doc,
+                });
+                continue;
+            }
+            Some("reset") => {
+                global = None;
+                continue;
+            }
+            Some("repeat") => match &previous {
+                Some(p) => deep_merge(p.clone(), doc),
+                None => {
+                    out.push(ParsedDoc::Invalid {
+                        title: String::new(),
+                        id: None,
+                        line: doc.line,
+                        reason: "'action: repeat' with no previous rule".into(),
+                    });
+                    continue;
+                }
+            },
+            Some(other) => {
+                out.push(ParsedDoc::Invalid {
+                    title: String::new(),
+                    id: None,
+                    line: doc.line,
+                    reason: format!("unknown collection action '{other}'"),
+                });
+                continue;
+            }
+            None => match &global {
+                Some(g) => deep_merge(g.clone(), doc),
+                None => doc,
+            },
+        };
+        previous = Some(merged.clone());
+        out.push(document_to_rule(&merged));
+    }
+    out
+}
+
+fn without_key(node: Node, key: &str) -> Node {
+    match node.kind {
+        NodeKind::Map(entries) => Node {
+            kind: NodeKind::Map(
+                entries
+                    .into_iter()
+                    .filter(|(k, _)| k.as_str() != Some(key))
+                    .collect(),
+            ),
+            line: node.line,
+        },
+        other => Node {
+            kind: other,
+            line: node.line,
+        },
+    }
+}
+
+fn deep_merge(base: Node, over: Node) -> Node {
+    match (base.kind, over.kind) {
+        (NodeKind::Map(mut b), NodeKind::Map(o)) => {
+            for (k, v) in o {
+                match b.iter().position(|(bk, _)| bk.as_str() == k.as_str()) {
+                    Some(i) => {
+                        let (bk, bv) = b.remove(i);
+                        b.insert(i, (bk, deep_merge(bv, v)));
+                    }
+                    None => b.push((k, v)),
+                }
+            }
+            Node {
+                kind: NodeKind::Map(b),
+                line: over.line.min(base.line).max(1),
+            }
+        }
+        (_, kind) => Node {
+            kind,
+            line: over.line,
+        },
+    }
+}
+
+fn text_of(node: Option<&Node>) -> Option<String> {
+    node.and_then(Node::as_str).map(str::to_string)
+}
+
+/// Classifies and parses one (merged) document.
+pub fn document_to_rule(doc: &Node) -> ParsedDoc {
+    let title = text_of(doc.get("title")).unwrap_or_default();
+    let id = text_of(doc.get("id"));
+    if doc.as_map().is_none() {
+        return ParsedDoc::Invalid {
+            title,
+            id,
+            line: doc.line,
+            reason: "a rule must be a YAML mapping".into(),
+        };
+    }
+    if doc.get("correlation").is_some() {
+        return ParsedDoc::Unsupported {
+            title,
+            id,
+            line: doc.line,
+            reason: "correlation: correlation rules are recognised but not run yet".into(),
+        };
+    }
+    if doc.get("filter").is_some() && doc.get("detection").is_none() {
+        return ParsedDoc::Unsupported {
+            title,
+            id,
+            line: doc.line,
+            reason: "correlation: filter (meta) rules are recognised but not applied yet".into(),
+        };
+    }
+    match parse_rule(doc, &title, &id) {
+        Ok(rule) => ParsedDoc::Rule(Box::new(rule)),
+        Err(p) => ParsedDoc::Invalid {
+            title,
+            id,
+            line: p.line,
+            reason: p.reason,
+        },
+    }
+}
+
+fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, Problem> {
+    if title.trim().is_empty() {
+        return Err(problem(doc.line, "missing 'title'"));
+    }
+    let logsource_node = doc
+        .get("logsource")
+        .ok_or_else(|| problem(doc.line, "missing 'logsource'"))?;
+    if logsource_node.as_map().is_none() {
+        return Err(problem(
+            logsource_node.line,
+            "'logsource' must be a mapping",
+        ));
+    }
+    let lower = |k: &str| {
+        logsource_node
+            .get(k)
+            .and_then(Node::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_ascii_lowercase())
+    };
+    let logsource = LogSourceAst {
+        product: lower("product"),
+        category: lower("category"),
+        service: lower("service"),
+    };
+    let detection = doc
+        .get("detection")
+        .ok_or_else(|| problem(doc.line, "missing 'detection'"))?;
+    let entries = detection
+        .as_map()
+        .ok_or_else(|| problem(detection.line, "'detection' must be a mapping"))?;
+    let mut selections = Vec::new();
+    let mut condition_node = None;
+    for (k, v) in entries {
+        let key = k
+            .as_str()
+            .ok_or_else(|| problem(k.line, "search identifiers must be strings"))?;
+        match key {
+            "condition" => condition_node = Some(v),
+            "timeframe" => {}
+            _ => selections.push((key.to_string(), parse_selection(v)?)),
+        }
+    }
+    let condition_node = condition_node
+        .ok_or_else(|| problem(detection.line, "missing 'condition' in detection"))?;
+    let condition_texts: Vec<(&str, usize)> = match &condition_node.kind {
+        NodeKind::Scalar { text, .. } => vec![(text.as_str(), condition_node.line)],
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(|n| {
+                n.as_str()
+                    .map(|s| (s, n.line))
+                    .ok_or_else(|| problem(n.line, "a condition must be a string"))
+            })
+            .collect::<Result<_, _>>()?,
+        NodeKind::Map(_) => {
+            return Err(problem(condition_node.line, "a condition must be a string"))
+        }
+    };
+    if condition_texts.is_empty() {
+        return Err(problem(condition_node.line, "empty condition"));
+    }
+    let mut conditions = Vec::new();
+    for (text, line) in condition_texts {
+        conditions.push(parse_condition(text).map_err(|e| problem(line, e))?);
+    }
+    let tags = match doc.get("tags") {
+        None => Vec::new(),
+        Some(n) => match &n.kind {
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            NodeKind::Scalar { text, .. } if !is_null_text(text) => vec![text.clone()],
+            _ => Vec::new(),
+        },
+    };
+    let level = text_of(doc.get("level"));
+    if let Some(l) = &level {
+        if l.parse::<spoor_event::RuleLevel>().is_err() {
+            let line = doc.get("level").map_or(doc.line, |n| n.line);
+            return Err(problem(line, format!("unknown level '{l}'")));
+        }
+    }
+    Ok(RuleAst {
+        title: title.to_string(),
+        id: id.clone(),
+        status: text_of(doc.get("status")),
+        level,
+        description: text_of(doc.get("description")),
+        tags,
+        logsource,
+        selections,
+        conditions,
+        line: doc.line,
+    })
+}
+
+fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            if entries.is_empty() {
+                return Err(problem(node.line, "empty search identifier"));
+            }
+            let mut specs = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                specs.push(parse_field_spec(k, v)?);
+            }
+            Ok(SelectionAst::And(specs))
+        }
+        NodeKind::Seq(items) => {
+            if items.is_empty() {
+                return Err(problem(node.line, "empty search identifier"));
+            }
+            let mut keywords = Vec::new();
+            let mut branches = Vec::new();
+            for item in items {
+                match &item.kind {
+                    NodeKind::Scalar { .. } => keywords.push(scalar_value(item)),
+                    NodeKind::Map(_) => branches.push(parse_selection(item)?),
+                    NodeKind::Seq(_) => {
+                        return Err(problem(item.line, "a list inside a search-identifier list"))
+                    }
+                }
+            }
+            if !keywords.is_empty() {
+                let kw = SelectionAst::And(vec![FieldSpec {
+                    field: None,
+                    modifiers: Vec::new(),
+                    values: keywords,
+                    line: node.line,
+                }]);
+                if branches.is_empty() {
+                    return Ok(kw);
+                }
+                branches.insert(0, kw);
+            }
+            Ok(SelectionAst::Or(branches))
+        }
+        NodeKind::Scalar { .. } if !node.is_null() => Ok(SelectionAst::And(vec![FieldSpec {
+            field: None,
+            modifiers: Vec::new(),
+            values: vec![scalar_value(node)],
+            line: node.line,
+        }])),
+        NodeKind::Scalar { .. } => Err(problem(node.line, "search identifier with no value")),
+    }
+}
+
+fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
+    let key_text = key
+        .as_str()
+        .ok_or_else(|| problem(key.line, "field names must be strings"))?;
+    let (field, modifiers) = split_key(key_text).map_err(|e| problem(key.line, e))?;
+    let values = match &value.kind {
+        NodeKind::Scalar { .. } => vec![scalar_value(value)],
+        NodeKind::Seq(items) => {
+            let mut vals = Vec::with_capacity(items.len());
+            for i in items {
+                match &i.kind {
+                    NodeKind::Scalar { .. } => vals.push(scalar_value(i)),
+                    _ => {
+                        return Err(problem(
+                            i.line,
+                            format!("value of '{key_text}' must be a scalar or a list of scalars"),
+                        ))
+                    }
+                }
+            }
+            if vals.is_empty() {
+                return Err(problem(
+                    value.line,
+                    format!("empty value list for '{key_text}'"),
+                ));
+            }
+            vals
+        }
+        NodeKind::Map(_) => {
+            return Err(problem(
+                value.line,
+                format!("value of '{key_text}' must be a scalar or a list of scalars"),
+            ))
+        }
+    };
+    Ok(FieldSpec {
+        field,
+        modifiers,
+        values,
+        line: key.line,
+    })
+}
+
+/// Types a scalar as YAML 1.2's core schema would (plain scalars only; quoted ones are strings).
+pub fn scalar_value(node: &Node) -> SigmaValue {
+    let NodeKind::Scalar { text, plain } = &node.kind else {
+        return SigmaValue::Null;
+    };
+    if !plain {
+        return SigmaValue::Str(text.clone());
+    }
+    if is_null_text(text) {
+        return SigmaValue::Null;
+    }
+    match text.as_str() {
+        "true" | "True" | "TRUE" => return SigmaValue::Bool(true),
+        "false" | "False" | "FALSE" => return SigmaValue::Bool(false),
+        _ => {}
+    }
+    if let Some(v) = parse_yaml_number(text) {
+        return SigmaValue::Num {
+            text: text.clone(),
+            value: v,
+        };
+    }
+    SigmaValue::Str(text.clone())
+}
+
+fn parse_yaml_number(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    if let Some(hex) = t.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok().map(|v| v as f64);
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok().map(|v| v as f64);
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let is_int = !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit());
+    if is_int {
+        return t.parse::<f64>().ok();
+    }
+    let is_float = digits.bytes().any(|c| c.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && digits.bytes().filter(|&c| c == b'.').count() <= 1;
+    if is_float {
+        return t.parse::<f64>().ok();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml2node::parse_documents;
+
+    fn parse(y: &str) -> Vec<ParsedDoc> {
+        documents_to_rules(parse_documents(y).unwrap())
+    }
+
+    const BASE: &str = "title: t\nlogsource:\n  product: windows\ndetection:\n";
+
+    #[test]
+    fn typed_scalars() {
+        let docs = parse(&format!(
+            "{BASE}  sel:\n    a: 4688\n    b: '4688'\n    c: 0x17\n    d: null\n    e: true\n    f: 1.5\n    g: 1.2.3\n  condition: sel\n"
+        ));
+        let ParsedDoc::Rule(r) = &docs[0] else {
+            panic!("{docs:?}")
+        };
+        let SelectionAst::And(specs) = &r.selections[0].1 else {
+            panic!()
+        };
+        let v: Vec<_> = specs.iter().map(|s| s.values[0].clone()).collect();
+        assert_eq!(
+            v[0],
+            SigmaValue::Num {
+                text: "4688".into(),
+                value: 4688.0
+            }
+        );
+        assert_eq!(v[1], SigmaValue::Str("4688".into()));
+        assert_eq!(
+            v[2],
+            SigmaValue::Num {
+                text: "0x17".into(),
+                value: 23.0
+            }
+        );
+        assert_eq!(v[3], SigmaValue::Null);
+        assert_eq!(v[4], SigmaValue::Bool(true));
+        assert_eq!(
+            v[5],
+            SigmaValue::Num {
+                text: "1.5".into(),
+                value: 1.5
+            }
+        );
+        assert_eq!(v[6], SigmaValue::Str("1.2.3".into()));
+    }
+
+    #[test]
+    fn invalid_rules_have_lines() {
+        let docs = parse(&format!("{BASE}  sel:\n    a|nope: x\n  condition: sel\n"));
+        match &docs[0] {
+            ParsedDoc::Invalid { line, reason, .. } => {
+                assert_eq!(*line, 6);
+                assert!(reason.contains("unknown modifier 'nope'"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let docs = parse("title: t\nlogsource: {product: x}\n");
+        assert!(
+            matches!(&docs[0], ParsedDoc::Invalid { reason, .. } if reason.contains("detection"))
+        );
+        let docs = parse(&format!("{BASE}  sel:\n    a: x\n"));
+        assert!(
+            matches!(&docs[0], ParsedDoc::Invalid { reason, .. } if reason.contains("condition"))
+        );
+    }
+
+    #[test]
+    fn collections() {
+        let y = "action: global\ntitle: g\nlogsource:\n  product: windows\ndetection:\n  condition: sel\n---\ndetection:\n  sel:\n    a: 1\n---\ndetection:\n  sel:\n    a: 2\n---\naction: reset\n---\naction: repeat\ndetection:\n  sel:\n    a: 3\n";
+        let docs = parse(y);
+        assert_eq!(docs.len(), 3);
+        for d in &docs {
+            let ParsedDoc::Rule(r) = d else {
+                panic!("{d:?}")
+            };
+            assert_eq!(r.title, "g");
+            assert_eq!(r.logsource.product.as_deref(), Some("windows"));
+        }
+    }
+
+    #[test]
+    fn correlation_and_filter_are_unsupported() {
+        let docs = parse(
+            "title: c\ncorrelation:\n  type: event_count\n---\ntitle: f\nfilter:\n  rules: [a]\n",
+        );
+        assert!(docs.iter().all(|d| matches!(d, ParsedDoc::Unsupported { reason, .. } if reason.starts_with("correlation"))));
+    }
+
+    #[test]
+    fn keywords_and_lists_of_maps() {
+        let docs = parse(&format!(
+            "{BASE}  kw:\n    - evil\n    - 'bad'\n  lm:\n    - a: 1\n    - b: 2\n  allkw:\n    '|all':\n      - x\n      - y\n  condition: kw or lm or allkw\n"
+        ));
+        let ParsedDoc::Rule(r) = &docs[0] else {
+            panic!("{docs:?}")
+        };
+        assert!(
+            matches!(&r.selections[0].1, SelectionAst::And(s) if s[0].field.is_none() && s[0].values.len() == 2)
+        );
+        assert!(matches!(&r.selections[1].1, SelectionAst::Or(b) if b.len() == 2));
+        assert!(
+            matches!(&r.selections[2].1, SelectionAst::And(s) if s[0].field.is_none() && s[0].modifiers == vec![crate::Modifier::All])
+        );
+    }
+}
