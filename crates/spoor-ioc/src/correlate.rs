@@ -57,53 +57,64 @@ pub struct Correlation {
 struct MatchSet {
     last: Option<DateTime<Utc>>,
     first: Option<DateTime<Utc>>,
+    /// Events (one event satisfies at most one observation of a match).
+    events: Vec<u32>,
+    /// Hits.
     members: Vec<u32>,
 }
 
-impl MatchSet {
-    fn single(i: u32, t: Option<DateTime<Utc>>) -> MatchSet {
-        MatchSet {
-            last: t,
-            first: t,
-            members: vec![i],
+/// Merges two sorted lists; `None` when they share an element.
+fn merge_disjoint(a: &[u32], b: &[u32]) -> Option<Vec<u32>> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => return None,
+            (Some(x), Some(y)) if x < y => {
+                out.push(*x);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (Some(x), None) => {
+                out.push(*x);
+                i += 1;
+            }
+            (None, None) => return Some(out),
         }
     }
+}
 
-    /// The union of two disjoint sets; `None` when they share a hit.
+type Time = Option<DateTime<Utc>>;
+
+fn both(x: Time, y: Time, f: fn(DateTime<Utc>, DateTime<Utc>) -> DateTime<Utc>) -> Time {
+    match (x, y) {
+        (Some(x), Some(y)) => Some(f(x, y)),
+        _ => None,
+    }
+}
+
+impl MatchSet {
+    /// The union of two sets with no event in common; `None` otherwise.
     fn join(&self, other: &MatchSet) -> Option<MatchSet> {
-        let mut members = Vec::with_capacity(self.members.len() + other.members.len());
-        let (mut i, mut j) = (0, 0);
-        while i < self.members.len() || j < other.members.len() {
-            match (self.members.get(i), other.members.get(j)) {
-                (Some(a), Some(b)) if a == b => return None,
-                (Some(a), Some(b)) if a < b => {
-                    members.push(*a);
-                    i += 1;
-                }
-                (Some(_), Some(b)) | (None, Some(b)) => {
-                    members.push(*b);
-                    j += 1;
-                }
-                (Some(a), None) => {
-                    members.push(*a);
-                    i += 1;
-                }
-                (None, None) => break,
-            }
-        }
-        let both =
-            |x: Option<DateTime<Utc>>,
-             y: Option<DateTime<Utc>>,
-             f: fn(DateTime<Utc>, DateTime<Utc>) -> DateTime<Utc>| match (x, y) {
-                (Some(x), Some(y)) => Some(f(x, y)),
-                _ => None,
-            };
         Some(MatchSet {
             first: both(self.first, other.first, std::cmp::min),
             last: both(self.last, other.last, std::cmp::max),
-            members,
+            events: merge_disjoint(&self.events, &other.events)?,
+            members: merge_disjoint(&self.members, &other.members)?,
         })
     }
+}
+
+/// What correlation knows of each hit: its time and which event it came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HitInfo {
+    /// Event time.
+    pub(crate) time: Time,
+    /// Event number (equal for hits of the same event).
+    pub(crate) event: u32,
 }
 
 /// Evaluates one indicator's observation tree over its hits (`by_obs[o]` = indexes of the hits
@@ -112,7 +123,7 @@ impl MatchSet {
 pub(crate) fn evaluate(
     root: &ObsExpr,
     by_obs: &[Vec<u32>],
-    times: &[Option<DateTime<Utc>>],
+    times: &[HitInfo],
 ) -> (Vec<Vec<u32>>, bool) {
     let mut truncated = false;
     let mut sets = eval(root, by_obs, times, &mut truncated);
@@ -133,7 +144,7 @@ fn cap(v: &mut [MatchSet], truncated: &mut bool) -> bool {
 fn eval(
     e: &ObsExpr,
     by_obs: &[Vec<u32>],
-    times: &[Option<DateTime<Utc>>],
+    times: &[HitInfo],
     truncated: &mut bool,
 ) -> Vec<MatchSet> {
     match e {
@@ -142,7 +153,15 @@ fn eval(
             .into_iter()
             .flatten()
             .take(MAX_SETS)
-            .map(|&i| MatchSet::single(i, times.get(i as usize).copied().flatten()))
+            .filter_map(|&i| {
+                let info = times.get(i as usize)?;
+                Some(MatchSet {
+                    last: info.time,
+                    first: info.time,
+                    events: vec![info.event],
+                    members: vec![i],
+                })
+            })
             .collect(),
         ObsExpr::Or(items) => {
             let mut out = Vec::new();

@@ -569,7 +569,22 @@ impl IocSet {
                     group.len() - kept
                 ));
             }
-            let times: Vec<_> = group.iter().map(|h| h.finding.timestamp).collect();
+            // Hits are sorted by observation, then report order; number the events they came from.
+            let mut event_ids: std::collections::BTreeMap<(&str, Position), u32> =
+                std::collections::BTreeMap::new();
+            let times: Vec<correlate::HitInfo> = group
+                .iter()
+                .map(|h| {
+                    let n = event_ids.len() as u32;
+                    let event = *event_ids
+                        .entry((&*h.finding.source.path, h.finding.source.position))
+                        .or_insert(n);
+                    correlate::HitInfo {
+                        time: h.finding.timestamp,
+                        event,
+                    }
+                })
+                .collect();
             let (sets, truncated) = correlate::evaluate(&body.root, &by_obs, &times);
             if truncated {
                 out.notes.push(format!(
