@@ -45,11 +45,10 @@ rule spoor_webshell_aspx_request_to_process : webshell aspx
         $src9 = /Request\s{0,4}\[/ nocase ascii wide
         $run1 = "Process.Start" nocase ascii wide
         $run2 = "ProcessStartInfo" nocase ascii wide
-        $run3 = /\.Start\s{0,4}\(\s{0,4}\)/ ascii wide
-        $proc = "System.Diagnostics" nocase ascii wide
+        $run3 = /new\s{1,4}(System\.Diagnostics\.)?Process\s{0,4}\(\s{0,4}\)/ ascii wide
     condition:
         filesize < 2MB and any of ($page*) and any of ($src*) and
-        ($run1 or $run2 or ($run3 and $proc))
+        any of ($run*)
 }
 
 rule spoor_webshell_aspx_eval_request : webshell aspx
@@ -152,7 +151,7 @@ rule spoor_webshell_generic_eval_request : webshell
         tactic = "persistence"
         reference = "AA24-190A (APT40 web shells for persistence)"
     strings:
-        $asp = /\b(eval|execute|executeglobal)\s{0,8}\(?\s{0,8}request\s{0,4}(\(|\.\s{0,4}(form|querystring|item)\b)/ nocase ascii wide
+        $asp = /\b(eval|execute|executeglobal)\s{0,8}\(?\s{0,8}request\s{0,4}(\.\s{0,4}(form|querystring|item)\s{0,4})?\(/ nocase ascii wide
         $node = /\beval\s{0,8}\(\s{0,8}req\s{0,4}\.\s{0,4}(query|body|params|headers|cookies)\b/ ascii
         $py = /\b(eval|exec)\s{0,8}\(\s{0,8}request\s{0,4}\.\s{0,4}(args|form|values|data|json|GET|POST|COOKIES)\b/ ascii
     condition:

@@ -284,7 +284,10 @@ mod tests {
                 "{} lacks T1505.003",
                 m.id
             );
-            assert_eq!(m.attack.tactics.first().map(String::as_str), Some("persistence"));
+            assert_eq!(
+                m.attack.tactics.first().map(String::as_str),
+                Some("persistence")
+            );
             assert_eq!(m.path.as_deref(), Some("builtin:webshells.yar"));
         }
     }
@@ -329,7 +332,11 @@ mod tests {
     fn folders_and_missing_paths() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/one.YAR"), "rule one { condition: true }").unwrap();
+        std::fs::write(
+            dir.path().join("sub/one.YAR"),
+            "rule one { condition: true }",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("two.yara"), "rule two { condition: false }").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "rule three {").unwrap();
         let (b, n) = YaraRulesBuilder::new()

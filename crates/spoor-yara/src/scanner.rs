@@ -40,7 +40,10 @@ impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SkipReason::TooLarge { size, limit } => {
-                write!(f, "too large ({size} bytes, limit {limit}): hashed, not YARA-scanned")
+                write!(
+                    f,
+                    "too large ({size} bytes, limit {limit}): hashed, not YARA-scanned"
+                )
             }
             SkipReason::Timeout { after } => {
                 write!(f, "YARA scan timed out after {} s", after.as_secs_f64())
@@ -198,12 +201,8 @@ impl<'r> FileScanner<'r> {
             Digests::default()
         };
         out.info = Some(file_info(self.buf.len() as u64, modified, changed, digests));
-        let (matches, skipped) = scan_buffer(
-            &mut self.scanner,
-            self.rules,
-            &self.buf,
-            &self.options,
-        );
+        let (matches, skipped) =
+            scan_buffer(&mut self.scanner, self.rules, &self.buf, &self.options);
         out.matches = matches;
         out.skipped = skipped;
         // Do not keep a huge buffer alive between files.
@@ -280,7 +279,9 @@ fn scan_buffer(
 }
 
 fn line_of(data: &[u8], offset: u64) -> u64 {
-    let end = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+    let end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
     let before = data.get(..end).unwrap_or_default();
     before.iter().filter(|&&b| b == b'\n').count() as u64 + 1
 }
@@ -357,13 +358,20 @@ mod tests {
         assert_eq!(scan.skipped, None);
         let info = scan.info.unwrap();
         assert_eq!(info.size, 23);
-        assert_eq!(info.sha256, digest_bytes(b"first\nbeta then\x01 alpha\n").sha256);
+        assert_eq!(
+            info.sha256,
+            digest_bytes(b"first\nbeta then\x01 alpha\n").sha256
+        );
         assert!(info.modified.is_some() && info.changed.is_some());
         assert_eq!(scan.matches.len(), 1);
         let m = &scan.matches[0];
         assert_eq!(m.rule.title, "two");
         assert_eq!(m.line(), 2);
-        let pats: Vec<_> = m.strings.iter().map(|s| (s.pattern.as_str(), s.offset)).collect();
+        let pats: Vec<_> = m
+            .strings
+            .iter()
+            .map(|s| (s.pattern.as_str(), s.offset))
+            .collect();
         assert_eq!(pats, vec![("$b", 6), ("$a", 17)]);
     }
 
@@ -401,7 +409,10 @@ mod tests {
         let mut s = rules.scanner(&ScanOptions::default());
         let dir = tempfile::tempdir().unwrap();
         let missing = s.scan_file(&dir.path().join("gone"));
-        assert!(matches!(missing.skipped, Some(SkipReason::Unreadable { .. })));
+        assert!(matches!(
+            missing.skipped,
+            Some(SkipReason::Unreadable { .. })
+        ));
         assert!(missing.info.is_none());
         let d = s.scan_file(dir.path());
         assert_eq!(d.skipped, Some(SkipReason::NotAFile));

@@ -293,7 +293,12 @@ fn related_request(event: &Event, raw_uri: &str) -> RelatedRequest {
     let text = |names: &[&str]| {
         names
             .iter()
-            .find_map(|n| event.get(n).and_then(|v| v.as_text()).map(|t| t.into_owned()))
+            .find_map(|n| {
+                event
+                    .get(n)
+                    .and_then(|v| v.as_text())
+                    .map(|t| t.into_owned())
+            })
             .filter(|t| !t.is_empty() && t != "-")
     };
     let mut uri = raw_uri.to_string();
@@ -357,7 +362,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(v);
                 i += 3;
@@ -403,8 +410,14 @@ mod tests {
     #[test]
     fn normalises_request_paths() {
         assert_eq!(normalise_path("/A/./b/../Sh%65ll.ASPX"), "/a/shell.aspx");
-        assert_eq!(normalise_path("https://h:443//x//y.jsp;jsessionid=1?q=1#f"), "/x/y.jsp");
-        assert_eq!(normalise_path(r"\aspnet_client\x.aspx"), "/aspnet_client/x.aspx");
+        assert_eq!(
+            normalise_path("https://h:443//x//y.jsp;jsessionid=1?q=1#f"),
+            "/x/y.jsp"
+        );
+        assert_eq!(
+            normalise_path(r"\aspnet_client\x.aspx"),
+            "/aspnet_client/x.aspx"
+        );
         assert_eq!(normalise_path("/%zz%4"), "/%zz%4");
         assert_eq!(normalise_path("/../../etc"), "/etc");
         let long = "/a".repeat(20_000);
@@ -422,10 +435,34 @@ mod tests {
         let roots = vec![PathBuf::from("/mnt/c/inetpub/wwwroot")];
         let mut tb = TieBack::from_findings(&findings, &roots, 2);
         assert_eq!(tb.entries().len(), 3, "{:?}", tb.entries());
-        tb.observe(&web("iis.log", 3, 300, "/ASPNET_CLIENT/help.aspx", "1.2.3.4"));
-        tb.observe(&web("iis.log", 1, 100, "/aspnet_client/help.aspx", "1.2.3.5"));
-        tb.observe(&web("iis.log", 2, 200, "/aspnet_client/help.aspx", "1.2.3.6"));
-        tb.observe(&web("iis.log", 4, 400, "/aspnet_client/nothelp.aspx", "9.9.9.9"));
+        tb.observe(&web(
+            "iis.log",
+            3,
+            300,
+            "/ASPNET_CLIENT/help.aspx",
+            "1.2.3.4",
+        ));
+        tb.observe(&web(
+            "iis.log",
+            1,
+            100,
+            "/aspnet_client/help.aspx",
+            "1.2.3.5",
+        ));
+        tb.observe(&web(
+            "iis.log",
+            2,
+            200,
+            "/aspnet_client/help.aspx",
+            "1.2.3.6",
+        ));
+        tb.observe(&web(
+            "iis.log",
+            4,
+            400,
+            "/aspnet_client/nothelp.aspx",
+            "9.9.9.9",
+        ));
         tb.observe(&web("catalina.log", 7, 50, "/Nova.jsp", "5.5.5.5"));
         tb.observe(&web("x.log", 8, 60, "/x.php", "6.6.6.6"));
         let n = tb.attach(&mut findings);
@@ -435,8 +472,15 @@ mod tests {
             .iter()
             .map(|r| r.client_ip.clone().unwrap())
             .collect();
-        assert_eq!(ips, vec!["1.2.3.5", "1.2.3.6"], "earliest two kept, in time order");
-        assert!(findings[1].related.is_empty(), "exact match on the other file wins");
+        assert_eq!(
+            ips,
+            vec!["1.2.3.5", "1.2.3.6"],
+            "earliest two kept, in time order"
+        );
+        assert!(
+            findings[1].related.is_empty(),
+            "exact match on the other file wins"
+        );
         let r = &findings[2].related[0];
         assert_eq!(r.client_ip.as_deref(), Some("5.5.5.5"));
         assert_eq!(r.method.as_deref(), Some("POST"));
@@ -470,6 +514,9 @@ mod tests {
             .iter()
             .map(|r| r.uri.clone().unwrap())
             .collect();
-        assert_eq!(uris, vec!["/vdir/wwwroot/up/a.aspx?cmd=whoami", "/up/a.aspx"]);
+        assert_eq!(
+            uris,
+            vec!["/vdir/wwwroot/up/a.aspx?cmd=whoami", "/up/a.aspx"]
+        );
     }
 }

@@ -13,12 +13,56 @@ use std::path::Path;
 
 /// Java keywords Jasper prefixes with `_` when a folder is named after one.
 const JAVA_KEYWORDS: &[&str] = &[
-    "abstract", "assert", "boolean", "break", "byte", "case", "catch", "char", "class", "const",
-    "continue", "default", "do", "double", "else", "enum", "extends", "final", "finally",
-    "float", "for", "goto", "if", "implements", "import", "instanceof", "int", "interface",
-    "long", "native", "new", "package", "private", "protected", "public", "return", "short",
-    "static", "strictfp", "super", "switch", "synchronized", "this", "throw", "throws",
-    "transient", "try", "void", "volatile", "while",
+    "abstract",
+    "assert",
+    "boolean",
+    "break",
+    "byte",
+    "case",
+    "catch",
+    "char",
+    "class",
+    "const",
+    "continue",
+    "default",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "extends",
+    "final",
+    "finally",
+    "float",
+    "for",
+    "goto",
+    "if",
+    "implements",
+    "import",
+    "instanceof",
+    "int",
+    "interface",
+    "long",
+    "native",
+    "new",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "short",
+    "static",
+    "strictfp",
+    "super",
+    "switch",
+    "synchronized",
+    "this",
+    "throw",
+    "throws",
+    "transient",
+    "try",
+    "void",
+    "volatile",
+    "while",
 ];
 
 /// Path components, with `\` and `/` both taken as separators and `.` / empty ones dropped.
@@ -54,10 +98,7 @@ pub fn url_path(webroot: &Path, file: &Path) -> Option<String> {
     if rc.len() >= fc.len() {
         return None;
     }
-    let under = rc
-        .iter()
-        .zip(&fc)
-        .all(|(a, b)| a.eq_ignore_ascii_case(b));
+    let under = rc.iter().zip(&fc).all(|(a, b)| a.eq_ignore_ascii_case(b));
     if !under {
         return None;
     }
@@ -74,9 +115,7 @@ pub fn tomcat_url_path(file: &Path) -> Option<String> {
 
 /// `.../<app>/org/apache/jsp/<dirs>/<name>_jsp[$Inner].(class|java)` -> `/<app>/<dirs>/<name>.jsp`.
 fn tomcat_url(fc: &[&str]) -> Option<String> {
-    let at = fc
-        .windows(3)
-        .rposition(|w| w == ["org", "apache", "jsp"])?;
+    let at = fc.windows(3).rposition(|w| w == ["org", "apache", "jsp"])?;
     let app = *fc.get(at.checked_sub(1)?)?;
     let (name, dirs) = fc.get(at + 3..)?.split_last()?;
     let base = name
@@ -155,11 +194,17 @@ mod tests {
     #[test]
     fn web_root_suffix() {
         assert_eq!(
-            u(r"C:\inetpub\wwwroot", r"C:\Inetpub\wwwroot\aspnet_client\system_web\x.aspx")
-                .as_deref(),
+            u(
+                r"C:\inetpub\wwwroot",
+                r"C:\Inetpub\wwwroot\aspnet_client\system_web\x.aspx"
+            )
+            .as_deref(),
             Some("/aspnet_client/system_web/x.aspx")
         );
-        assert_eq!(u("/var/www/", "/var/www/a/./b.php").as_deref(), Some("/a/b.php"));
+        assert_eq!(
+            u("/var/www/", "/var/www/a/./b.php").as_deref(),
+            Some("/a/b.php")
+        );
         assert_eq!(u("/var/www", "/var/www"), None);
         assert_eq!(u("/var/www", "/var/wwwx/a.php"), None);
         assert_eq!(u("/var/www", "/srv/a.php"), None);
@@ -174,7 +219,8 @@ mod tests {
             Some("/Index.jsp")
         );
         assert_eq!(
-            t("/opt/t/work/Catalina/localhost/manager/org/apache/jsp/admin/Nova_jsp.java").as_deref(),
+            t("/opt/t/work/Catalina/localhost/manager/org/apache/jsp/admin/Nova_jsp.java")
+                .as_deref(),
             Some("/manager/admin/Nova.jsp")
         );
         assert_eq!(
