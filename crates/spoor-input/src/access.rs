@@ -143,8 +143,11 @@ fn quoted(s: &[u8]) -> (&[u8], &[u8]) {
     (body, &[])
 }
 
-/// Request line `METHOD URI VERSION` into its parts; `None` for parts it lacks.
-pub(crate) fn split_request(req: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>) {
+/// The parts of a request line: method, URI, version; `None` for parts it lacks.
+type RequestParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// Request line `METHOD URI VERSION` into its parts.
+pub(crate) fn split_request(req: &[u8]) -> RequestParts<'_> {
     if req.is_empty() || req == b"-" {
         return (None, None, None);
     }
@@ -228,7 +231,9 @@ mod tests {
 
     #[test]
     fn combined() {
-        let e = ev(r#"10.0.0.1 - bob [13/Mar/2005:04:05:47 -0500] "GET /a/b.php?x=1&y=%2524 HTTP/1.1" 200 1063 "http://r/" "Mozilla/5.0 (X)""#);
+        let e = ev(
+            r#"10.0.0.1 - bob [13/Mar/2005:04:05:47 -0500] "GET /a/b.php?x=1&y=%2524 HTTP/1.1" 200 1063 "http://r/" "Mozilla/5.0 (X)""#,
+        );
         let t = |n| field_text(&e.fields, n);
         assert_eq!(t("c-ip").as_deref(), Some("10.0.0.1"));
         assert_eq!(t("cs-username").as_deref(), Some("bob"));
@@ -242,13 +247,19 @@ mod tests {
         assert_eq!(e.get("sc-bytes"), Some(&Value::Int(1063)));
         assert_eq!(t("cs-referer").as_deref(), Some("http://r/"));
         assert_eq!(t("cs-user-agent").as_deref(), Some("Mozilla/5.0 (X)"));
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2005-03-13T09:05:47+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2005-03-13T09:05:47+00:00"
+        );
     }
 
     #[test]
     fn common_vhost_and_dashes() {
         let e = ev(r#"www.x.org:443 1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "-" 408 -"#);
-        assert_eq!(field_text(&e.fields, "cs-host").as_deref(), Some("www.x.org:443"));
+        assert_eq!(
+            field_text(&e.fields, "cs-host").as_deref(),
+            Some("www.x.org:443")
+        );
         assert_eq!(e.get("cs-username"), Some(&Value::Null));
         assert_eq!(e.get("sc-bytes"), Some(&Value::Null));
         assert!(e.get("cs-method").is_none());
@@ -257,18 +268,39 @@ mod tests {
 
     #[test]
     fn hostile_quotes_and_escapes() {
-        let e = ev(r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /"evil" HTTP/1.1" 404 5 "-" "curl \"x\" \x1B[0m ${jndi}" extra 0.1"#);
-        assert_eq!(field_text(&e.fields, "cs-uri").as_deref(), Some("/\"evil\""));
+        let e = ev(
+            r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /"evil" HTTP/1.1" 404 5 "-" "curl \"x\" \x1B[0m ${jndi}" extra 0.1"#,
+        );
+        assert_eq!(
+            field_text(&e.fields, "cs-uri").as_deref(),
+            Some("/\"evil\"")
+        );
         assert_eq!(e.get("cs-referer"), Some(&Value::Null));
         assert_eq!(e.get("cs-referer-decoded"), Some(&Value::Null));
-        assert_eq!(field_text(&e.fields, "cs-user-agent").as_deref(), Some(r#"curl \"x\" \x1B[0m ${jndi}"#));
-        assert_eq!(field_text(&e.fields, "cs-user-agent-decoded").as_deref(), Some("curl \"x\" \u{1b}[0m ${jndi}"));
+        assert_eq!(
+            field_text(&e.fields, "cs-user-agent").as_deref(),
+            Some(r#"curl \"x\" \x1B[0m ${jndi}"#)
+        );
+        assert_eq!(
+            field_text(&e.fields, "cs-user-agent-decoded").as_deref(),
+            Some("curl \"x\" \u{1b}[0m ${jndi}")
+        );
         // A raw quote inside the user agent is kept, not a parse failure.
-        let e = ev(r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.0" 200 5 "-" "Mozilla "evil"x""#);
-        assert_eq!(field_text(&e.fields, "cs-user-agent").as_deref(), Some(r#"Mozilla "evil"x"#));
+        let e = ev(
+            r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.0" 200 5 "-" "Mozilla "evil"x""#,
+        );
+        assert_eq!(
+            field_text(&e.fields, "cs-user-agent").as_deref(),
+            Some(r#"Mozilla "evil"x"#)
+        );
         // TLS handshake bytes sent to a plain HTTP port.
-        let e = ev("1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"\\x16\\x03\\x01\\x00\" 400 226 \"-\" \"-\"");
-        assert_eq!(field_text(&e.fields, "cs-method").as_deref(), Some(r"\x16\x03\x01\x00"));
+        let e = ev(
+            "1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"\\x16\\x03\\x01\\x00\" 400 226 \"-\" \"-\"",
+        );
+        assert_eq!(
+            field_text(&e.fields, "cs-method").as_deref(),
+            Some(r"\x16\x03\x01\x00")
+        );
     }
 
     #[test]

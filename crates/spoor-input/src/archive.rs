@@ -21,8 +21,16 @@ pub(crate) fn is_mac_stub(name: &str) -> bool {
 
 fn zip_time(t: Option<zip::DateTime>) -> Option<DateTime<Utc>> {
     let t = t?;
-    let d = NaiveDate::from_ymd_opt(i32::from(t.year()), u32::from(t.month()), u32::from(t.day()))?;
-    let dt = d.and_hms_opt(u32::from(t.hour()), u32::from(t.minute()), u32::from(t.second()))?;
+    let d = NaiveDate::from_ymd_opt(
+        i32::from(t.year()),
+        u32::from(t.month()),
+        u32::from(t.day()),
+    )?;
+    let dt = d.and_hms_opt(
+        u32::from(t.hour()),
+        u32::from(t.minute()),
+        u32::from(t.second()),
+    )?;
     Some(Utc.from_utc_datetime(&dt))
 }
 

@@ -48,7 +48,8 @@ pub(crate) fn base_program(program: &str) -> String {
 }
 
 fn port(v: Option<regex::Match<'_>>) -> Option<Value> {
-    v.and_then(|m| m.as_str().parse::<i64>().ok()).map(Value::Int)
+    v.and_then(|m| m.as_str().parse::<i64>().ok())
+        .map(Value::Int)
 }
 
 /// Adds the extras for an sshd, sudo or su `message` to `ev`; other programs are left alone.
@@ -57,15 +58,16 @@ pub(crate) fn auth_extras(program: Option<&str>, message: &str, ev: &mut Event) 
     let p = patterns();
     match base_program(program).as_str() {
         "sshd" => {
-            let (c, outcome, user_i, ip_i, port_i, method) = if let Some(c) = p.ssh_ok.captures(message) {
-                (c, "success", 2, 3, 4, true)
-            } else if let Some(c) = p.ssh_fail.captures(message) {
-                (c, "failure", 2, 3, 4, true)
-            } else if let Some(c) = p.ssh_invalid.captures(message) {
-                (c, "failure", 1, 2, 3, false)
-            } else {
-                return;
-            };
+            let (c, outcome, user_i, ip_i, port_i, method) =
+                if let Some(c) = p.ssh_ok.captures(message) {
+                    (c, "success", 2, 3, 4, true)
+                } else if let Some(c) = p.ssh_fail.captures(message) {
+                    (c, "failure", 2, 3, 4, true)
+                } else if let Some(c) = p.ssh_invalid.captures(message) {
+                    (c, "failure", 1, 2, 3, false)
+                } else {
+                    return;
+                };
             ev.push("event.action", "ssh_login");
             ev.push("event.outcome", outcome);
             if let Some(u) = c.get(user_i) {
@@ -147,13 +149,28 @@ mod tests {
 
     #[test]
     fn sshd() {
-        let e = run("sshd", "Failed password for invalid user admin from 1.2.3.4 port 4444 ssh2");
-        assert_eq!(field_text(&e.fields, "event.outcome").as_deref(), Some("failure"));
+        let e = run(
+            "sshd",
+            "Failed password for invalid user admin from 1.2.3.4 port 4444 ssh2",
+        );
+        assert_eq!(
+            field_text(&e.fields, "event.outcome").as_deref(),
+            Some("failure")
+        );
         assert_eq!(field_text(&e.fields, "user.name").as_deref(), Some("admin"));
         assert_eq!(e.get("source.port"), Some(&Value::Int(4444)));
-        assert_eq!(field_text(&e.fields, "ssh.method").as_deref(), Some("password"));
-        let e = run("sshd", "Accepted publickey for alice from ::1 port 22 ssh2: RSA SHA256:x");
-        assert_eq!(field_text(&e.fields, "event.outcome").as_deref(), Some("success"));
+        assert_eq!(
+            field_text(&e.fields, "ssh.method").as_deref(),
+            Some("password")
+        );
+        let e = run(
+            "sshd",
+            "Accepted publickey for alice from ::1 port 22 ssh2: RSA SHA256:x",
+        );
+        assert_eq!(
+            field_text(&e.fields, "event.outcome").as_deref(),
+            Some("success")
+        );
         assert_eq!(field_text(&e.fields, "source.ip").as_deref(), Some("::1"));
         let e = run("sshd", "Illegal user x from 1.2.3.4");
         assert!(e.fields.is_empty());
@@ -163,17 +180,44 @@ mod tests {
 
     #[test]
     fn sudo_and_su() {
-        let e = run("sudo", "   bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/cat /etc/shadow");
+        let e = run(
+            "sudo",
+            "   bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/cat /etc/shadow",
+        );
         assert_eq!(field_text(&e.fields, "user.name").as_deref(), Some("bob"));
-        assert_eq!(field_text(&e.fields, "sudo.target_user").as_deref(), Some("root"));
-        assert_eq!(field_text(&e.fields, "sudo.command").as_deref(), Some("/bin/cat /etc/shadow"));
-        assert_eq!(field_text(&e.fields, "event.outcome").as_deref(), Some("success"));
-        let e = run("sudo", "bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh");
-        assert_eq!(field_text(&e.fields, "event.outcome").as_deref(), Some("failure"));
+        assert_eq!(
+            field_text(&e.fields, "sudo.target_user").as_deref(),
+            Some("root")
+        );
+        assert_eq!(
+            field_text(&e.fields, "sudo.command").as_deref(),
+            Some("/bin/cat /etc/shadow")
+        );
+        assert_eq!(
+            field_text(&e.fields, "event.outcome").as_deref(),
+            Some("success")
+        );
+        let e = run(
+            "sudo",
+            "bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh",
+        );
+        assert_eq!(
+            field_text(&e.fields, "event.outcome").as_deref(),
+            Some("failure")
+        );
         let e = run("su", "FAILED su for root by mallory");
-        assert_eq!(field_text(&e.fields, "event.outcome").as_deref(), Some("failure"));
-        assert_eq!(field_text(&e.fields, "user.name").as_deref(), Some("mallory"));
-        let e = run("su", "pam_unix(su:session): session opened for user root by alice(uid=1000)");
+        assert_eq!(
+            field_text(&e.fields, "event.outcome").as_deref(),
+            Some("failure")
+        );
+        assert_eq!(
+            field_text(&e.fields, "user.name").as_deref(),
+            Some("mallory")
+        );
+        let e = run(
+            "su",
+            "pam_unix(su:session): session opened for user root by alice(uid=1000)",
+        );
         assert_eq!(field_text(&e.fields, "user.name").as_deref(), Some("alice"));
         let e = run("cron", "FAILED su for root by x");
         assert!(e.fields.is_empty());

@@ -42,7 +42,10 @@ impl Compression {
     }
 
     /// Wraps `inner` in the matching decoder.
-    pub(crate) fn decoder<'a>(self, inner: Box<dyn BufRead + 'a>) -> io::Result<Box<dyn Read + 'a>> {
+    pub(crate) fn decoder<'a>(
+        self,
+        inner: Box<dyn BufRead + 'a>,
+    ) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
             Compression::Zstd => Box::new(

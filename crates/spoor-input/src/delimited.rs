@@ -98,12 +98,16 @@ pub(crate) fn read_delimited<R: BufRead>(
             continue;
         };
         if row.len() != names.len() {
-            ctx.unparsed(start, format!("{} values for {} header columns", row.len(), names.len()));
+            ctx.unparsed(
+                start,
+                format!("{} values for {} header columns", row.len(), names.len()),
+            );
             continue;
         }
         let mut ev = Event::new(ctx.path.clone(), Position::Line(start));
         for (name, v) in names.iter().zip(row) {
-            ev.fields.push((name.clone(), Value::str(String::from_utf8_lossy(&v))));
+            ev.fields
+                .push((name.clone(), Value::str(String::from_utf8_lossy(&v))));
         }
         crate::generic::finish_generic(&mut ev, ctx);
         ctx.event(ev);
@@ -125,8 +129,14 @@ mod tests {
         let text = b"time,user,cmd\n2024-01-01T00:00:00Z,bob,\"a, \"\"b\"\"\"\n2024-01-01T00:00:01Z,eve\n2024-01-01T00:00:02Z,al,\"multi\nline\"\n";
         let (evs, st) = run_text(text, Some(InputFormat::Csv));
         assert_eq!((st.events, st.unparsed), (2, 1));
-        assert_eq!(field_text(&evs[0].fields, "cmd").as_deref(), Some("a, \"b\""));
-        assert_eq!(field_text(&evs[1].fields, "cmd").as_deref(), Some("multi\nline"));
+        assert_eq!(
+            field_text(&evs[0].fields, "cmd").as_deref(),
+            Some("a, \"b\"")
+        );
+        assert_eq!(
+            field_text(&evs[1].fields, "cmd").as_deref(),
+            Some("multi\nline")
+        );
         assert_eq!(evs[1].origin.position, Position::Line(4));
         assert!(evs[0].timestamp.is_some());
     }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum InputError {
     /// `--format-in` named no known format.
-    #[error("unknown input format '{0}' (known: evtx, json, access, iis, weberror, syslog, csv, tsv)")]
+    #[error(
+        "unknown input format '{0}' (known: evtx, json, access, iis, weberror, syslog, csv, tsv)"
+    )]
     UnknownFormat(String),
     /// A `--glob` or `--exclude` pattern did not compile.
     #[error("bad glob pattern '{pattern}': {message}")]

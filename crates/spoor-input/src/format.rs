@@ -82,9 +82,7 @@ impl FromStr for InputFormat {
         let f = match s.trim().to_ascii_lowercase().as_str() {
             "evtx" => InputFormat::Evtx,
             "json" | "ndjson" | "jsonl" => InputFormat::Json,
-            "access" | "combined" | "common" | "apache" | "nginx" | "clf" => {
-                InputFormat::WebAccess
-            }
+            "access" | "combined" | "common" | "apache" | "nginx" | "clf" => InputFormat::WebAccess,
             "iis" | "w3c" => InputFormat::Iis,
             "weberror" | "error" | "errorlog" => InputFormat::WebError,
             "syslog" | "auth" | "authlog" => InputFormat::Syslog,

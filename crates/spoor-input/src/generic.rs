@@ -19,13 +19,20 @@ const TIME_FIELDS: [&str; 7] = [
 /// Sets the time and, for Windows-shaped rows, `EventID` as a number and the log source.
 pub(crate) fn finish_generic(ev: &mut Event, ctx: &Ctx) {
     for name in TIME_FIELDS {
-        if let Some((t, assumed)) = ev.get(name).and_then(|v| v.as_text()).and_then(|t| parse_iso(&t)) {
+        if let Some((t, assumed)) = ev
+            .get(name)
+            .and_then(|v| v.as_text())
+            .and_then(|t| parse_iso(&t))
+        {
             ev.timestamp = Some(t);
             ctx.note_tz_assumed(assumed);
             break;
         }
     }
-    let channel = ev.get("Channel").and_then(|v| v.as_text()).map(|c| c.into_owned());
+    let channel = ev
+        .get("Channel")
+        .and_then(|v| v.as_text())
+        .map(|c| c.into_owned());
     let Some(channel) = channel else { return };
     let mut id = None;
     for (k, v) in ev.fields.iter_mut() {

@@ -70,7 +70,8 @@ impl IisParser {
                 .and_then(|i| vals.get(i).copied())
         };
         if let (Some(d), Some(t)) = (get("date"), get("time")) {
-            ev.timestamp = parse_date_time(&String::from_utf8_lossy(d), &String::from_utf8_lossy(t));
+            ev.timestamp =
+                parse_date_time(&String::from_utf8_lossy(d), &String::from_utf8_lossy(t));
             if ev.timestamp.is_none() {
                 return IisLine::Bad("bad date or time".into());
             }
@@ -78,7 +79,10 @@ impl IisParser {
         for (name, raw) in self.fields.iter().zip(&vals) {
             match name.as_str() {
                 "cs-user-agent" | "cs-referer" => {
-                    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+                    let spaced: Vec<u8> = raw
+                        .iter()
+                        .map(|b| if *b == b'+' { b' ' } else { *b })
+                        .collect();
                     let decoded_name = format!("{name}-decoded");
                     push_header(&mut ev, name, &decoded_name, &spaced);
                 }
@@ -131,21 +135,45 @@ mod tests {
     #[test]
     fn fields_header_and_changes() {
         let mut p = IisParser::default();
-        assert!(matches!(p.line(b"2019-09-03 10:13:36 x", Event::new("t", Position::Line(1))), IisLine::Bad(_)));
+        assert!(matches!(
+            p.line(b"2019-09-03 10:13:36 x", Event::new("t", Position::Line(1))),
+            IisLine::Bad(_)
+        ));
         assert!(matches!(
             p.line(b"#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)", Event::new("t", Position::Line(1))),
             IisLine::Directive
         ));
         let e = rec(&mut p, "2019-09-03 10:13:36 10.0.2.17 GET /erp/conn.aspx proxy&port=3389 200 Mozilla/5.0+(Windows+NT)");
-        assert_eq!(field_text(&e.fields, "cs-uri").as_deref(), Some("/erp/conn.aspx?proxy&port=3389"));
-        assert_eq!(field_text(&e.fields, "cs-uri-query").as_deref(), Some("proxy&port=3389"));
-        assert_eq!(field_text(&e.fields, "cs-user-agent").as_deref(), Some("Mozilla/5.0 (Windows NT)"));
+        assert_eq!(
+            field_text(&e.fields, "cs-uri").as_deref(),
+            Some("/erp/conn.aspx?proxy&port=3389")
+        );
+        assert_eq!(
+            field_text(&e.fields, "cs-uri-query").as_deref(),
+            Some("proxy&port=3389")
+        );
+        assert_eq!(
+            field_text(&e.fields, "cs-user-agent").as_deref(),
+            Some("Mozilla/5.0 (Windows NT)")
+        );
         assert_eq!(e.get("sc-status"), Some(&Value::Int(200)));
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2019-09-03T10:13:36+00:00");
-        p.line(b"#Fields: date time c-ip cs-uri-stem cs-uri-query", Event::new("t", Position::Line(1)));
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2019-09-03T10:13:36+00:00"
+        );
+        p.line(
+            b"#Fields: date time c-ip cs-uri-stem cs-uri-query",
+            Event::new("t", Position::Line(1)),
+        );
         let e = rec(&mut p, "2019-09-03 10:13:37 10.0.2.17 /x -");
         assert_eq!(field_text(&e.fields, "cs-uri").as_deref(), Some("/x"));
         assert_eq!(e.get("cs-uri-query"), Some(&Value::Null));
-        assert!(matches!(p.line(b"2019-09-03 10:13:37 10.0.2.17", Event::new("t", Position::Line(1))), IisLine::Bad(_)));
+        assert!(matches!(
+            p.line(
+                b"2019-09-03 10:13:37 10.0.2.17",
+                Event::new("t", Position::Line(1))
+            ),
+            IisLine::Bad(_)
+        ));
     }
 }

@@ -62,8 +62,7 @@ pub(crate) fn looks_like_ndjson(head: &[u8]) -> bool {
         Some(i) => trimmed.get(..i).unwrap_or_default(),
         None => return false,
     };
-    serde_json::from_slice::<Json>(line.trim_ascii()).is_ok()
-        || std::str::from_utf8(line).is_err()
+    serde_json::from_slice::<Json>(line.trim_ascii()).is_ok() || std::str::from_utf8(line).is_err()
 }
 
 /// Turns one record's text into an event (or the reason it is not one).
@@ -137,7 +136,11 @@ impl<R: Read> Bytes<R> {
                 }
             };
         }
-        Ok(self.buf.get(self.pos).copied().filter(|_| self.pos < self.len))
+        Ok(self
+            .buf
+            .get(self.pos)
+            .copied()
+            .filter(|_| self.pos < self.len))
     }
 
     fn bump(&mut self) -> io::Result<Option<u8>> {
@@ -192,7 +195,11 @@ fn cut_value<R: Read>(src: &mut Bytes<R>, out: &mut Vec<u8>, cap: usize) -> io::
                 Cut::Truncated
             });
         };
-        if scalar && !in_str && total > 0 && (matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace()) {
+        if scalar
+            && !in_str
+            && total > 0
+            && (matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace())
+        {
             return Ok(finish_cut(total, cap));
         }
         src.bump()?;
@@ -278,7 +285,9 @@ pub(crate) fn read_stream<R: Read>(inner: R, ctx: &mut Ctx) -> io::Result<()> {
                         Ok(ev) => ctx.event(ev),
                         Err(r) => ctx.unparsed(start_line, format!("element {index}: {r}")),
                     },
-                    Cut::TooLong(n) => ctx.unparsed(start_line, format!("element {index}: {}", ctx.too_long(n))),
+                    Cut::TooLong(n) => {
+                        ctx.unparsed(start_line, format!("element {index}: {}", ctx.too_long(n)))
+                    }
                     Cut::Truncated => {
                         ctx.unparsed(start_line, format!("element {index}: truncated JSON"));
                         return Ok(());
@@ -331,9 +340,15 @@ mod tests {
         assert_eq!(field_text(&evs[0].fields, "a.b").as_deref(), Some("1"));
         assert!(evs[0].timestamp.is_some());
         assert!(evs[0].logsource.is_unknown());
-        assert_eq!(evs[1].get("x"), Some(&Value::Array(vec![Value::Int(1), Value::Int(2)])));
+        assert_eq!(
+            evs[1].get("x"),
+            Some(&Value::Array(vec![Value::Int(1), Value::Int(2)]))
+        );
         assert_eq!(evs[1].origin.position, Position::Line(4));
-        assert_eq!(field_text(&evs[2].fields, "u").as_deref(), Some("\u{fffd}\u{fffd}"));
+        assert_eq!(
+            field_text(&evs[2].fields, "u").as_deref(),
+            Some("\u{fffd}\u{fffd}")
+        );
     }
 
     #[test]
@@ -355,7 +370,11 @@ mod tests {
         let line = format!("{{\"a\":{deep}}}\n");
         let (_, st) = run_text(line.as_bytes(), Some(InputFormat::Json));
         assert_eq!((st.events, st.unparsed), (0, 1));
-        assert!(st.unparsed_samples[0].reason.contains("deeper"), "{:?}", st.unparsed_samples);
+        assert!(
+            st.unparsed_samples[0].reason.contains("deeper"),
+            "{:?}",
+            st.unparsed_samples
+        );
         let (_, st) = run_text(b"[{\"a\":1},{\"a\":", None);
         assert_eq!((st.events, st.unparsed), (1, 1));
     }

@@ -44,7 +44,9 @@ mod winjson;
 
 pub use error::InputError;
 pub use format::InputFormat;
-pub use options::{ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES, DEFAULT_SPLIT_BYTES};
+pub use options::{
+    ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES, DEFAULT_SPLIT_BYTES,
+};
 pub use parallel::read_all;
 pub use read::InputFile;
 pub use walk::discover;

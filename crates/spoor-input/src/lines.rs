@@ -55,6 +55,7 @@ impl<R: BufRead> LineReader<R> {
         self.buf.clear();
         let mut total: u64 = 0;
         let mut seen_any = false;
+        let mut ended_nl = false;
         loop {
             let avail = match self.inner.fill_buf() {
                 Ok(a) => a,
@@ -78,6 +79,7 @@ impl<R: BufRead> LineReader<R> {
             self.inner.consume(take);
             self.consumed += take as u64;
             if done {
+                ended_nl = true;
                 break;
             }
         }
@@ -86,12 +88,14 @@ impl<R: BufRead> LineReader<R> {
         }
         self.line_no += 1;
         let mut content_len = total;
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
+        if ended_nl {
             content_len -= 1;
-            if self.buf.last() == Some(&b'\r') {
+            if self.buf.last() == Some(&b'\n') {
                 self.buf.pop();
-                content_len -= 1;
+                if self.buf.last() == Some(&b'\r') {
+                    self.buf.pop();
+                    content_len -= 1;
+                }
             }
         }
         if content_len > self.cap as u64 {

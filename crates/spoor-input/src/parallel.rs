@@ -57,7 +57,11 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
         }
     }
     bounds.push(file.size);
-    Some(Split { format, ndjson, bounds })
+    Some(Split {
+        format,
+        ndjson,
+        bounds,
+    })
 }
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
@@ -97,7 +101,13 @@ fn count_newlines(file: &InputFile, start: u64, end: u64) -> io::Result<u64> {
     Ok(n)
 }
 
-fn read_chunk(file: &InputFile, plan: TextPlan, start: u64, opts: &ReadOptions, emit: &mut dyn FnMut(Event)) -> FileStats {
+fn read_chunk(
+    file: &InputFile,
+    plan: TextPlan,
+    start: u64,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(Event),
+) -> FileStats {
     let mut ctx = Ctx::new(&file.display, opts, emit);
     ctx.stats.format = plan.format.name().into();
     let run = || -> io::Result<File> {
@@ -179,7 +189,12 @@ pub fn read_all<S: Send>(
         .collect();
     let counts: Vec<u64> = chunk_jobs
         .par_iter()
-        .map(|(i, _, a, b)| files.get(*i).map(|f| count_newlines(f, *a, *b).unwrap_or(0)).unwrap_or(0))
+        .map(|(i, _, a, b)| {
+            files
+                .get(*i)
+                .map(|f| count_newlines(f, *a, *b).unwrap_or(0))
+                .unwrap_or(0)
+        })
         .collect();
     first_lines.resize(files.len(), Vec::new());
     for ((i, _, _, _), n) in chunk_jobs.iter().zip(&counts) {
@@ -199,14 +214,25 @@ pub fn read_all<S: Send>(
                         [a, b] => (*a, *b),
                         _ => continue,
                     };
-                    let first_line = first_lines.get(i).and_then(|v| v.get(k)).copied().unwrap_or(1);
+                    let first_line = first_lines
+                        .get(i)
+                        .and_then(|v| v.get(k))
+                        .copied()
+                        .unwrap_or(1);
                     let plan = TextPlan {
                         format: s.format,
                         ndjson: s.ndjson,
                         first_line,
                         limit: Some(b - a),
                     };
-                    units.push((i, Unit::Chunk { file, plan, start: a }));
+                    units.push((
+                        i,
+                        Unit::Chunk {
+                            file,
+                            plan,
+                            start: a,
+                        },
+                    ));
                 }
             }
             None => units.push((i, Unit::Whole(file))),
@@ -219,7 +245,9 @@ pub fn read_all<S: Send>(
             let mut emit = |e: Event| on_event(&mut state, e);
             let stats = match unit {
                 Unit::Whole(f) => read_file(f, opts, &mut emit),
-                Unit::Chunk { file, plan, start } => vec![read_chunk(file, plan, start, opts, &mut emit)],
+                Unit::Chunk { file, plan, start } => {
+                    vec![read_chunk(file, plan, start, opts, &mut emit)]
+                }
             };
             (i, state, stats)
         })

@@ -120,16 +120,18 @@ pub(crate) struct TextPlan {
 }
 
 /// Reads a decoded text stream with a known format.
-pub(crate) fn read_text(reader: Box<dyn BufRead + '_>, plan: TextPlan, ctx: &mut Ctx) -> io::Result<()> {
+pub(crate) fn read_text(
+    reader: Box<dyn BufRead + '_>,
+    plan: TextPlan,
+    ctx: &mut Ctx,
+) -> io::Result<()> {
     let mut lines = LineReader::new(reader, ctx.opts.max_line_bytes, plan.first_line);
     if let Some(l) = plan.limit {
         lines = lines.with_limit(l);
     }
     match plan.format {
         InputFormat::Json if plan.ndjson => read_ndjson(lines, ctx),
-        InputFormat::Json => {
-            read_stream(lines.into_inner(), ctx)
-        }
+        InputFormat::Json => read_stream(lines.into_inner(), ctx),
         InputFormat::Csv => crate::delimited::read_delimited(lines, b',', ctx),
         InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
         InputFormat::Iis => {
@@ -146,13 +148,15 @@ pub(crate) fn read_text(reader: Box<dyn BufRead + '_>, plan: TextPlan, ctx: &mut
         InputFormat::WebAccess => {
             let product = web_product_from_path(&ctx.path);
             let ls = LogSource::new(product, Some("webserver"), None);
-            each_line(lines, ctx, |line, mut ev, _| match crate::access::parse(line) {
-                Ok(a) => {
-                    crate::access::fill(&mut ev, &a);
-                    ev.logsource = ls.clone();
-                    Outcome::Event(ev)
+            each_line(lines, ctx, |line, mut ev, _| {
+                match crate::access::parse(line) {
+                    Ok(a) => {
+                        crate::access::fill(&mut ev, &a);
+                        ev.logsource = ls.clone();
+                        Outcome::Event(ev)
+                    }
+                    Err(r) => Outcome::Bad(r.to_string()),
                 }
-                Err(r) => Outcome::Bad(r.to_string()),
             })
         }
         InputFormat::WebError => each_line(lines, ctx, |line, mut ev, c| {
@@ -289,12 +293,20 @@ pub(crate) fn read_stream_from_start<'r>(
 
 /// The modification time of a file, if the system gives one.
 pub(crate) fn file_mtime(f: &File) -> Option<DateTime<Utc>> {
-    f.metadata().ok()?.modified().ok().map(DateTime::<Utc>::from)
+    f.metadata()
+        .ok()?
+        .modified()
+        .ok()
+        .map(DateTime::<Utc>::from)
 }
 
 /// Reads one whole file: zip archives entry by entry, EVTX from disk, anything else as a stream.
 /// Returns one [`FileStats`] per file (per entry for archives, plus one for the archive itself).
-pub(crate) fn read_file(file: &InputFile, opts: &ReadOptions, emit: &mut dyn FnMut(Event)) -> Vec<FileStats> {
+pub(crate) fn read_file(
+    file: &InputFile,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(Event),
+) -> Vec<FileStats> {
     let fail = |e: InputError| {
         vec![FileStats {
             path: file.display.clone(),
@@ -398,7 +410,8 @@ pub(crate) mod tests {
     #[test]
     fn over_long_line_counted() {
         let opts_cap = 64;
-        let mut text = b"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n".to_vec();
+        let mut text =
+            b"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n".to_vec();
         text.extend(std::iter::repeat_n(b'A', 10 * opts_cap));
         text.push(b'\n');
         let opts = ReadOptions {

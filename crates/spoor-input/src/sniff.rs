@@ -15,10 +15,20 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     }
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let trimmed = head.trim_ascii_start();
-    if trimmed.starts_with(b"{") || trimmed.starts_with(b"[{") || trimmed.starts_with(b"[\n") || trimmed.starts_with(b"[\r") || trimmed.starts_with(b"[ ") || trimmed == b"[" || trimmed.starts_with(b"[]") {
+    if trimmed.starts_with(b"{")
+        || trimmed.starts_with(b"[{")
+        || trimmed.starts_with(b"[\n")
+        || trimmed.starts_with(b"[\r")
+        || trimmed.starts_with(b"[ ")
+        || trimmed == b"["
+        || trimmed.starts_with(b"[]")
+    {
         return Some(InputFormat::Json);
     }
-    if trimmed.starts_with(b"#Software:") || trimmed.starts_with(b"#Version:") || trimmed.starts_with(b"#Fields:") {
+    if trimmed.starts_with(b"#Software:")
+        || trimmed.starts_with(b"#Version:")
+        || trimmed.starts_with(b"#Fields:")
+    {
         return Some(InputFormat::Iis);
     }
     let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
@@ -36,11 +46,21 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     }
     let count = |f: &dyn Fn(&[u8]) -> bool| lines.iter().filter(|l| f(l)).count();
     let scratch = || Event::new("", Position::Line(0));
-    let year = crate::syslog::YearRule::FromMtime(Utc.timestamp_opt(0, 0).single().unwrap_or_default());
+    let year =
+        crate::syslog::YearRule::FromMtime(Utc.timestamp_opt(0, 0).single().unwrap_or_default());
     let candidates = [
-        (InputFormat::WebAccess, count(&|l| crate::access::parse(l).is_ok())),
-        (InputFormat::Syslog, count(&|l| crate::syslog::parse(l, &mut scratch(), year).is_ok())),
-        (InputFormat::WebError, count(&|l| crate::weberror::parse(l, &mut scratch()).is_ok())),
+        (
+            InputFormat::WebAccess,
+            count(&|l| crate::access::parse(l).is_ok()),
+        ),
+        (
+            InputFormat::Syslog,
+            count(&|l| crate::syslog::parse(l, &mut scratch(), year).is_ok()),
+        ),
+        (
+            InputFormat::WebError,
+            count(&|l| crate::weberror::parse(l, &mut scratch()).is_ok()),
+        ),
     ];
     let (best, n) = candidates
         .iter()
@@ -94,13 +114,24 @@ mod tests {
         assert_eq!(sniff(b"ElfFile\0rest"), Some(InputFormat::Evtx));
         assert_eq!(sniff(b"  {\"a\":1}\n"), Some(InputFormat::Json));
         assert_eq!(sniff(b"[{\"a\":1}]"), Some(InputFormat::Json));
-        assert_eq!(sniff(b"#Software: Microsoft Internet Information Services 10.0\n"), Some(InputFormat::Iis));
         assert_eq!(
-            sniff(b"1.2.3.4 - - [13/Mar/2005:04:05:47 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n"),
+            sniff(b"#Software: Microsoft Internet Information Services 10.0\n"),
+            Some(InputFormat::Iis)
+        );
+        assert_eq!(
+            sniff(
+                b"1.2.3.4 - - [13/Mar/2005:04:05:47 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n"
+            ),
             Some(InputFormat::WebAccess)
         );
-        assert_eq!(sniff(b"Mar 13 04:05:47 host sshd[1]: x\n"), Some(InputFormat::Syslog));
-        assert_eq!(sniff(b"[Sun Mar 13 04:05:47 2005] [error] x\n"), Some(InputFormat::WebError));
+        assert_eq!(
+            sniff(b"Mar 13 04:05:47 host sshd[1]: x\n"),
+            Some(InputFormat::Syslog)
+        );
+        assert_eq!(
+            sniff(b"[Sun Mar 13 04:05:47 2005] [error] x\n"),
+            Some(InputFormat::WebError)
+        );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
         assert_eq!(sniff(b"a\tb\n1\t2\n"), Some(InputFormat::Tsv));
         assert_eq!(sniff(b"just some words\nand more\n"), None);
@@ -110,8 +141,14 @@ mod tests {
 
     #[test]
     fn product_from_path() {
-        assert_eq!(web_product_from_path("/var/log/nginx/access.log"), Some("nginx"));
-        assert_eq!(web_product_from_path("/var/log/httpd/access_log"), Some("apache"));
+        assert_eq!(
+            web_product_from_path("/var/log/nginx/access.log"),
+            Some("nginx")
+        );
+        assert_eq!(
+            web_product_from_path("/var/log/httpd/access_log"),
+            Some("apache")
+        );
         assert_eq!(web_product_from_path("logs/access.log"), None);
     }
 }

@@ -49,15 +49,17 @@ const OWN_SERVICE: [&str; 5] = ["sshd", "sudo", "su", "cron", "vsftpd"];
 fn re3164() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d) (\S+) ?(.*)$")
-            .unwrap_or_else(|_| unreachable!("constant regex"))
+        Regex::new(
+            r"(?-u)^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d) (\S+) ?(.*)$",
+        )
+        .unwrap_or_else(|_| unreachable!("constant regex"))
     })
 }
 
 fn re5424() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$")
+        Regex::new(r"(?-u)^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$")
             .unwrap_or_else(|_| unreachable!("constant regex"))
     })
 }
@@ -65,7 +67,7 @@ fn re5424() -> &'static Regex {
 fn tag_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^([^:\[\s]{1,64})(?:\[(\d{1,10})\])?: ?(.*)$")
+        Regex::new(r"(?-u)^([^:\[\s]{1,64})(?:\[(\d{1,10})\])?: ?(.*)$")
             .unwrap_or_else(|_| unreachable!("constant regex"))
     })
 }
@@ -175,7 +177,10 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event, year: YearRule) -> Result<bool,
             if let Some(p) = t.get(2) {
                 ev.push("pid", pid_value(p.as_bytes()));
             }
-            (program, t.get(3).map(|m| s(m.as_bytes())).unwrap_or_default())
+            (
+                program,
+                t.get(3).map(|m| s(m.as_bytes())).unwrap_or_default(),
+            )
         }
         None => (None, s(rest)),
     };
@@ -186,7 +191,9 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event, year: YearRule) -> Result<bool,
 }
 
 fn pid_value(p: &[u8]) -> Value {
-    s(p).parse::<i64>().map(Value::Int).unwrap_or_else(|_| Value::str(s(p)))
+    s(p).parse::<i64>()
+        .map(Value::Int)
+        .unwrap_or_else(|_| Value::str(s(p)))
 }
 
 #[cfg(test)]
@@ -211,38 +218,101 @@ mod tests {
     #[test]
     fn rfc3164_line() {
         let mut e = Event::new("t", Position::Line(1));
-        let assumed = parse(b"Mar 13 04:05:47 combo sshd(pam_unix)[19929]: session opened", &mut e, YearRule::Fixed(2005)).unwrap();
+        let assumed = parse(
+            b"Mar 13 04:05:47 combo sshd(pam_unix)[19929]: session opened",
+            &mut e,
+            YearRule::Fixed(2005),
+        )
+        .unwrap();
         assert!(assumed);
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2005-03-13T04:05:47+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2005-03-13T04:05:47+00:00"
+        );
         assert_eq!(field_text(&e.fields, "host").as_deref(), Some("combo"));
-        assert_eq!(field_text(&e.fields, "program").as_deref(), Some("sshd(pam_unix)"));
+        assert_eq!(
+            field_text(&e.fields, "program").as_deref(),
+            Some("sshd(pam_unix)")
+        );
         assert_eq!(e.get("pid"), Some(&Value::Int(19929)));
         let mut e = Event::new("t", Position::Line(1));
-        parse(b"Jan  2 03:04:05 h kernel: Linux version", &mut e, YearRule::Fixed(2024)).unwrap();
+        parse(
+            b"Jan  2 03:04:05 h kernel: Linux version",
+            &mut e,
+            YearRule::Fixed(2024),
+        )
+        .unwrap();
         assert_eq!(e.logsource.service.as_deref(), Some("syslog"));
-        assert_eq!(field_text(&e.fields, "message").as_deref(), Some("Linux version"));
-        assert!(parse(b"Foo 2 03:04:05 h x", &mut Event::new("t", Position::Line(1)), YearRule::Fixed(2024)).is_err());
-        assert!(parse(b"Feb 31 03:04:05 h x", &mut Event::new("t", Position::Line(1)), YearRule::Fixed(2024)).is_err());
+        assert_eq!(
+            field_text(&e.fields, "message").as_deref(),
+            Some("Linux version")
+        );
+        assert!(parse(
+            b"Foo 2 03:04:05 h x",
+            &mut Event::new("t", Position::Line(1)),
+            YearRule::Fixed(2024)
+        )
+        .is_err());
+        assert!(parse(
+            b"Feb 31 03:04:05 h x",
+            &mut Event::new("t", Position::Line(1)),
+            YearRule::Fixed(2024)
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_and_control_bytes_kept_lossily() {
+        let mut e = Event::new("t", Position::Line(1));
+        parse(b"Mar 16 05:39:05 combo rpc.statd[1601]: gethostbyname error for \x18\xf7\xff\xbf%8x%hn\x1b[0m", &mut e, YearRule::Fixed(2005)).unwrap();
+        assert_eq!(
+            field_text(&e.fields, "program").as_deref(),
+            Some("rpc.statd")
+        );
+        let msg = field_text(&e.fields, "message").unwrap();
+        assert!(
+            msg.starts_with("gethostbyname error for \u{18}\u{fffd}"),
+            "{msg:?}"
+        );
+        assert!(msg.ends_with("%8x%hn\u{1b}[0m"));
     }
 
     #[test]
     fn rfc5424_line() {
         let mut e = Event::new("t", Position::Line(1));
-        let assumed = parse(br#"<38>1 2024-01-02T03:04:05.5+01:00 web1 sshd 4321 - [x@1 a="]b"] Accepted password for root from 10.1.1.1 port 5022 ssh2"#, &mut e, YearRule::Fixed(2000)).unwrap();
+        let assumed = parse(br#"<38>1 2024-01-02T03:04:05.5+01:00 web1 sshd 4321 - [x@1 a="\]b"] Accepted password for root from 10.1.1.1 port 5022 ssh2"#, &mut e, YearRule::Fixed(2000)).unwrap();
         assert!(!assumed);
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2024-01-02T02:04:05.500+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2024-01-02T02:04:05.500+00:00"
+        );
         assert_eq!(e.logsource.service.as_deref(), Some("sshd"));
         assert_eq!(e.get("facility"), Some(&Value::Int(4)));
-        assert_eq!(field_text(&e.fields, "event.outcome").as_deref(), Some("success"));
-        assert_eq!(field_text(&e.fields, "source.ip").as_deref(), Some("10.1.1.1"));
+        assert_eq!(
+            field_text(&e.fields, "event.outcome").as_deref(),
+            Some("success")
+        );
+        assert_eq!(
+            field_text(&e.fields, "source.ip").as_deref(),
+            Some("10.1.1.1")
+        );
     }
 
     #[test]
     fn services() {
         assert_eq!(logsource_for(Some("sudo")).service.as_deref(), Some("sudo"));
-        assert_eq!(logsource_for(Some("/usr/sbin/cron")).service.as_deref(), Some("cron"));
-        assert_eq!(logsource_for(Some("useradd")).service.as_deref(), Some("auth"));
-        assert_eq!(logsource_for(Some("named")).service.as_deref(), Some("syslog"));
+        assert_eq!(
+            logsource_for(Some("/usr/sbin/cron")).service.as_deref(),
+            Some("cron")
+        );
+        assert_eq!(
+            logsource_for(Some("useradd")).service.as_deref(),
+            Some("auth")
+        );
+        assert_eq!(
+            logsource_for(Some("named")).service.as_deref(),
+            Some("syslog")
+        );
         assert_eq!(logsource_for(None).product.as_deref(), Some("linux"));
     }
 }

@@ -44,12 +44,16 @@ fn problem(path: &Path, message: String) -> FileStats {
 pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<FileStats>) {
     let (globs, excludes) = match (build(&opts.globs), build(&opts.excludes)) {
         (Ok(g), Ok(e)) => (g, e),
-        (Err(e), _) | (_, Err(e)) => return (Vec::new(), vec![problem(Path::new(""), e.to_string())]),
+        (Err(e), _) | (_, Err(e)) => {
+            return (Vec::new(), vec![problem(Path::new(""), e.to_string())])
+        }
     };
     let mut files: BTreeMap<String, InputFile> = BTreeMap::new();
     let mut problems = Vec::new();
     for root in paths {
-        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name();
         let it = walker.into_iter().filter_entry(|e| {
             // Never exclude the root given explicitly.
             e.depth() == 0 || !excludes.as_ref().is_some_and(|x| matches(x, e.path()))
@@ -58,7 +62,10 @@ pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<F
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    let p = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
                     let msg = if e.loop_ancestor().is_some() {
                         "symlink loop not followed".to_string()
                     } else {
@@ -114,12 +121,20 @@ mod tests {
         let (files, problems) = discover(&[d.to_path_buf(), d.join("missing")], &opts);
         let names: Vec<_> = files
             .iter()
-            .map(|f| f.path.strip_prefix(d).unwrap().to_string_lossy().into_owned())
+            .map(|f| {
+                f.path
+                    .strip_prefix(d)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(names, vec!["a/x.log"]);
         assert!(problems.iter().any(|p| p.path.ends_with("missing")));
         #[cfg(unix)]
-        assert!(problems.iter().any(|p| p.error.as_deref() == Some("symlink loop not followed")));
+        assert!(problems
+            .iter()
+            .any(|p| p.error.as_deref() == Some("symlink loop not followed")));
         let bad = ReadOptions {
             globs: vec!["a[".into()],
             ..ReadOptions::default()

@@ -9,6 +9,7 @@
 //! 3. for URIs only, `+` is read as a space in the query part (after the first `?`), as form
 //!    encoding means; a `+` in the path stays a `+`;
 //! 4. bytes that are not UTF-8 are replaced (U+FFFD) rather than refused.
+//!
 //! An original value of `-` (the logs' "empty") gives no companion text: the companion is
 //! `null` like its original.
 
@@ -121,15 +122,24 @@ mod tests {
 
     #[test]
     fn double_encoding_and_plus() {
-        assert_eq!(decode(b"/a+b?q=%2524%7Bjndi+x", Kind::Uri), "/a+b?q=${jndi x");
+        assert_eq!(
+            decode(b"/a+b?q=%2524%7Bjndi+x", Kind::Uri),
+            "/a+b?q=${jndi x"
+        );
         assert_eq!(decode(b"Mozilla+5.0", Kind::Header), "Mozilla+5.0");
         assert_eq!(decode(b"%252525252541", Kind::Uri), "%252541");
     }
 
     #[test]
     fn apache_escapes() {
-        assert_eq!(decode(br#"a\"b\x1B[31m\\c"#, Kind::Header), "a\"b\u{1b}[31m\\c");
-        assert_eq!(decode(br"\x24{jndi:ldap://x}", Kind::Header), "${jndi:ldap://x}");
+        assert_eq!(
+            decode(br#"a\"b\x1B[31m\\c"#, Kind::Header),
+            "a\"b\u{1b}[31m\\c"
+        );
+        assert_eq!(
+            decode(br"\x24{jndi:ldap://x}", Kind::Header),
+            "${jndi:ldap://x}"
+        );
         assert_eq!(decode(br"bad \xZZ and \", Kind::Header), r"bad \xZZ and \");
         assert_eq!(decode(b"%ff%fe", Kind::Uri), "\u{fffd}\u{fffd}");
     }

@@ -94,7 +94,8 @@ mod tests {
     #[test]
     fn sysmon_and_powershell() {
         let s = "Microsoft-Windows-Sysmon/Operational";
-        let cat = |id| windows_logsource(s, Some(id)).and_then(|l| l.category.map(|c| c.to_string()));
+        let cat =
+            |id| windows_logsource(s, Some(id)).and_then(|l| l.category.map(|c| c.to_string()));
         assert_eq!(cat(1).as_deref(), Some("process_creation"));
         assert_eq!(cat(13).as_deref(), Some("registry_set"));
         assert_eq!(cat(22).as_deref(), Some("dns_query"));

@@ -101,7 +101,10 @@ fn map_evtx_shape(ev: &Map<String, Json>, system: &Map<String, Json>) -> WinEven
                 push(&mut out, "EventRecordID", id);
             }
             "TimeCreated" => {
-                if let Some(st) = attrs.and_then(|a| a.get("SystemTime")).and_then(Json::as_str) {
+                if let Some(st) = attrs
+                    .and_then(|a| a.get("SystemTime"))
+                    .and_then(Json::as_str)
+                {
                     time = parse_iso(st);
                     push(&mut out, "TimeCreated_SystemTime", Value::str(st));
                 }
@@ -171,7 +174,9 @@ fn map_ecs_shape(root: &Map<String, Json>, winlog: &Map<String, Json>) -> WinEve
         ("task", "Task"),
     ];
     if let Some(id) = winlog.get("event_id") {
-        let v = as_int(id).map(Value::Int).unwrap_or_else(|| Value::from_json(id));
+        let v = as_int(id)
+            .map(Value::Int)
+            .unwrap_or_else(|| Value::from_json(id));
         push(&mut out, "EventID", v);
     }
     for (from, to) in RENAMES {
@@ -212,7 +217,11 @@ fn map_flat_shape(root: &Map<String, Json>) -> WinEvent {
     // NXLog names for the SigmaHQ ones, added when the SigmaHQ name is absent.
     for (from, to) in [("SourceName", "Provider_Name"), ("Hostname", "Computer")] {
         if !out.iter().any(|(k, _)| &**k == to) {
-            if let Some(v) = out.iter().find(|(k, _)| &**k == from).map(|(_, v)| v.clone()) {
+            if let Some(v) = out
+                .iter()
+                .find(|(k, _)| &**k == from)
+                .map(|(_, v)| v.clone())
+            {
                 push(&mut out, to, v);
             }
         }
@@ -241,13 +250,26 @@ mod tests {
         );
         let w = map_windows(&o).unwrap();
         assert_eq!(w.logsource.category.as_deref(), Some("process_creation"));
-        assert_eq!(w.fields.iter().find(|(k, _)| &**k == "EventRecordID").unwrap().1, Value::Int(42));
+        assert_eq!(
+            w.fields
+                .iter()
+                .find(|(k, _)| &**k == "EventRecordID")
+                .unwrap()
+                .1,
+            Value::Int(42)
+        );
         assert!(w.time.is_some());
         let f = &w.fields;
         assert_eq!(field_text(f, "EventID").as_deref(), Some("1"));
-        assert_eq!(field_text(f, "Provider_Name").as_deref(), Some("Microsoft-Windows-Sysmon"));
+        assert_eq!(
+            field_text(f, "Provider_Name").as_deref(),
+            Some("Microsoft-Windows-Sysmon")
+        );
         assert_eq!(field_text(f, "Computer").as_deref(), Some("PC1"));
-        assert_eq!(field_text(f, "Security_UserID").as_deref(), Some("S-1-5-18"));
+        assert_eq!(
+            field_text(f, "Security_UserID").as_deref(),
+            Some("S-1-5-18")
+        );
         assert_eq!(field_text(f, "Execution_ProcessID").as_deref(), Some("1"));
         assert_eq!(field_text(f, "CommandLine").as_deref(), Some("x -y"));
     }
@@ -258,8 +280,14 @@ mod tests {
             r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7045},"Channel":"System"},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"y"},"SubjectUserName":"bob"}}}}"##,
         );
         let w = map_windows(&o).unwrap();
-        assert_eq!(w.fields.iter().find(|(k, _)| &**k == "EventID").unwrap().1, Value::Int(7045));
-        assert_eq!(field_text(&w.fields, "SubjectUserName").as_deref(), Some("bob"));
+        assert_eq!(
+            w.fields.iter().find(|(k, _)| &**k == "EventID").unwrap().1,
+            Value::Int(7045)
+        );
+        assert_eq!(
+            field_text(&w.fields, "SubjectUserName").as_deref(),
+            Some("bob")
+        );
         assert_eq!(w.logsource.service.as_deref(), Some("system"));
     }
 
@@ -270,7 +298,10 @@ mod tests {
         );
         let w = map_windows(&o).unwrap();
         assert_eq!(w.logsource.category.as_deref(), Some("ps_script"));
-        assert_eq!(field_text(&w.fields, "ScriptBlockText").as_deref(), Some("iex x"));
+        assert_eq!(
+            field_text(&w.fields, "ScriptBlockText").as_deref(),
+            Some("iex x")
+        );
         assert_eq!(field_text(&w.fields, "host.name").as_deref(), Some("h"));
         assert!(field_text(&w.fields, "winlog.event_data.ScriptBlockText").is_none());
         assert_eq!(w.fields[0].1, Value::Int(4104));
@@ -283,7 +314,10 @@ mod tests {
         );
         let w = map_windows(&o).unwrap();
         assert_eq!(w.logsource.category.as_deref(), Some("registry_set"));
-        assert_eq!(field_text(&w.fields, "Provider_Name").as_deref(), Some("Microsoft-Windows-Sysmon"));
+        assert_eq!(
+            field_text(&w.fields, "Provider_Name").as_deref(),
+            Some("Microsoft-Windows-Sysmon")
+        );
         assert_eq!(w.fields[0].1, Value::Int(13));
         assert!(map_windows(&obj(r#"{"a":1}"#)).is_none());
     }

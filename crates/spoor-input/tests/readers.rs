@@ -1,0 +1,445 @@
+//! Integration tests: the real corpora in `../shared/corpora` (when present) and end-to-end
+//! reads through files, compression, archives and the parallel API.
+
+use spoor_event::{Event, FileStats, Position, Value};
+use spoor_input::{discover, read_all, read_path, InputFormat, ReadOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The corpora folder, or `None` (after saying why) when it is absent. Panics when it is absent
+/// and `SPOOR_REQUIRE_CORPORA=1`.
+fn corpora(test: &str) -> Option<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // crates/spoor-input -> workspace root -> ../shared/corpora
+    let root = manifest.parent().and_then(Path::parent)?;
+    let dir = root.join("../shared/corpora");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1") {
+        panic!(
+            "{test}: corpora folder {} is missing and SPOOR_REQUIRE_CORPORA=1",
+            dir.display()
+        );
+    }
+    println!(
+        "{test}: did not run: corpora folder {} is absent",
+        dir.display()
+    );
+    None
+}
+
+fn read_dir_all(dir: &Path, opts: &ReadOptions) -> (Vec<Event>, Vec<FileStats>) {
+    let (files, problems) = discover(&[dir.to_path_buf()], opts);
+    assert!(problems.is_empty(), "{problems:?}");
+    let (states, stats) = read_all(&files, opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
+    (states.into_iter().flatten().collect(), stats)
+}
+
+fn text(e: &Event, name: &str) -> Option<String> {
+    e.get(name)
+        .and_then(|v| v.as_text())
+        .map(|t| t.into_owned())
+}
+
+#[test]
+fn sotm34_access_logs_parse_with_zero_unparsed() {
+    let Some(c) = corpora("sotm34_access_logs_parse_with_zero_unparsed") else {
+        return;
+    };
+    let opts = ReadOptions {
+        globs: vec!["access_log*".into()],
+        ..ReadOptions::default()
+    };
+    let (events, stats) = read_dir_all(&c.join("web/sotm34/http"), &opts);
+    assert_eq!(stats.len(), 7, "{stats:?}");
+    let mut total = 0;
+    for s in &stats {
+        assert_eq!(s.format, "access", "{s:?}");
+        assert_eq!(s.unparsed, 0, "{s:?}");
+        assert!(s.error.is_none(), "{s:?}");
+        assert!(s.events > 0);
+        total += s.events;
+    }
+    println!("sotm34 access: {total} events in {} files", stats.len());
+    assert_eq!(events.len() as u64, total);
+    for e in &events {
+        assert!(e.timestamp.is_some());
+        assert!(e.get("c-ip").is_some() && e.get("sc-status").is_some());
+        assert_eq!(e.logsource.category.as_deref(), Some("webserver"));
+        assert!(e.raw.is_some());
+    }
+    // A labelled attack: the cmd.exe probes of the Nimda-style scans.
+    assert!(events
+        .iter()
+        .any(|e| text(e, "cs-uri-stem").is_some_and(|u| u.ends_with("cmd.exe"))));
+}
+
+#[test]
+fn sotm34_error_and_syslogs() {
+    let Some(c) = corpora("sotm34_error_and_syslogs") else {
+        return;
+    };
+    let opts = ReadOptions {
+        globs: vec!["error_log*".into(), "ssl_error_log*".into()],
+        ..ReadOptions::default()
+    };
+    let (_, stats) = read_dir_all(&c.join("web/sotm34/http"), &opts);
+    for s in &stats {
+        println!(
+            "{} {} events={} unparsed={} {:?}",
+            s.path,
+            s.format,
+            s.events,
+            s.unparsed,
+            s.unparsed_samples.first()
+        );
+        assert_eq!(s.format, "weberror", "{s:?}");
+        assert_eq!(s.unparsed, 0, "{s:?}");
+        assert!(s.events > 0);
+        assert!(s.timezone_assumed);
+    }
+    let opts = ReadOptions {
+        globs: vec!["secure*".into(), "messages*".into(), "maillog*".into()],
+        syslog_year: Some(2005),
+        ..ReadOptions::default()
+    };
+    let (events, stats) = read_dir_all(&c.join("web/sotm34/syslog"), &opts);
+    for s in &stats {
+        println!(
+            "{} {} events={} unparsed={} {:?}",
+            s.path,
+            s.format,
+            s.events,
+            s.unparsed,
+            s.unparsed_samples.first()
+        );
+        assert_eq!(s.format, "syslog", "{s:?}");
+        assert_eq!(s.unparsed, 0, "{s:?}");
+    }
+    let logins: Vec<&Event> = events
+        .iter()
+        .filter(|e| text(e, "event.action").as_deref() == Some("ssh_login"))
+        .collect();
+    println!(
+        "sotm34 syslog: {} events, {} ssh logins",
+        events.len(),
+        logins.len()
+    );
+    assert!(!logins.is_empty());
+    assert!(logins
+        .iter()
+        .all(|e| e.logsource.service.as_deref() == Some("sshd")));
+    assert!(events.iter().all(|e| e
+        .timestamp
+        .is_some_and(|t| t.format("%Y").to_string() == "2005")));
+}
+
+#[test]
+fn tunna_iis_log_parses() {
+    let Some(c) = corpora("tunna_iis_log_parses") else {
+        return;
+    };
+    let p = c.join("evtx-attack-samples/Command and Control/Tunna_rdp_tunnel_IIS.log");
+    let mut events = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| events.push(e));
+    let s = &stats[0];
+    println!("tunna: {s:?}");
+    assert_eq!(s.format, "iis");
+    assert_eq!(s.unparsed, 0, "{s:?}");
+    assert!(s.events > 10);
+    let e = &events[0];
+    assert_eq!(e.logsource.product.as_deref(), Some("iis"));
+    assert_eq!(
+        text(e, "cs-uri").as_deref(),
+        Some("/erp/conn.aspx?proxy&port=3389&ip=127.0.0.1")
+    );
+    assert_eq!(e.get("sc-status"), Some(&Value::Int(200)));
+}
+
+#[test]
+fn all_evtx_samples_read_without_error() {
+    let Some(c) = corpora("all_evtx_samples_read_without_error") else {
+        return;
+    };
+    let opts = ReadOptions {
+        globs: vec!["*.evtx".into()],
+        ..ReadOptions::default()
+    };
+    let (files, problems) = discover(&[c.join("evtx-attack-samples")], &opts);
+    assert!(problems.is_empty());
+    let (counts, stats) = read_all(
+        &files,
+        &opts,
+        || (0u64, 0u64),
+        |s, e| {
+            s.0 += 1;
+            if e.get("EventID").is_some_and(|v| matches!(v, Value::Int(_)))
+                && e.get("Channel").is_some()
+                && matches!(e.origin.position, Position::Record(_))
+                && e.timestamp.is_some()
+            {
+                s.1 += 1;
+            }
+        },
+    );
+    let events: u64 = counts.iter().map(|c| c.0).sum();
+    let well_formed: u64 = counts.iter().map(|c| c.1).sum();
+    let unparsed: u64 = stats.iter().map(|s| s.unparsed).sum();
+    let errors: Vec<_> = stats.iter().filter(|s| s.error.is_some()).collect();
+    println!(
+        "evtx: {} files, {events} events, {unparsed} unparsed records, {} file errors",
+        stats.len(),
+        errors.len()
+    );
+    assert!(stats.len() >= 270, "{}", stats.len());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(events, well_formed);
+    assert!(events > 1000);
+}
+
+#[test]
+fn evtx_sample_has_sigma_names() {
+    let Some(c) = corpora("evtx_sample_has_sigma_names") else {
+        return;
+    };
+    let (files, _) = discover(&[c.join("evtx-attack-samples")], &ReadOptions::default());
+    let sysmon: Vec<_> = files
+        .iter()
+        .filter(|f| f.display.ends_with(".evtx"))
+        .collect();
+    let mut found = false;
+    for f in sysmon {
+        read_path(&f.path, &ReadOptions::default(), |e| {
+            if e.logsource.category.as_deref() == Some("process_creation") && !found {
+                assert_eq!(e.logsource.service.as_deref(), Some("sysmon"));
+                assert!(e.get("Image").is_some(), "{e:?}");
+                assert!(e.get("CommandLine").is_some());
+                assert!(e.get("Provider_Name").is_some());
+                assert!(e.get("Computer").is_some());
+                found = true;
+            }
+        });
+        if found {
+            break;
+        }
+    }
+    assert!(found, "no Sysmon process creation in the samples");
+}
+
+#[test]
+fn otrf_zip_reads_windows_json() {
+    let Some(c) = corpora("otrf_zip_reads_windows_json") else {
+        return;
+    };
+    let p = c.join("otrf/atomic-windows-host/collection__msf_record_mic.zip");
+    let mut n = 0u64;
+    let mut sysmon = 0u64;
+    let stats = read_path(&p, &ReadOptions::default(), |e| {
+        n += 1;
+        if e.get("EventID").is_some_and(|v| matches!(v, Value::Int(_)))
+            && e.get("Channel").is_some()
+            && e.logsource.product.as_deref() == Some("windows")
+        {
+            sysmon += u64::from(e.logsource.service.as_deref() == Some("sysmon"));
+        }
+    });
+    println!("otrf zip: {stats:?}");
+    assert_eq!(stats[0].format, "zip");
+    assert!(stats[0].error.is_none());
+    let entry = &stats[1];
+    assert!(entry
+        .path
+        .ends_with("!msf_record_mic_2020-06-09225055.json"));
+    assert_eq!(entry.format, "json");
+    assert_eq!(entry.unparsed, 0, "{entry:?}");
+    assert_eq!(entry.events, n);
+    assert!(sysmon > 0);
+}
+
+#[test]
+fn otrf_zips_with_appledouble_stubs_count_them() {
+    let Some(c) = corpora("otrf_zips_with_appledouble_stubs_count_them") else {
+        return;
+    };
+    let (files, _) = discover(
+        &[c.join("otrf/atomic-windows-host")],
+        &ReadOptions::default(),
+    );
+    // Find a zip whose central directory lists a stub, cheaply: by its bytes.
+    let with_stub = files.iter().find(|f| {
+        f.size < 30 << 20
+            && std::fs::read(&f.path).is_ok_and(|b| b.windows(9).any(|w| w == b"__MACOSX/"))
+    });
+    let Some(f) = with_stub else {
+        println!("no zip with AppleDouble stubs under 30 MB; nothing to check");
+        return;
+    };
+    let stats = read_path(&f.path, &ReadOptions::default(), |_| {});
+    println!("{stats:?}");
+    assert!(stats[0].skipped > 0);
+    assert!(stats.iter().skip(1).all(|s| !s.path.contains("__MACOSX")));
+}
+
+// ---- synthetic end-to-end tests (no corpora needed) ----
+
+const ACCESS: &str =
+    "1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"GET /a?x=%2524 HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn compressed_files_are_read_by_magic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(ACCESS.repeat(3).as_bytes()).unwrap();
+    let p = write(dir.path(), "renamed.txt", &gz.finish().unwrap());
+    let mut n = 0;
+    let stats = read_path(&p, &ReadOptions::default(), |_| n += 1);
+    assert_eq!(stats[0].format, "gzip+access");
+    assert_eq!((stats[0].events, n), (3, 3));
+    // Truncated gzip: what was read before the fault is counted, and the fault is reported.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    gz.write_all(ACCESS.repeat(2000).as_bytes()).unwrap();
+    let full = gz.finish().unwrap();
+    let p = write(dir.path(), "cut.gz", &full[..full.len() / 2]);
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    assert!(stats[0].events > 100, "{:?}", stats[0]);
+    assert!(stats[0].error.is_some(), "{:?}", stats[0]);
+}
+
+fn make_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, o).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn zip_entries_stubs_and_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = b"{\"EventID\":4104,\"Channel\":\"Microsoft-Windows-PowerShell/Operational\",\"ScriptBlockText\":\"iex\"}\n";
+    let data = make_zip(&[
+        ("logs/a.json", json),
+        ("__MACOSX/logs/._a.json", b"\x00\x05\x16\x07junk"),
+        ("logs/._b.json", b"\x00\x05\x16\x07junk"),
+        ("logs/access.log", ACCESS.as_bytes()),
+    ]);
+    let p = write(dir.path(), "case.zip", &data);
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(stats.len(), 3, "{stats:?}");
+    assert_eq!(stats[0].skipped, 2);
+    assert!(stats[1].path.ends_with("case.zip!logs/a.json"));
+    assert_eq!(evs[0].logsource.category.as_deref(), Some("ps_script"));
+    assert_eq!(&*evs[0].origin.path, stats[1].path.as_str());
+    assert_eq!(stats[2].format, "access");
+    // Truncated: the central directory is gone; local headers are walked.
+    let big: Vec<u8> = ACCESS.repeat(500).into_bytes();
+    let data = make_zip(&[("one.log", &big), ("two.log", &big)]);
+    let p = write(dir.path(), "cut.zip", &data[..data.len() * 3 / 4]);
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    println!("{stats:?}");
+    assert!(stats[0].error.is_some());
+    assert_eq!(stats[1].events, 500);
+    // Garbage with a zip signature: an error, not a panic.
+    let p = write(dir.path(), "junk.zip", b"PK\x03\x04garbage");
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    assert!(stats[0].error.is_some());
+}
+
+#[test]
+fn large_file_is_chunked_with_exact_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::new();
+    for i in 0..20_000 {
+        if i % 997 == 0 {
+            body.push_str("garbage line\n");
+        } else if i % 1009 == 0 {
+            body.push('\n');
+        } else {
+            body.push_str(&format!(
+                "10.0.0.{} - - [01/Jan/2024:00:00:00 +0000] \"GET /p{i} HTTP/1.1\" 200 {i} \"-\" \"ua\"\n",
+                i % 250
+            ));
+        }
+    }
+    let p = write(dir.path(), "big.log", body.as_bytes());
+    let whole = ReadOptions::default();
+    let split = ReadOptions {
+        split_bytes: 256 * 1024,
+        ..ReadOptions::default()
+    };
+    let files = vec![spoor_input::InputFile::new(&p)];
+    let run = |opts: &ReadOptions| {
+        let (states, stats) = read_all(&files, opts, Vec::new, |v: &mut Vec<(u64, String)>, e| {
+            v.push((
+                e.origin.position.number(),
+                text(&e, "cs-uri-stem").unwrap_or_default(),
+            ))
+        });
+        (states, stats)
+    };
+    let (s1, st1) = run(&whole);
+    let (s2, st2) = run(&split);
+    assert_eq!(s1.len(), 1);
+    assert!(s2.len() >= 4, "{} chunks", s2.len());
+    assert_eq!(st2.len(), 1);
+    let a: Vec<_> = s1.into_iter().flatten().collect();
+    let mut b: Vec<_> = s2.into_iter().flatten().collect();
+    b.sort();
+    let mut a_sorted = a.clone();
+    a_sorted.sort();
+    assert_eq!(a_sorted, b);
+    for (line, stem) in &a {
+        // Line n holds request /p{n-1}.
+        assert_eq!(stem, &format!("/p{}", line - 1));
+    }
+    assert_eq!(st1[0].events, st2[0].events);
+    assert_eq!(st1[0].unparsed, st2[0].unparsed);
+    assert_eq!(st1[0].skipped, st2[0].skipped);
+    assert_eq!(st1[0].unparsed_samples, st2[0].unparsed_samples);
+}
+
+#[test]
+fn forced_format_and_stats_in_path_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "b.log", ACCESS.as_bytes());
+    write(
+        dir.path(),
+        "a.log",
+        b"Mar  1 00:00:00 h sshd[1]: Accepted password for bob from 1.2.3.4 port 22 ssh2\n",
+    );
+    write(dir.path(), "c.bin", b"\x00\x01\x02");
+    let opts = ReadOptions::default();
+    let (files, _) = discover(&[dir.path().to_path_buf()], &opts);
+    let (_, stats) = read_all(&files, &opts, || (), |_, _| {});
+    let names: Vec<_> = stats
+        .iter()
+        .map(|s| {
+            Path::new(&s.path)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, vec!["a.log", "b.log", "c.bin"]);
+    assert_eq!(stats[0].format, "syslog");
+    assert!(stats[2].error.is_some());
+    let forced = ReadOptions {
+        format: Some(InputFormat::Syslog),
+        ..ReadOptions::default()
+    };
+    let (_, stats) = read_all(&files, &forced, || (), |_, _| {});
+    assert_eq!(stats[1].format, "syslog");
+    assert_eq!(stats[1].unparsed, 1);
+}
