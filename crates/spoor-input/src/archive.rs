@@ -35,14 +35,14 @@ fn zip_time(t: Option<zip::DateTime>) -> Option<DateTime<Utc>> {
 }
 
 fn read_entry(
-    archive: &InputFile,
+    archive: &str,
     name: &str,
     mtime: Option<DateTime<Utc>>,
     entry: &mut dyn Read,
     opts: &ReadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> FileStats {
-    let path = format!("{}!{}", archive.display, name);
+    let path = format!("{archive}!{name}");
     let mut ctx = Ctx::new(&path, opts, emit);
     ctx.mtime = mtime;
     let reader = Box::new(BufReader::with_capacity(BUF_BYTES, entry));
@@ -84,65 +84,112 @@ pub(crate) fn read_zip(
                     continue;
                 }
                 let mtime = zip_time(entry.last_modified());
-                out.push(read_entry(file, &name, mtime, &mut entry, opts, emit));
+                out.push(read_entry(
+                    &file.display,
+                    &name,
+                    mtime,
+                    &mut entry,
+                    opts,
+                    emit,
+                ));
             }
         }
         Err(e) => {
             // No readable central directory: walk the local headers as a stream.
-            let why = e.to_string();
+            let why = format!("{e}; ");
             let mut f = match File::open(&file.path) {
                 Ok(f) => f,
                 Err(e) => {
-                    own.error = Some(format!("archive: {why}; reopen failed: {e}"));
+                    own.error = Some(format!("archive: {why}reopen failed: {e}"));
                     return vec![own];
                 }
             };
             if f.seek(SeekFrom::Start(0)).is_err() {
-                own.error = Some(format!("archive: {why}"));
+                own.error = Some(format!("archive: {why}seek failed"));
                 return vec![own];
             }
             let mut reader = BufReader::with_capacity(BUF_BYTES, f);
-            let mut entries = 0u64;
-            loop {
-                match zip::read::read_zipfile_from_stream(&mut reader) {
-                    Ok(Some(mut entry)) => {
-                        if entry.is_dir() {
-                            continue;
-                        }
-                        let name = entry.name().to_string();
-                        if is_mac_stub(&name) {
-                            own.skipped += 1;
-                            let _ = std::io::copy(&mut entry, &mut std::io::sink());
-                            continue;
-                        }
-                        entries += 1;
-                        let mtime = zip_time(entry.last_modified());
-                        let st = read_entry(file, &name, mtime, &mut entry, opts, emit);
-                        let broken = st.error.is_some();
-                        out.push(st);
-                        if broken {
-                            own.error = Some(format!(
-                                "archive: {why}; {entries} entries read from local headers, the last one cut short"
-                            ));
-                            break;
-                        }
-                    }
-                    Ok(None) => {
-                        own.error = Some(format!(
-                            "archive: {why}; {entries} entries read from local headers"
-                        ));
-                        break;
-                    }
-                    Err(e2) => {
-                        own.error = Some(format!(
-                            "archive: {why}; {entries} entries read from local headers before: {e2}"
-                        ));
-                        break;
-                    }
+            out = walk_local_headers(&file.display, &mut reader, &mut own, &why, opts, emit);
+        }
+    }
+    let mut all = vec![own];
+    all.extend(out);
+    all
+}
+
+/// Reads the entries of a zip archive from a stream, by their local headers (no seeking): for a
+/// truncated archive, or one arriving on standard input. `why` says why the central directory
+/// was not used; it opens the archive's error when the walk ends early.
+fn walk_local_headers<R: Read>(
+    display: &str,
+    reader: &mut R,
+    own: &mut FileStats,
+    why: &str,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(Event),
+) -> Vec<FileStats> {
+    let mut out = Vec::new();
+    let mut entries = 0u64;
+    loop {
+        match zip::read::read_zipfile_from_stream(reader) {
+            Ok(Some(mut entry)) => {
+                if entry.is_dir() {
+                    continue;
                 }
+                let name = entry.name().to_string();
+                if is_mac_stub(&name) {
+                    own.skipped += 1;
+                    if let Err(e) = std::io::copy(&mut entry, &mut std::io::sink()) {
+                        own.error =
+                            Some(format!("archive: {why}{entries} entries read before: {e}"));
+                        break;
+                    }
+                    continue;
+                }
+                entries += 1;
+                let mtime = zip_time(entry.last_modified());
+                let st = read_entry(display, &name, mtime, &mut entry, opts, emit);
+                let broken = st.error.is_some();
+                out.push(st);
+                if broken {
+                    own.error = Some(format!(
+                        "archive: {why}{entries} entries read from local headers, the last one cut short"
+                    ));
+                    break;
+                }
+            }
+            Ok(None) => {
+                if !why.is_empty() {
+                    own.error = Some(format!(
+                        "archive: {why}{entries} entries read from local headers"
+                    ));
+                }
+                break;
+            }
+            Err(e) => {
+                own.error = Some(format!(
+                    "archive: {why}{entries} entries read from local headers before: {e}"
+                ));
+                break;
             }
         }
     }
+    out
+}
+
+/// Reads a zip archive arriving as a stream (standard input): entry by entry from local headers.
+pub(crate) fn read_zip_stream<R: Read>(
+    display: &str,
+    reader: &mut R,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(Event),
+) -> Vec<FileStats> {
+    let mut own = FileStats {
+        path: display.to_string(),
+        format: "zip".into(),
+        ..FileStats::default()
+    };
+    let out = walk_local_headers(display, reader, &mut own, "", opts, emit);
     let mut all = vec![own];
     all.extend(out);
     all

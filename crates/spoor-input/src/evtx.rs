@@ -18,7 +18,6 @@ use std::io::{Read, Seek};
 /// EVTX at all.
 pub(crate) fn read_evtx<T: Read + Seek>(source: T, ctx: &mut Ctx) -> Result<(), String> {
     let settings = ParserSettings::new()
-        .num_threads(1)
         .separate_json_attributes(false)
         .indent(false);
     let mut parser = EvtxParser::from_read_seek(source)

@@ -63,3 +63,17 @@ pub fn read_path(
     let file = InputFile::new(path);
     read::read_file(&file, opts, &mut on_event)
 }
+
+/// Reads a stream that is not a file (standard input), named `name` in events and statistics.
+/// Compression is peeled and the format sniffed as for files; a zip archive is read entry by
+/// entry from its local headers; an EVTX stream is held in memory up to
+/// [`ReadOptions::max_memory_evtx_bytes`]. RFC 3164 syslog years come from
+/// [`ReadOptions::syslog_year`] or, failing that, the current date.
+pub fn read_reader(
+    name: &str,
+    reader: impl std::io::Read,
+    opts: &ReadOptions,
+    mut on_event: impl FnMut(spoor_event::Event),
+) -> Vec<spoor_event::FileStats> {
+    read::read_any_stream(name, reader, opts, &mut on_event)
+}

@@ -98,6 +98,11 @@ impl<R: BufRead> LineReader<R> {
                 }
             }
         }
+        if self.line_no == 1 && self.consumed == total && self.buf.starts_with(b"\xef\xbb\xbf") {
+            // A UTF-8 byte order mark opens the stream: not part of the first record.
+            self.buf.drain(..3);
+            content_len = content_len.saturating_sub(3);
+        }
         if content_len > self.cap as u64 {
             return Ok(Some((self.line_no, Line::TooLong(content_len))));
         }
@@ -144,6 +149,13 @@ mod tests {
         assert_eq!(v, vec![(1, "<10>".into()), (2, "ok".into())]);
         let v = all(b"12345\n", 5);
         assert_eq!(v, vec![(1, "12345".into())]);
+    }
+
+    #[test]
+    fn byte_order_mark_dropped_from_first_line_only() {
+        let v = all(b"\xef\xbb\xbf#Fields: a\n\xef\xbb\xbfx\n", 100);
+        assert_eq!(v[0].1, "#Fields: a");
+        assert_eq!(v[1].1, "\u{feff}x");
     }
 
     #[test]

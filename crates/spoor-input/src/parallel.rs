@@ -75,14 +75,25 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The offset just after the first newline at or after `pos`.
+/// The offset just after the first newline at or after `pos`; an error when none comes within
+/// 64 MiB (the file is then not split rather than split inside a line).
 fn next_line_start(f: &mut File, pos: u64) -> io::Result<u64> {
     f.seek(SeekFrom::Start(pos))?;
     let mut r = BufReader::with_capacity(BUF_BYTES, f);
-    let mut skipped = Vec::new();
-    // A line over the cap would make this grow; read_until on a bounded take keeps it in check.
-    let n = (&mut r).take(64 << 20).read_until(b'\n', &mut skipped)?;
-    Ok(pos + n as u64)
+    let mut skipped = 0u64;
+    while skipped < 64 << 20 {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        if let Some(i) = memchr::memchr(b'\n', buf) {
+            return Ok(pos + skipped + i as u64 + 1);
+        }
+        let n = buf.len();
+        skipped += n as u64;
+        r.consume(n);
+    }
+    Err(io::Error::other("no line end near the split point"))
 }
 
 fn count_newlines(file: &InputFile, start: u64, end: u64) -> io::Result<u64> {
@@ -277,5 +288,7 @@ pub fn read_all<S: Send>(
     if !pending.is_empty() {
         stats.push(merge(pending));
     }
+    // Path order whatever order the caller gave (an archive's entries follow the archive).
+    stats.sort_by(|a, b| a.path.cmp(&b.path));
     (states, stats)
 }

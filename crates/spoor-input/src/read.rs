@@ -353,6 +353,25 @@ pub(crate) fn read_file(
     vec![ctx.finish()]
 }
 
+/// Reads a non-seekable stream: zip by local headers, anything else as a text or EVTX stream.
+pub(crate) fn read_any_stream(
+    name: &str,
+    reader: impl Read,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(Event),
+) -> Vec<FileStats> {
+    let mut buffered: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, reader));
+    let head = fill_head(&mut buffered, 4).unwrap_or_default();
+    if head.starts_with(b"PK\x03\x04") {
+        return crate::archive::read_zip_stream(name, &mut buffered, opts, emit);
+    }
+    let mut ctx = Ctx::new(name, opts, emit);
+    if let Err(e) = read_stream_from_start(buffered, &mut ctx) {
+        ctx.stats.error = Some(e.to_string());
+    }
+    vec![ctx.finish()]
+}
+
 fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

@@ -443,3 +443,39 @@ fn forced_format_and_stats_in_path_order() {
     assert_eq!(stats[1].format, "syslog");
     assert_eq!(stats[1].unparsed, 1);
 }
+
+#[test]
+fn streams_read_like_files() {
+    let zip = make_zip(&[
+        ("x/access.log", ACCESS.as_bytes()),
+        ("x/._access.log", b"stub"),
+    ]);
+    let mut n = 0;
+    let stats = spoor_input::read_reader("-", &zip[..], &ReadOptions::default(), |_| n += 1);
+    assert_eq!(stats.len(), 2, "{stats:?}");
+    assert_eq!(stats[0].skipped, 1);
+    assert!(stats[0].error.is_none(), "{stats:?}");
+    assert_eq!(stats[1].path, "-!x/access.log");
+    assert_eq!(n, 1);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"{\"a\":1}\n{\"a\":2}\n").unwrap();
+    let bytes = gz.finish().unwrap();
+    let stats = spoor_input::read_reader("-", &bytes[..], &ReadOptions::default(), |_| {});
+    assert_eq!(
+        (stats[0].format.as_str(), stats[0].events),
+        ("gzip+json", 2)
+    );
+}
+
+#[test]
+fn stats_come_back_in_path_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.log", ACCESS.as_bytes());
+    let b = write(dir.path(), "b.log", ACCESS.as_bytes());
+    let files = vec![
+        spoor_input::InputFile::new(&b),
+        spoor_input::InputFile::new(&a),
+    ];
+    let (_, stats) = read_all(&files, &ReadOptions::default(), || (), |_, _| {});
+    assert!(stats[0].path.ends_with("a.log") && stats[1].path.ends_with("b.log"));
+}
