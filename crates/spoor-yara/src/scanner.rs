@@ -251,16 +251,14 @@ fn scan_buffer(
         };
         let mut strings: Vec<MatchedString> = Vec::new();
         for pattern in rule.patterns() {
-            for m in pattern.matches() {
-                let range = m.range();
+            // Only the first match of each pattern is evidence enough.
+            if let Some(m) = pattern.matches().next() {
                 strings.push(MatchedString {
                     pattern: pattern.identifier().to_string(),
-                    offset: range.start as u64,
+                    offset: m.range().start as u64,
                     line: 0,
                     text: printable(m.data(), 80),
                 });
-                // Only the first match of each pattern is evidence enough.
-                break;
             }
         }
         strings.sort_by_key(|s| s.offset);

@@ -181,7 +181,7 @@ impl TieBack {
             .filter(|&i| {
                 self.entries
                     .get(i)
-                    .is_some_and(|e| e.urls.iter().any(|u| *u == req_path))
+                    .is_some_and(|e| e.urls.contains(&req_path))
             })
             .collect();
         let hits: Vec<usize> = if exact.is_empty() {

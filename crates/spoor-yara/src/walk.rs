@@ -98,8 +98,10 @@ pub fn scan_paths(paths: &[PathBuf], rules: &YaraRules, options: &ScanOptions) -
     });
     let mut indexed = results.into_inner().unwrap_or_else(|p| p.into_inner());
     indexed.sort_by_key(|(i, _)| *i);
-    let mut report = ScanReport::default();
-    report.files = indexed.into_iter().map(|(_, f)| f).collect();
+    let mut report = ScanReport {
+        files: indexed.into_iter().map(|(_, f)| f).collect(),
+        stats: ScanStats::default(),
+    };
     report.files.extend(walk_errors);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     for f in &report.files {
