@@ -2,6 +2,7 @@
 //! `type,value[,description]`. Defanged values (`hxxp://`, `example[.]com`) are refanged.
 
 use crate::net::{self, Net};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Indicator types of plain lists.
@@ -51,20 +52,41 @@ impl IocType {
     /// Reads a CSV type name (case-insensitive; `ip`, `hostname` and `file` are accepted too,
     /// and `ip` means either family).
     pub fn from_name(name: &str) -> Option<Option<IocType>> {
-        Some(Some(match name.trim().to_ascii_lowercase().as_str() {
-            "ip" | "ip-addr" | "ipaddress" => return Some(None),
-            "ipv4" | "ipv4-addr" => IocType::Ipv4,
-            "ipv6" | "ipv6-addr" => IocType::Ipv6,
-            "cidr" | "network" | "subnet" => IocType::Cidr,
-            "domain" | "hostname" | "host" | "fqdn" | "domain-name" => IocType::Domain,
-            "url" | "uri" => IocType::Url,
-            "email" | "email-addr" => IocType::Email,
-            "md5" => IocType::Md5,
-            "sha1" | "sha-1" => IocType::Sha1,
-            "sha256" | "sha-256" => IocType::Sha256,
-            "filename" | "file" | "file-name" | "file_name" => IocType::FileName,
-            _ => return None,
-        }))
+        const NAMES: &[(&str, Option<IocType>)] = &[
+            ("ip", None),
+            ("ip-addr", None),
+            ("ipaddress", None),
+            ("ipv4", Some(IocType::Ipv4)),
+            ("ipv4-addr", Some(IocType::Ipv4)),
+            ("ipv6", Some(IocType::Ipv6)),
+            ("ipv6-addr", Some(IocType::Ipv6)),
+            ("cidr", Some(IocType::Cidr)),
+            ("network", Some(IocType::Cidr)),
+            ("subnet", Some(IocType::Cidr)),
+            ("domain", Some(IocType::Domain)),
+            ("hostname", Some(IocType::Domain)),
+            ("host", Some(IocType::Domain)),
+            ("fqdn", Some(IocType::Domain)),
+            ("domain-name", Some(IocType::Domain)),
+            ("url", Some(IocType::Url)),
+            ("uri", Some(IocType::Url)),
+            ("email", Some(IocType::Email)),
+            ("email-addr", Some(IocType::Email)),
+            ("md5", Some(IocType::Md5)),
+            ("sha1", Some(IocType::Sha1)),
+            ("sha-1", Some(IocType::Sha1)),
+            ("sha256", Some(IocType::Sha256)),
+            ("sha-256", Some(IocType::Sha256)),
+            ("filename", Some(IocType::FileName)),
+            ("file", Some(IocType::FileName)),
+            ("file-name", Some(IocType::FileName)),
+            ("file_name", Some(IocType::FileName)),
+        ];
+        let name = name.trim();
+        NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, t)| *t)
     }
 }
 
@@ -103,9 +125,11 @@ const MAX_LINE: usize = 16 * 1024;
 
 /// Reads a list. Comments (`#` at the start), blank lines and a CSV header
 /// (`type,value,...`) are skipped; every other line is an entry or an error.
-pub(crate) fn parse_list(text: &str) -> (Vec<ListEntry>, Vec<ListError>) {
-    let mut entries = Vec::new();
-    let mut errors = Vec::new();
+pub(crate) fn parse_list(
+    text: &str,
+    mut entry: impl FnMut(ListEntry),
+    mut error: impl FnMut(ListError),
+) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, raw) in text.lines().enumerate() {
         let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -114,14 +138,14 @@ pub(crate) fn parse_list(text: &str) -> (Vec<ListEntry>, Vec<ListError>) {
             continue;
         }
         if t.len() > MAX_LINE {
-            errors.push(ListError {
+            error(ListError {
                 line,
                 reason: format!("line longer than {MAX_LINE} bytes"),
             });
             continue;
         }
         match parse_line(t) {
-            Ok(Some((ioc_type, value, net, description))) => entries.push(ListEntry {
+            Ok(Some((ioc_type, value, net, description))) => entry(ListEntry {
                 line,
                 ioc_type,
                 value,
@@ -129,10 +153,9 @@ pub(crate) fn parse_list(text: &str) -> (Vec<ListEntry>, Vec<ListError>) {
                 description,
             }),
             Ok(None) => {}
-            Err(reason) => errors.push(ListError { line, reason }),
+            Err(reason) => error(ListError { line, reason }),
         }
     }
-    (entries, errors)
 }
 
 type Parsed = (IocType, String, Option<Net>, Option<String>);
@@ -149,10 +172,12 @@ fn parse_line(t: &str) -> Result<Option<Parsed>, String> {
                 if value.is_empty() {
                     return Err(format!("no value after type '{}'", first.trim()));
                 }
-                let description = cells
-                    .get(2..)
-                    .map(|rest| rest.join(",").trim().to_string())
-                    .filter(|d| !d.is_empty());
+                let description = match cells.get(2..) {
+                    Some([one]) => Some(one.trim().to_string()),
+                    Some(rest) if !rest.is_empty() => Some(rest.join(",").trim().to_string()),
+                    _ => None,
+                }
+                .filter(|d| !d.is_empty());
                 let (ioc_type, value, net) = classify(value, Some(declared))?;
                 return Ok(Some((ioc_type, value, net, description)));
             }
@@ -162,8 +187,11 @@ fn parse_line(t: &str) -> Result<Option<Parsed>, String> {
     Ok(Some((ioc_type, value, net, None)))
 }
 
-/// Splits a CSV line with double-quote quoting.
-fn split_csv(line: &str) -> Vec<String> {
+/// Splits a CSV line with double-quote quoting (without copying when there are no quotes).
+fn split_csv(line: &str) -> Vec<Cow<'_, str>> {
+    if !line.contains('"') {
+        return line.split(',').map(Cow::Borrowed).collect();
+    }
     let mut cells = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -175,15 +203,22 @@ fn split_csv(line: &str) -> Vec<String> {
                 chars.next();
             }
             '"' => quoted = !quoted,
-            ',' if !quoted => cells.push(std::mem::take(&mut cur)),
+            ',' if !quoted => cells.push(Cow::Owned(std::mem::take(&mut cur))),
             c => cur.push(c),
         }
     }
-    cells.push(cur);
+    cells.push(Cow::Owned(cur));
     cells
 }
 
-fn refang(v: &str) -> String {
+fn refang(v: &str) -> Cow<'_, str> {
+    let v = v.trim();
+    let defanged = v.contains(['[', '('])
+        || v.get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case("hx") || p.eq_ignore_ascii_case("fx"));
+    if !defanged {
+        return Cow::Borrowed(v);
+    }
     let mut s = v
         .trim()
         .replace("[.]", ".")
@@ -203,7 +238,7 @@ fn refang(v: &str) -> String {
             s = format!("{to}{}", s.get(from.len()..).unwrap_or_default());
         }
     }
-    s
+    Cow::Owned(s)
 }
 
 /// File extensions that make a dotted word a file name rather than a domain.
@@ -229,7 +264,7 @@ fn is_domain(s: &str) -> bool {
         t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) || t.starts_with("xn--")
     });
     tld_ok
-        && labels.iter().all(|l| {
+        && s.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
@@ -240,8 +275,11 @@ fn is_domain(s: &str) -> bool {
 }
 
 fn has_file_extension(s: &str) -> bool {
-    s.rsplit_once('.')
-        .is_some_and(|(_, ext)| FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+    s.rsplit_once('.').is_some_and(|(_, ext)| {
+        FILE_EXTENSIONS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(ext))
+    })
 }
 
 fn basename(s: &str) -> &str {
@@ -254,7 +292,7 @@ fn classify(
     declared: Option<Option<IocType>>,
 ) -> Result<(IocType, String, Option<Net>), String> {
     let v = refang(value);
-    let lower = v.to_ascii_lowercase();
+    let v: &str = &v;
     let digest = |len: usize| v.len() == len && is_hex(&v);
     let net = net::parse_strict(&v);
     let guess = if digest(32) {
@@ -301,11 +339,10 @@ fn classify(
         }
     };
     let cleaned = match t {
-        IocType::Ipv4 | IocType::Ipv6 | IocType::Cidr => v.clone(),
-        IocType::Domain => lower.trim_end_matches('.').to_string(),
-        IocType::FileName => basename(&lower).to_string(),
-        IocType::Url => v.clone(),
-        _ => lower,
+        IocType::Ipv4 | IocType::Ipv6 | IocType::Cidr | IocType::Url => v.to_string(),
+        IocType::Domain => v.trim_end_matches('.').to_ascii_lowercase(),
+        IocType::FileName => basename(v).to_ascii_lowercase(),
+        _ => v.to_ascii_lowercase(),
     };
     Ok((
         t,
@@ -322,8 +359,14 @@ fn classify(
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> (Vec<ListEntry>, Vec<ListError>) {
+        let (mut e, mut err) = (Vec::new(), Vec::new());
+        parse_list(text, |x| e.push(x), |x| err.push(x));
+        (e, err)
+    }
+
     fn one(line: &str) -> Result<(IocType, String), String> {
-        let (e, err) = parse_list(line);
+        let (e, err) = parse(line);
         match (e.first(), err.first()) {
             (Some(e), _) => Ok((e.ioc_type, e.value.clone())),
             (_, Some(err)) => Err(err.reason.clone()),
@@ -372,7 +415,7 @@ mod tests {
     #[test]
     fn csv_rows() {
         let text = "type,value,description\n# comment\n\nmd5,26a5a7e71a601be991073c78d513dee3,horizon.jsp web shell\nFILENAME,\"Index_jsp$ProxyEndpoint$Attach.class\",\"class, loaded\"\nip,10.1.2.3\nhostname,cdn.example.net\nmd5,nothex\nsha256,\n";
-        let (entries, errors) = parse_list(text);
+        let (entries, errors) = parse(text);
         assert_eq!(entries.len(), 4, "{entries:?}");
         assert_eq!(entries[0].ioc_type, IocType::Md5);
         assert_eq!(entries[0].line, 4);

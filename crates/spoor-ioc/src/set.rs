@@ -173,7 +173,8 @@ impl IocSetBuilder {
     /// ([`IocSet::reports`]) and counted as invalid.
     pub fn add_list_str(&mut self, origin: &str, text: &str) {
         let o = self.origin(origin);
-        let (entries, errors) = parse_list(text);
+        let mut errors = Vec::new();
+        parse_list(text, |e| self.add_entry(o, origin, e), |e| errors.push(e));
         for e in errors {
             self.counts.invalid += 1;
             self.reports.push(LoadReport {
@@ -182,9 +183,6 @@ impl IocSetBuilder {
                 name: None,
                 status: LoadStatus::Invalid(e.reason),
             });
-        }
-        for e in entries {
-            self.add_entry(o, origin, e);
         }
     }
 
@@ -787,7 +785,7 @@ impl Drop for IocMatcher<'_> {
 impl Detector for IocSet {
     /// A matcher that hands its stateful hits to the set when dropped; after the run, call
     /// [`IocSet::correlate_pending`].
-    fn matcher(&self) -> Box<dyn EventMatcher + '_> {
+    fn matcher(&self) -> Box<dyn EventMatcher + Send + '_> {
         let mut m = self.ioc_matcher();
         m.flush_on_drop = true;
         Box::new(m)
