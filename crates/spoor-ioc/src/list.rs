@@ -293,8 +293,8 @@ fn classify(
 ) -> Result<(IocType, String, Option<Net>), String> {
     let v = refang(value);
     let v: &str = &v;
-    let digest = |len: usize| v.len() == len && is_hex(&v);
-    let net = net::parse_strict(&v);
+    let digest = |len: usize| v.len() == len && is_hex(v);
+    let net = net::parse_strict(v);
     let guess = if digest(32) {
         Some(IocType::Md5)
     } else if digest(40) {
@@ -314,9 +314,9 @@ fn classify(
         .is_some_and(|(u, d)| !u.is_empty() && !u.contains(char::is_whitespace) && is_domain(d))
     {
         Some(IocType::Email)
-    } else if is_domain(&v) && !has_file_extension(&v) {
+    } else if is_domain(v) && !has_file_extension(v) {
         Some(IocType::Domain)
-    } else if !basename(&v).is_empty() && has_file_extension(basename(&v)) {
+    } else if !basename(v).is_empty() && has_file_extension(basename(v)) {
         Some(IocType::FileName)
     } else {
         None
@@ -328,8 +328,8 @@ fn classify(
         (Some(None), Some(g @ (IocType::Ipv4 | IocType::Ipv6 | IocType::Cidr))) => g,
         (Some(Some(IocType::Cidr)), Some(IocType::Ipv4 | IocType::Ipv6)) => IocType::Cidr,
         // A declared domain, URL or file name is taken as declared when it has the right shape.
-        (Some(Some(IocType::Domain)), _) if is_domain(&v) => IocType::Domain,
-        (Some(Some(IocType::FileName)), _) if !basename(&v).is_empty() => IocType::FileName,
+        (Some(Some(IocType::Domain)), _) if is_domain(v) => IocType::Domain,
+        (Some(Some(IocType::FileName)), _) if !basename(v).is_empty() => IocType::FileName,
         (Some(Some(IocType::Url)), _) if !v.is_empty() && !v.contains(char::is_whitespace) => {
             IocType::Url
         }
