@@ -297,7 +297,7 @@ impl Serialize for Finding {
 /// asks it for its own [`EventMatcher`], which holds the per-thread scratch space.
 pub trait Detector: Send + Sync {
     /// A fresh per-thread matcher.
-    fn matcher(&self) -> Box<dyn EventMatcher + '_>;
+    fn matcher(&self) -> Box<dyn EventMatcher + Send + '_>;
 }
 
 /// Per-thread matching state of a [`Detector`].

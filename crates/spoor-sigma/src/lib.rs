@@ -70,6 +70,24 @@ use spoor_event::{Detector, EventMatcher, LogSource, RuleMeta};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+/// Parses YAML text (any number of documents, rule collections applied) into rule ASTs without
+/// compiling them: one entry per document, `Err` with the reason for documents that are not a
+/// runnable detection rule. For tools and tests that walk the AST themselves.
+pub fn parse_rules(yaml: &str) -> Vec<Result<RuleAst, String>> {
+    match yaml2node::parse_documents(yaml) {
+        Err(e) => vec![Err(format!("YAML: {} (line {})", e.message, e.line))],
+        Ok(docs) => documents_to_rules(docs)
+            .into_iter()
+            .map(|d| match d {
+                ParsedDoc::Rule(ast) => Ok(*ast),
+                ParsedDoc::Unsupported { reason, .. } | ParsedDoc::Invalid { reason, .. } => {
+                    Err(reason)
+                }
+            })
+            .collect(),
+    }
+}
+
 /// What became of one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleStatus {
@@ -391,7 +409,48 @@ impl RuleSet {
 }
 
 impl Detector for RuleSet {
-    fn matcher(&self) -> Box<dyn EventMatcher + '_> {
+    fn matcher(&self) -> Box<dyn EventMatcher + Send + '_> {
         Box::new(self.evaluator())
     }
+}
+
+/// Reads a placeholder file: a YAML mapping of placeholder names to a value or a list of values
+/// (`Servers: [srv01, "srv*"]`).
+pub fn parse_placeholders(yaml: &str) -> Result<Placeholders, String> {
+    let docs =
+        yaml2node::parse_documents(yaml).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let mut out = Placeholders::new();
+    let Some(doc) = docs.first() else {
+        return Ok(out);
+    };
+    let entries = doc.as_map().ok_or_else(|| {
+        format!(
+            "line {}: placeholders must be a mapping of name to values",
+            doc.line
+        )
+    })?;
+    for (k, v) in entries {
+        let name = k
+            .as_str()
+            .ok_or_else(|| format!("line {}: placeholder names must be strings", k.line))?;
+        let values = match &v.kind {
+            yaml2node::NodeKind::Scalar { text, .. } => vec![text.clone()],
+            yaml2node::NodeKind::Seq(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str().map(str::to_string).ok_or_else(|| {
+                        format!("line {}: placeholder values must be scalars", i.line)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            yaml2node::NodeKind::Map(_) => {
+                return Err(format!(
+                    "line {}: placeholder values must be scalars",
+                    v.line
+                ))
+            }
+        };
+        out.insert(name.trim_matches('%').to_string(), values);
+    }
+    Ok(out)
 }

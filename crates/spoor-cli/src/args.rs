@@ -1,0 +1,234 @@
+//! Command-line arguments, as clap parses them. They are turned into validated plans by each
+//! subcommand's module; nothing here does any work.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// spoor: hunt web, proxy, Windows and Linux logs and web roots for the APT40 tradecraft
+/// (joint advisory AA24-190A) with Sigma rules, indicators (lists, STIX 2.1) and YARA.
+#[derive(Debug, Parser)]
+#[command(name = "spoor", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Hunt logs with Sigma rules and indicators (the built-in APT40 pack by default).
+    Hunt(HuntArgs),
+    /// Scan files (web roots) for web shells with YARA rules and indicator hashes.
+    Scan(ScanArgs),
+    /// Check or list Sigma rules.
+    Rules {
+        /// What to do with rules.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// `spoor rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load rules and report each as ok, unsupported or invalid.
+    Check(RulesCheckArgs),
+    /// List the rules that would run (the built-in pack plus --rules).
+    List(RulesListArgs),
+}
+
+/// Output format on stdout (or `--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Human table (default on a terminal).
+    Table,
+    /// JSON Lines (default when piped).
+    Jsonl,
+    /// CSV with Timesketch columns.
+    Csv,
+    /// Self-contained HTML report.
+    Html,
+    /// ATT&CK Navigator layer.
+    Navigator,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colour on a terminal unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Where findings go and which ones.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write an HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write an ATT&CK Navigator layer to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub navigator: Option<PathBuf>,
+    /// Also write CSV (Timesketch columns) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Also write JSON Lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Colour in table output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+    /// Only findings at or above this level (informational, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
+    /// Only findings at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only findings at or before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Only findings of this rule id (repeatable).
+    #[arg(long = "rule-id", value_name = "ID")]
+    pub rule_ids: Vec<String>,
+    /// Keep identical findings apart instead of merging them with a count.
+    #[arg(long)]
+    pub no_dedup: bool,
+}
+
+/// Which files to read.
+#[derive(Debug, Args)]
+pub struct WalkArgs {
+    /// Only files matching this glob (repeatable; matches the path or the file name).
+    #[arg(long, value_name = "GLOB")]
+    pub glob: Vec<String>,
+    /// Skip files and folders matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// `spoor hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Log files or folders (read recursively; compressed files and zip archives too).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Sigma rule files or folders (repeatable), in addition to the built-in pack.
+    #[arg(long, short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Indicator files: plain lists, CSV `type,value,description`, or STIX 2.1 bundles.
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
+    /// Do not load the built-in APT40 pack (rules and indicators).
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Drop indicator findings whose event time lies outside the indicator's validity.
+    #[arg(long)]
+    pub ioc_valid_only: bool,
+    /// YAML file of placeholder values for rules using `|expand` (`name: [values]`).
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// Input format for every file instead of detecting it
+    /// (evtx, json, access, iis, weberror, syslog, csv, tsv).
+    #[arg(long, value_name = "FORMAT")]
+    pub format_in: Option<String>,
+    /// Also scan this folder (a web root) for web shells and tie them to the requests in the logs.
+    #[arg(long, value_name = "PATH")]
+    pub scan: Vec<PathBuf>,
+    /// The web root(s) that URL paths are relative to (defaults to the --scan folders).
+    #[arg(long, value_name = "PATH")]
+    pub webroot: Vec<PathBuf>,
+    /// Extra YARA rule files or folders for --scan.
+    #[arg(long, value_name = "PATH")]
+    pub yara: Vec<PathBuf>,
+    /// Which files to read.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `spoor scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or folders to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// YARA rule files or folders (repeatable), in addition to the built-in web-shell rules.
+    #[arg(long, value_name = "PATH")]
+    pub yara: Vec<PathBuf>,
+    /// Indicator files (hashes and file names are matched).
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
+    /// Do not load the built-in YARA rules and indicators.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Files larger than this many MiB are hashed but not YARA-scanned.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_size_mib: u64,
+    /// Per-file YARA timeout in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+    /// Which files to read.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `spoor rules check`.
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Rule files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output: one line per rule as text, or JSON Lines.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: CheckFormat,
+    /// Fail (exit 1) on unsupported rules too, not only invalid ones.
+    #[arg(long)]
+    pub strict: bool,
+    /// Only print rules that are not ok.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// YAML file of placeholder values for `|expand`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+/// `spoor rules check --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `status path:line id title: reason`.
+    Text,
+    /// JSON Lines: path, line, id, title, status, reason; then a summary object.
+    Jsonl,
+}
+
+/// `spoor rules list`.
+#[derive(Debug, Args)]
+pub struct RulesListArgs {
+    /// Extra rule files or folders.
+    #[arg(long, short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not list the built-in pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Output: a table or JSON Lines.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: CheckFormat,
+}

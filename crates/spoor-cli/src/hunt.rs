@@ -1,0 +1,151 @@
+//! `spoor hunt`: the main job. Logs are read in parallel; every event goes through the Sigma
+//! engine and the indicator engine (each thread with its own matchers); web shells found by an
+//! optional `--scan` are tied back to the requests that used them; findings are filtered,
+//! sorted into a deterministic timeline and written.
+
+use crate::args::HuntArgs;
+use crate::{load, output, scan};
+use anyhow::{anyhow, Result};
+use spoor_event::{Detector, Event, EventMatcher, Finding, RunSummary};
+use spoor_input::{discover, read_all, InputFormat};
+use spoor_yara::{TieBack, DEFAULT_MAX_REQUESTS};
+use std::time::Instant;
+
+/// Per-work-unit state: the matchers of one thread and what they found.
+struct UnitState<'d> {
+    matchers: Vec<Box<dyn EventMatcher + Send + 'd>>,
+    findings: Vec<Finding>,
+    tieback: Option<TieBack>,
+}
+
+impl UnitState<'_> {
+    fn on_event(&mut self, ev: Event) {
+        for m in &mut self.matchers {
+            m.check(&ev, &mut self.findings);
+        }
+        if let Some(tb) = &mut self.tieback {
+            tb.observe(&ev);
+        }
+    }
+}
+
+/// Runs `spoor hunt`.
+pub fn run(args: HuntArgs) -> Result<i32> {
+    let started = Instant::now();
+    let filter = output::filter_of(&args.out)?;
+    let pool = crate::thread_pool(args.walk.threads)?;
+    let mut warnings = Vec::new();
+
+    let sigma = load::sigma_rules(!args.no_builtin, &args.rules, args.placeholders.as_deref())?;
+    let mut counts = load::sigma_counts(&sigma, &mut warnings);
+    let (iocs, ioc_counts) = load::indicators(
+        !args.no_builtin,
+        &args.iocs,
+        args.ioc_valid_only,
+        &mut warnings,
+    )?;
+    counts.add(ioc_counts);
+    if sigma.is_empty() && iocs.is_none() && args.scan.is_empty() {
+        return Err(anyhow!("nothing to hunt with: no rule or indicator loaded"));
+    }
+
+    let mut read_opts = scan::walk_options(&args.walk);
+    if let Some(f) = &args.format_in {
+        read_opts.format = Some(
+            f.parse::<InputFormat>()
+                .map_err(|e| anyhow!("--format-in: {e}"))?,
+        );
+    }
+
+    // Files first, so that the web shells they reveal can be looked up in the logs.
+    let mut file_findings = Vec::new();
+    let mut file_stats = Vec::new();
+    let mut tieback = None;
+    if !args.scan.is_empty() {
+        let rules = load::yara_rules(!args.no_builtin, &args.yara)?;
+        warnings.extend(rules.warnings().iter().cloned());
+        counts.ok += rules.len() as u64;
+        let opts = scan::scan_options(64, 10, args.walk.threads);
+        let outcome =
+            pool.install(|| scan::scan_files(&args.scan, &read_opts, &rules, iocs.as_ref(), &opts));
+        warnings.extend(outcome.warnings);
+        let _ = outcome.errors;
+        file_stats = outcome.stats;
+        file_findings = outcome.findings;
+        let roots = if args.webroot.is_empty() {
+            &args.scan
+        } else {
+            &args.webroot
+        };
+        let tb = TieBack::from_findings(&file_findings, roots, DEFAULT_MAX_REQUESTS);
+        if !tb.is_empty() {
+            tieback = Some(tb);
+        }
+    }
+
+    let (files, problems) = discover(&args.paths, &read_opts);
+    let detectors: Vec<&dyn Detector> = std::iter::once(&sigma as &dyn Detector)
+        .chain(iocs.as_ref().map(|s| s as &dyn Detector))
+        .collect();
+    let (states, stats) = pool.install(|| {
+        read_all(
+            &files,
+            &read_opts,
+            || UnitState {
+                matchers: detectors.iter().map(|d| d.matcher()).collect(),
+                findings: Vec::new(),
+                tieback: tieback.clone(),
+            },
+            |state, ev| state.on_event(ev),
+        )
+    });
+
+    let mut findings = Vec::new();
+    let mut merged_tieback: Option<TieBack> = None;
+    for state in states {
+        findings.extend(state.findings);
+        drop(state.matchers); // indicator matchers hand over their stateful hits here
+        if let Some(tb) = state.tieback {
+            match &mut merged_tieback {
+                Some(m) => m.merge(tb),
+                None => merged_tieback = Some(tb),
+            }
+        }
+    }
+    if let Some(set) = &iocs {
+        if set.has_stateful() {
+            let correlation = set.correlate_pending();
+            findings.extend(correlation.findings);
+            warnings.extend(correlation.notes);
+        } else {
+            let _ = set.take_pending_hits();
+        }
+    }
+    if let Some(tb) = &merged_tieback {
+        tb.attach(&mut file_findings);
+    }
+    findings.extend(file_findings);
+    let findings = output::select(findings, &filter);
+
+    let mut all_stats = problems;
+    all_stats.extend(file_stats);
+    all_stats.extend(stats);
+    let mut summary = RunSummary {
+        events: all_stats.iter().map(|s| s.events).sum(),
+        unparsed: all_stats.iter().map(|s| s.unparsed).sum(),
+        files: all_stats,
+        rules_loaded: counts.ok,
+        rules_unsupported: counts.unsupported,
+        rules_invalid: counts.invalid,
+        warnings,
+        ..RunSummary::default()
+    };
+    output::count_findings(&findings, &mut summary);
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    let shown = output::write_all(&args.out, "spoor hunt", &findings, &summary)?;
+    if !shown {
+        output::print_summary(&summary);
+    }
+    let had_errors = summary.files.iter().any(|s| s.error.is_some()) || counts.invalid > 0;
+    Ok(if had_errors { 3 } else { 0 })
+}

@@ -1,0 +1,129 @@
+//! Loading what a run hunts with: Sigma rules, indicators and YARA rules, from the built-in pack
+//! and from the user's files, with every problem counted for the summary.
+
+use anyhow::{bail, Context, Result};
+use spoor_ioc::{IocOptions, IocSet, IocSetBuilder, LoadStatus};
+use spoor_sigma::{RuleSet, RuleSetBuilder, RuleStatus};
+use std::path::{Path, PathBuf};
+
+/// Loads the Sigma rules of a run.
+pub fn sigma_rules(
+    builtin: bool,
+    paths: &[PathBuf],
+    placeholders: Option<&Path>,
+) -> Result<RuleSet> {
+    let mut b = RuleSetBuilder::new();
+    if let Some(p) = placeholders {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read placeholder file {}", p.display()))?;
+        let values = spoor_sigma::parse_placeholders(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        b.placeholders(values);
+    }
+    if builtin {
+        for (name, text) in spoor_pack::sigma_rules() {
+            b.add_source(&spoor_pack::origin(name), text);
+        }
+    }
+    for p in paths {
+        if !p.exists() {
+            bail!("rule path {} does not exist", p.display());
+        }
+        b.add_path(p);
+    }
+    Ok(b.build())
+}
+
+/// Counts of rule load outcomes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RuleCounts {
+    pub ok: u64,
+    pub unsupported: u64,
+    pub invalid: u64,
+}
+
+impl RuleCounts {
+    pub fn add(&mut self, other: RuleCounts) {
+        self.ok += other.ok;
+        self.unsupported += other.unsupported;
+        self.invalid += other.invalid;
+    }
+}
+
+/// Sigma load counts, and one warning per rule that is not ok.
+pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
+    let mut c = RuleCounts::default();
+    for r in set.reports() {
+        match &r.status {
+            RuleStatus::Ok => c.ok += 1,
+            RuleStatus::Unsupported(why) => {
+                c.unsupported += 1;
+                warnings.push(format!("rule {}:{} unsupported: {why}", r.origin, r.line));
+            }
+            RuleStatus::Invalid(why) => {
+                c.invalid += 1;
+                warnings.push(format!("rule {}:{} invalid: {why}", r.origin, r.line));
+            }
+        }
+    }
+    c
+}
+
+/// Loads indicators (built-in list and user files). `None` when there are none.
+pub fn indicators(
+    builtin: bool,
+    paths: &[PathBuf],
+    valid_only: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<IocSet>, RuleCounts)> {
+    if !builtin && paths.is_empty() {
+        return Ok((None, RuleCounts::default()));
+    }
+    let mut b = IocSetBuilder::new(IocOptions {
+        valid_only,
+        ..IocOptions::default()
+    });
+    if builtin {
+        for (name, text) in spoor_pack::ioc_lists() {
+            b.add_list_str(&spoor_pack::origin(name), text);
+        }
+    }
+    for p in paths {
+        b.add_path(p)
+            .map_err(|e| anyhow::anyhow!("indicators {}: {e}", p.display()))?;
+    }
+    let set = b.build().map_err(|e| anyhow::anyhow!("indicators: {e}"))?;
+    let mut counts = RuleCounts {
+        ok: set.len() as u64,
+        ..RuleCounts::default()
+    };
+    for r in set.reports() {
+        match &r.status {
+            LoadStatus::Ok => {}
+            LoadStatus::Unsupported(why) => {
+                counts.unsupported += 1;
+                warnings.push(format!(
+                    "indicator {} {} unsupported: {why}",
+                    r.origin, r.id
+                ));
+            }
+            LoadStatus::Invalid(why) => {
+                counts.invalid += 1;
+                warnings.push(format!("indicator {} {} invalid: {why}", r.origin, r.id));
+            }
+        }
+    }
+    Ok((if set.is_empty() { None } else { Some(set) }, counts))
+}
+
+/// Compiles the YARA rules of a scan (built-in web-shell rules plus user files).
+pub fn yara_rules(builtin: bool, paths: &[PathBuf]) -> Result<spoor_yara::YaraRules> {
+    let mut b = spoor_yara::YaraRulesBuilder::new().builtin(builtin);
+    for p in paths {
+        let (next, _) = b
+            .add_path(p)
+            .map_err(|e| anyhow::anyhow!("YARA rules {}: {e}", p.display()))?;
+        b = next;
+    }
+    b.build().map_err(|e| anyhow::anyhow!("YARA rules: {e}"))
+}

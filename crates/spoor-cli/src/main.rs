@@ -1,0 +1,61 @@
+//! The `spoor` binary: arguments -> a validated plan -> the pipeline (read -> normalise ->
+//! match -> report). Each subcommand lives in its own module; the engines know nothing of the
+//! command line.
+//!
+//! Exit codes: 0 the run finished; 1 `rules check` found invalid rules (or unsupported ones with
+//! `--strict`); 2 a fatal error (bad arguments, unreadable rules, output not writable);
+//! 3 the run finished but some inputs or rules could not be read (see the summary).
+
+mod args;
+mod hunt;
+mod load;
+mod output;
+mod rules_cmd;
+mod scan;
+
+use args::{Cli, Command, RulesCommand};
+use clap::Parser;
+use std::process::ExitCode;
+
+/// A rayon pool with `threads` workers (all cores by default).
+pub(crate) fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n.max(1));
+    }
+    Ok(b.build()?)
+}
+
+pub(crate) fn is_broken_pipe<T>(r: &std::io::Result<T>) -> bool {
+    matches!(r, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hunt(a) => hunt::run(a),
+        Command::Scan(a) => scan::run(a),
+        Command::Rules {
+            command: RulesCommand::Check(a),
+        } => rules_cmd::check(a),
+        Command::Rules {
+            command: RulesCommand::List(a),
+        } => rules_cmd::list(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!(
+                "spoor: error: {}",
+                spoor_report::terminal_safe(&format!("{e:#}"))
+            );
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Where findings go: the filters shared by every format, the writers the user asked for (one on
+//! stdout or `--output`, more to files), and the short run summary on stderr. Output paths come
+//! only from the command line, never from event data.
+
+use crate::args::{ColorArg, FormatArg, OutputArgs};
+use anyhow::{Context, Result};
+use spoor_event::{Finding, FindingSink, RuleLevel, RunSummary};
+use spoor_report::{
+    dedup_findings, parse_time_bound, terminal_safe, writer_for, ColorChoice, FindingFilter,
+    HtmlOptions, MultiSink, OutputFormat, TableOptions, TimeBound, WriterOptions,
+};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+/// The filters, validated.
+pub fn filter_of(args: &OutputArgs) -> Result<FindingFilter> {
+    let min_level = args
+        .min_level
+        .as_deref()
+        .map(|l| l.parse::<RuleLevel>().map_err(anyhow::Error::msg))
+        .transpose()?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|t| parse_time_bound(t, TimeBound::From))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|t| parse_time_bound(t, TimeBound::To))
+        .transpose()?;
+    let filter = FindingFilter {
+        min_level,
+        from,
+        to,
+        rule_ids: args.rule_ids.clone(),
+        dedup: !args.no_dedup,
+    };
+    filter.validate()?;
+    Ok(filter)
+}
+
+/// Applies the filters and de-duplication, then sorts into report order.
+pub fn select(mut findings: Vec<Finding>, filter: &FindingFilter) -> Vec<Finding> {
+    findings.retain(|f| filter.check(f).is_ok());
+    findings.sort_by(Finding::report_order);
+    if filter.dedup {
+        findings = dedup_findings(findings);
+        findings.sort_by(Finding::report_order);
+    }
+    findings
+}
+
+/// Counts findings by level and tactic into the summary.
+pub fn count_findings(findings: &[Finding], summary: &mut RunSummary) {
+    summary.findings = findings.iter().map(|f| f.count.max(1)).sum();
+    for f in findings {
+        *summary
+            .findings_by_level
+            .entry(f.rule.level.as_str().to_string())
+            .or_default() += f.count.max(1);
+        for t in &f.rule.attack.tactics {
+            *summary.findings_by_tactic.entry(t.clone()).or_default() += f.count.max(1);
+        }
+    }
+}
+
+fn format_of(arg: FormatArg) -> OutputFormat {
+    match arg {
+        FormatArg::Table => OutputFormat::Table,
+        FormatArg::Jsonl => OutputFormat::Jsonl,
+        FormatArg::Csv => OutputFormat::Csv,
+        FormatArg::Html => OutputFormat::Html,
+        FormatArg::Navigator => OutputFormat::Navigator,
+    }
+}
+
+/// The primary format: `--format`, else a table on a terminal and JSON Lines otherwise.
+pub fn primary_format(args: &OutputArgs) -> OutputFormat {
+    match args.format {
+        Some(f) => format_of(f),
+        None if args.output.is_none() && io::stdout().is_terminal() => OutputFormat::Table,
+        None => OutputFormat::Jsonl,
+    }
+}
+
+fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
+    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(f)))
+}
+
+/// Writes the findings to every requested output and finishes each with the summary.
+/// Returns whether the primary output was a table on the terminal (which shows the summary).
+pub fn write_all(
+    args: &OutputArgs,
+    title: &str,
+    findings: &[Finding],
+    summary: &RunSummary,
+) -> Result<bool> {
+    let primary = primary_format(args);
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let color = match args.color {
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+        ColorArg::Auto => ColorChoice::Auto,
+    }
+    .resolve_from_env(to_terminal);
+    let width = terminal_size::terminal_size()
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|_| to_terminal)
+        .unwrap_or(120);
+    let opts = WriterOptions {
+        table: TableOptions { color, width },
+        html: HtmlOptions {
+            title: title.to_string(),
+            ..HtmlOptions::default()
+        },
+    };
+    let mut sinks = MultiSink::new();
+    let main_out: Box<dyn Write> = match &args.output {
+        Some(p) => create(p)?,
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    sinks.push(primary.as_str(), writer_for(primary, main_out, &opts));
+    for (path, fmt) in [
+        (&args.html, OutputFormat::Html),
+        (&args.navigator, OutputFormat::Navigator),
+        (&args.csv, OutputFormat::Csv),
+        (&args.jsonl, OutputFormat::Jsonl),
+    ] {
+        if let Some(p) = path {
+            sinks.push(p.display().to_string(), writer_for(fmt, create(p)?, &opts));
+        }
+    }
+    for f in findings {
+        sinks.write(f)?;
+    }
+    sinks.finish(summary)?;
+    let errors: Vec<String> = sinks
+        .errors()
+        .map(|(name, e)| format!("{name}: {e}"))
+        .collect();
+    if let Some(first) = errors.first() {
+        if errors.iter().all(|e| e.contains("Broken pipe")) {
+            return Ok(primary == OutputFormat::Table && to_terminal);
+        }
+        anyhow::bail!("cannot write output {first}");
+    }
+    Ok(primary == OutputFormat::Table && to_terminal)
+}
+
+/// The run summary on stderr, for runs whose main output does not show it. Every text from
+/// input files goes through the terminal sanitiser.
+pub fn print_summary(summary: &RunSummary) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "spoor: {} files, {} events, {} unparsed, {} rules ({} unsupported, {} invalid), {} findings in {:.2}s",
+        summary.files.len(),
+        summary.events,
+        summary.unparsed,
+        summary.rules_loaded,
+        summary.rules_unsupported,
+        summary.rules_invalid,
+        summary.findings,
+        summary.elapsed_seconds
+    );
+    for f in &summary.files {
+        if let Some(e) = &f.error {
+            let _ = writeln!(
+                err,
+                "  {}: error: {}",
+                terminal_safe(&f.path),
+                terminal_safe(e)
+            );
+        }
+        if f.unparsed > 0 {
+            let _ = writeln!(
+                err,
+                "  {}: {} unparsed ({})",
+                terminal_safe(&f.path),
+                f.unparsed,
+                f.format
+            );
+            for s in &f.unparsed_samples {
+                let _ = writeln!(err, "    line {}: {}", s.line, terminal_safe(&s.reason));
+            }
+        }
+        if f.timezone_assumed {
+            let _ = writeln!(
+                err,
+                "  {}: times without a zone taken as UTC",
+                terminal_safe(&f.path)
+            );
+        }
+    }
+    for w in summary.warnings.iter().take(20) {
+        let _ = writeln!(err, "  warning: {}", terminal_safe(w));
+    }
+    if summary.warnings.len() > 20 {
+        let _ = writeln!(
+            err,
+            "  ... and {} more warnings",
+            summary.warnings.len() - 20
+        );
+    }
+}

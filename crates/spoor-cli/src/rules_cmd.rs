@@ -1,0 +1,116 @@
+//! `spoor rules check` and `spoor rules list`.
+
+use crate::args::{CheckFormat, RulesCheckArgs, RulesListArgs};
+use crate::load;
+use anyhow::Result;
+use serde_json::json;
+use spoor_report::terminal_safe;
+use spoor_sigma::RuleStatus;
+use std::io::{self, BufWriter, Write};
+
+/// Runs `spoor rules check`: one line per rule, a summary, exit 1 on invalid rules (or on
+/// unsupported ones with `--strict`).
+pub fn check(args: RulesCheckArgs) -> Result<i32> {
+    let set = load::sigma_rules(false, &args.paths, args.placeholders.as_deref())?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let (mut ok, mut unsupported, mut invalid) = (0u64, 0u64, 0u64);
+    for r in set.reports() {
+        match r.status {
+            RuleStatus::Ok => ok += 1,
+            RuleStatus::Unsupported(_) => unsupported += 1,
+            RuleStatus::Invalid(_) => invalid += 1,
+        }
+        if args.quiet && r.status == RuleStatus::Ok {
+            continue;
+        }
+        let written = match args.format {
+            CheckFormat::Jsonl => writeln!(
+                out,
+                "{}",
+                json!({
+                    "path": r.origin,
+                    "line": r.line,
+                    "id": r.id,
+                    "title": r.title,
+                    "status": r.status.name(),
+                    "reason": r.status.reason(),
+                })
+            ),
+            CheckFormat::Text => {
+                let reason = r.status.reason();
+                writeln!(
+                    out,
+                    "{:<11} {}:{} {} {}{}{}",
+                    r.status.name(),
+                    terminal_safe(&r.origin),
+                    r.line,
+                    terminal_safe(r.id.as_deref().unwrap_or("-")),
+                    terminal_safe(&r.title),
+                    if reason.is_empty() { "" } else { ": " },
+                    terminal_safe(reason)
+                )
+            }
+        };
+        if crate::is_broken_pipe(&written) {
+            return Ok(0);
+        }
+        written?;
+    }
+    let total = ok + unsupported + invalid;
+    let summary = match args.format {
+        CheckFormat::Jsonl => writeln!(
+            out,
+            "{}",
+            json!({"summary": {"rules": total, "ok": ok, "unsupported": unsupported, "invalid": invalid}})
+        ),
+        CheckFormat::Text => writeln!(
+            out,
+            "{total} rules: {ok} ok, {unsupported} unsupported, {invalid} invalid"
+        ),
+    };
+    if !crate::is_broken_pipe(&summary) {
+        summary?;
+        out.flush().ok();
+    }
+    Ok(if invalid > 0 || (args.strict && unsupported > 0) {
+        1
+    } else {
+        0
+    })
+}
+
+/// Runs `spoor rules list`: id, title, level and ATT&CK ids of every rule that would run.
+pub fn list(args: RulesListArgs) -> Result<i32> {
+    let set = load::sigma_rules(!args.no_builtin, &args.rules, None)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    for meta in set.rules() {
+        let written = match args.format {
+            CheckFormat::Jsonl => writeln!(
+                out,
+                "{}",
+                json!({
+                    "id": meta.id,
+                    "title": meta.title,
+                    "level": meta.level.as_str(),
+                    "attack": meta.attack.techniques,
+                    "tactics": meta.attack.tactics,
+                    "path": meta.path,
+                })
+            ),
+            CheckFormat::Text => writeln!(
+                out,
+                "{:<36}  {:<13} {:<28} {}",
+                terminal_safe(&meta.id),
+                meta.level.as_str(),
+                meta.attack.techniques.join(","),
+                terminal_safe(&meta.title)
+            ),
+        };
+        if crate::is_broken_pipe(&written) {
+            return Ok(0);
+        }
+        written?;
+    }
+    out.flush().ok();
+    Ok(0)
+}
