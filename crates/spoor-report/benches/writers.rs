@@ -2,8 +2,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spoor_event::{
-    attack_from_tags, Event, Finding, Position, RuleKind, RuleLevel, RuleMeta,
-    RunSummary,
+    attack_from_tags, Event, Finding, Position, RuleKind, RuleLevel, RuleMeta, RunSummary,
 };
 use spoor_report::{writer_for, OutputFormat, WriterOptions};
 use std::io;
@@ -20,7 +19,8 @@ fn findings() -> Vec<Finding> {
                 RuleLevel::ALL[i % 5],
                 RuleKind::Sigma,
             );
-            m.attack = attack_from_tags(["attack.initial-access", "attack.t1190", "attack.t1505.003"]);
+            m.attack =
+                attack_from_tags(["attack.initial-access", "attack.t1190", "attack.t1505.003"]);
             Arc::new(m)
         })
         .collect();

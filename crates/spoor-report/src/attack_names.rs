@@ -49,14 +49,7 @@ fn technique_table() -> &'static HashMap<&'static str, TechniqueInfo> {
     TABLE.get_or_init(|| {
         rows(TECHNIQUES_TSV)
             .filter_map(|cols| match cols.as_slice() {
-                [id, name, tactics, ..] => Some((
-                    *id,
-                    TechniqueInfo {
-                        id,
-                        name,
-                        tactics,
-                    },
-                )),
+                [id, name, tactics, ..] => Some((*id, TechniqueInfo { id, name, tactics })),
                 _ => None,
             })
             .collect()
@@ -143,7 +136,10 @@ mod tests {
             technique("T1037").map(|t| t.tactics),
             Some("persistence,privilege-escalation")
         );
-        assert_eq!(tactic_display_name("command-and-control"), "Command and Control");
+        assert_eq!(
+            tactic_display_name("command-and-control"),
+            "Command and Control"
+        );
         assert_eq!(tactic_rank("impact"), 13);
     }
 }

@@ -439,11 +439,19 @@ mod tests {
             finding("a", RuleLevel::High, Some("2024-07-08T05:00:00Z"), "x"),
             finding("b", RuleLevel::High, Some("2024-07-08T05:00:00Z"), "x"),
             later,
-            finding("a", RuleLevel::High, Some("2024-07-08T05:00:00Z"), "other line"),
+            finding(
+                "a",
+                RuleLevel::High,
+                Some("2024-07-08T05:00:00Z"),
+                "other line",
+            ),
         ] {
             sink.write(&f).unwrap();
         }
-        assert!(sink.inner.got.is_empty(), "dedup holds findings until finish");
+        assert!(
+            sink.inner.got.is_empty(),
+            "dedup holds findings until finish"
+        );
         sink.finish(&RunSummary::default()).unwrap();
         assert_eq!(sink.stats().merged, 1);
         let got = &sink.inner.got;

@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn escapes_and_round_trips() {
-        let v = serde_json::json!({"ua": "\u{1b}]0;x\u{7}\u{7f}\u{85}a\u{202e}b</script>&\u{2028}é"});
+        let v =
+            serde_json::json!({"ua": "\u{1b}]0;x\u{7}\u{7f}\u{85}a\u{202e}b</script>&\u{2028}é"});
         let t = to_string(&v, SafeJsonFormatter::terminal());
         assert_eq!(
             t,

@@ -7,7 +7,7 @@
 //!
 //! # Formats
 //!
-//! - **table** ([`TableWriter`]): one line per finding, `TIME (UTC)`, `LEVEL`, `RULE` (with
+//! - **table** ([`TableWriter`]): one line per finding, `TIME (UTC)`, `LEVEL`, `RULE` (led by
 //!   `(xN)` for merged duplicates), `SOURCE` (`path:line`, `path#record`, `path[index]`) and
 //!   `EVIDENCE`, cut with `…` to fit [`TableOptions::width`]; colour by level when
 //!   [`ColorChoice::resolve`] says so (`NO_COLOR` honoured). Ends with a summary block: files,
@@ -26,7 +26,8 @@
 //!   else the file's size and hashes), `rule_id`, `rule_title`, `level`, `kind`, `attack` and
 //!   `tactics` (`;`-separated), `source_path`, `source_line` (line, record or index number),
 //!   `count`. RFC 4180 quoting, CRLF line ends; cells that a spreadsheet would take as a formula
-//!   get a leading `'` ([`csv_cell_safe`]). This is what Timesketch imports.
+//!   get a leading `'`, and controls other than tab/CR/LF are shown escaped ([`csv_cell_safe`]).
+//!   This is what Timesketch imports.
 //! - **html** ([`HtmlWriter`], [`write_html_report`]): one self-contained file: summary, a
 //!   timeline of findings (inline SVG), the ATT&CK techniques seen laid out by tactic in matrix
 //!   order with MITRE's names, top rules / hosts / client addresses / files, and a searchable,
@@ -83,9 +84,7 @@ pub use attack_names::{
     tactic_display_name, technique, technique_display_name, TacticInfo, TechniqueInfo,
     ATTACK_ATTRIBUTION,
 };
-pub use evidence::{
-    client_ip_of, evidence_text, host_of, CLIENT_IP_FIELDS, HOST_FIELDS,
-};
+pub use evidence::{client_ip_of, evidence_text, host_of, CLIENT_IP_FIELDS, HOST_FIELDS};
 pub use filter::{
     dedup_findings, parse_time_bound, FilterError, FilterSink, FilterStats, FindingFilter,
     Rejection, TimeBound,
@@ -147,9 +146,7 @@ impl std::str::FromStr for OutputFormat {
         OutputFormat::ALL
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown format '{s}' (table, jsonl, csv, html, navigator)")
-            })
+            .ok_or_else(|| format!("unknown format '{s}' (table, jsonl, csv, html, navigator)"))
     }
 }
 

@@ -78,7 +78,9 @@ impl FindingSink for MultiSink<'_> {
             }
         }
         if !self.members.is_empty() && self.members.iter().all(|m| m.error.is_some()) {
-            return Err(self.first_error().unwrap_or_else(|| io::Error::other("no output")));
+            return Err(self
+                .first_error()
+                .unwrap_or_else(|| io::Error::other("no output")));
         }
         Ok(())
     }

@@ -5,8 +5,8 @@
 //! coloured by the most severe level among them; the comment lists the rules behind it.
 
 use crate::json_safe::{write_json, SafeJsonFormatter};
-use spoor_event::{Finding, FindingSink, RuleLevel, RunSummary};
 use serde::Serialize;
+use spoor_event::{Finding, FindingSink, RuleLevel, RunSummary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
@@ -202,7 +202,13 @@ impl<W: Write> FindingSink for NavigatorWriter<W> {
             let prefix = format!("{}.", t.technique_id);
             t.show_subtechniques |= self.seen.keys().any(|k| k.starts_with(&prefix));
         }
-        let max_value = self.seen.values().map(|t| t.count).max().unwrap_or(1).max(1);
+        let max_value = self
+            .seen
+            .values()
+            .map(|t| t.count)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let layer = Layer {
             name: &self.name,
             versions: Versions {

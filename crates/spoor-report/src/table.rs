@@ -234,7 +234,7 @@ impl<W: Write> FindingSink for TableWriter<W> {
         let level = fit(f.rule.level.as_str(), LEVEL_W, true);
         let level = self.paint(&level, level_color(f.rule.level));
         let title = if f.count > 1 {
-            format!("{} (x{})", f.rule.title, f.count)
+            format!("(x{}) {}", f.count, f.rule.title)
         } else {
             f.rule.title.clone()
         };

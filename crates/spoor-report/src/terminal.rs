@@ -30,12 +30,17 @@ pub fn is_unsafe_for_terminal(c: char) -> bool {
 ///
 /// The CLI uses this for its own messages too whenever they quote input data.
 pub fn terminal_safe(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe_for_terminal) {
+    escape_visibly(s, is_unsafe_for_terminal)
+}
+
+/// Replaces the characters `unsafe_char` flags by the visible escapes of [`terminal_safe`].
+pub(crate) fn escape_visibly(s: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !s.chars().any(&unsafe_char) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
-        if !is_unsafe_for_terminal(c) {
+        if !unsafe_char(c) {
             out.push(c);
             continue;
         }
@@ -60,14 +65,20 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed() {
-        assert!(matches!(terminal_safe("GET /index.html 200"), Cow::Borrowed(_)));
+        assert!(matches!(
+            terminal_safe("GET /index.html 200"),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(terminal_safe("日本語 café"), Cow::Borrowed(_)));
     }
 
     #[test]
     fn escapes_controls_visibly() {
         assert_eq!(terminal_safe("\x1b]0;pwned\x07"), "\\x1b]0;pwned\\x07");
-        assert_eq!(terminal_safe("a\rb\x08c\td\ne\x7f"), "a\\rb\\x08c\\td\\ne\\x7f");
+        assert_eq!(
+            terminal_safe("a\rb\x08c\td\ne\x7f"),
+            "a\\rb\\x08c\\td\\ne\\x7f"
+        );
         assert_eq!(terminal_safe("\u{9b}31m"), "\\u{9b}31m");
         assert_eq!(terminal_safe("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
         assert_eq!(terminal_safe("\u{2066}x\u{2069}"), "\\u{2066}x\\u{2069}");

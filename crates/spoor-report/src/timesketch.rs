@@ -4,7 +4,10 @@
 //! follow. A spreadsheet opening this file would evaluate a cell starting with `=`, `+`, `-`, `@`
 //! (or a tab / carriage return that some import paths strip first) as a formula, and log data
 //! is attacker-written, so such cells get a leading `'`, which spreadsheets show as text.
-//! Embedded newlines stay inside properly quoted cells (the `csv` crate quotes them).
+//! Embedded newlines stay inside properly quoted cells (the `csv` crate quotes them). Other
+//! control characters and bidi overrides (ESC, BEL, backspace, C1, U+202E...) are written as
+//! visible escapes (`\x1b`, `\u{202e}`), as in the table, so that the file is safe to `cat` and
+//! shows in Timesketch what the log held rather than what the attacker wanted it to look like.
 
 use crate::evidence::{evidence_text, rfc3339, timestamp_desc};
 use spoor_event::{Finding, FindingSink, Position, RunSummary};
@@ -27,12 +30,16 @@ pub const CSV_COLUMNS: [&str; 12] = [
     "count",
 ];
 
-/// A cell made inert for spreadsheets: a leading `=`, `+`, `-`, `@`, tab, carriage return or line
-/// feed gets a `'` in front.
+/// A cell made inert for spreadsheets and terminals: a leading `=`, `+`, `-`, `@`, tab, carriage
+/// return or line feed gets a `'` in front, and control characters other than tab, CR and LF
+/// (which CSV quoting carries) become visible escapes as in [`crate::terminal_safe`].
 pub fn csv_cell_safe(s: &str) -> Cow<'_, str> {
+    let s = crate::terminal::escape_visibly(s, |c| {
+        !matches!(c, '\t' | '\r' | '\n') && crate::is_unsafe_for_terminal(c)
+    });
     match s.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
+        _ => s,
     }
 }
 
@@ -112,5 +119,9 @@ mod tests {
         }
         assert_eq!(csv_cell_safe("GET /a=b"), "GET /a=b");
         assert_eq!(csv_cell_safe(""), "");
+        assert_eq!(
+            csv_cell_safe("a\x1b]0;t\x07\r\nb\u{202e}"),
+            "a\\x1b]0;t\\x07\r\nb\\u{202e}"
+        );
     }
 }

@@ -249,7 +249,10 @@ impl<W: Write> HtmlWriter<W> {
             Some((cut, _)) => {
                 push_text(r, evidence.get(..cut).unwrap_or_default());
                 r.push_str("<span class=\"muted\"> … [");
-                push_num(r, evidence.get(cut..).unwrap_or_default().chars().count() as u64);
+                push_num(
+                    r,
+                    evidence.get(cut..).unwrap_or_default().chars().count() as u64,
+                );
                 r.push_str(" more characters]</span>");
             }
             None => push_text(r, &evidence),
@@ -265,9 +268,12 @@ impl<W: Write> HtmlWriter<W> {
         let mut d = String::with_capacity(self.rows.len() + 64 * 1024);
         d.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         d.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
-        push_text(&mut d, &content_security_policy());
+        // Our own constant: single quotes are fine inside this double-quoted attribute.
+        d.push_str(&content_security_policy());
         d.push_str("\">\n<meta name=\"referrer\" content=\"no-referrer\">\n");
-        d.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+        d.push_str(
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+        );
         push_text(&mut d, &self.opts.title);
         d.push_str("</title>\n<style>");
         d.push_str(STYLE);
@@ -390,7 +396,11 @@ impl<W: Write> HtmlWriter<W> {
             d.push_str("<div><h3>");
             push_text(d, name);
             d.push_str("</h3>");
-            for (id, t) in self.techniques.iter().filter(|(_, t)| t.tactics.contains(short)) {
+            for (id, t) in self
+                .techniques
+                .iter()
+                .filter(|(_, t)| t.tactics.contains(short))
+            {
                 d.push_str("<div class=\"tech lvl-");
                 push_num(d, u64::from(t.max_level));
                 d.push_str("\"><b>");
@@ -407,16 +417,25 @@ impl<W: Write> HtmlWriter<W> {
     }
 
     fn tops_section(&self, d: &mut String) {
-        d.push_str("<section><h2>Top rules, hosts, client addresses and files</h2><div class=\"tops\">");
+        d.push_str(
+            "<section><h2>Top rules, hosts, client addresses and files</h2><div class=\"tops\">",
+        );
         let mut rules: Vec<_> = self.rules.iter().collect();
         rules.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(b.0)));
         rules.truncate(TOP_N);
-        d.push_str("<div><table><thead><tr><th>Rule</th><th class=\"n\">Findings</th></tr></thead><tbody>");
+        d.push_str(
+            "<div><table><thead><tr><th>Rule</th><th class=\"n\">Findings</th></tr></thead><tbody>",
+        );
         for ((id, title), (rank, n)) in rules {
             d.push_str("<tr><td><span class=\"badge lvl-");
             push_num(d, u64::from(*rank));
             d.push_str("\">");
-            push_text(d, RuleLevel::ALL.get(usize::from(*rank)).map_or("", |l| l.as_str()));
+            push_text(
+                d,
+                RuleLevel::ALL
+                    .get(usize::from(*rank))
+                    .map_or("", |l| l.as_str()),
+            );
             d.push_str("</span> ");
             push_text(d, title);
             d.push_str("<span class=\"id\">");
@@ -476,12 +495,14 @@ impl<W: Write> HtmlWriter<W> {
             push_num(d, self.rows_left_out);
             d.push_str(" more are counted above but not listed. The JSONL and CSV outputs hold every finding.</p>\n");
         }
-        d.push_str("<table id=\"findings\"><thead><tr>\
+        d.push_str(
+            "<table id=\"findings\"><thead><tr>\
             <th data-type=\"text\">Time (UTC)</th><th data-type=\"num\">Level</th>\
             <th data-type=\"text\">Rule</th><th data-type=\"text\">ATT&amp;CK</th>\
             <th data-type=\"text\">Source</th><th data-type=\"text\">Host</th>\
             <th data-type=\"text\">Client</th><th data-type=\"text\">Evidence</th>\
-            <th data-type=\"num\" class=\"n\">Count</th></tr></thead>\n<tbody>\n");
+            <th data-type=\"num\" class=\"n\">Count</th></tr></thead>\n<tbody>\n",
+        );
         d.push_str(&self.rows);
         d.push_str("</tbody></table></section>\n");
     }

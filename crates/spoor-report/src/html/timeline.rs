@@ -7,7 +7,19 @@ use std::fmt::Write as _;
 
 /// Bucket sizes tried, in seconds, smallest first; the first giving at most `MAX_BUCKETS` wins.
 const BUCKET_SIZES: [i64; 14] = [
-    1, 10, 60, 300, 900, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800, 2_592_000, 31_536_000,
+    1,
+    10,
+    60,
+    300,
+    900,
+    3_600,
+    10_800,
+    21_600,
+    43_200,
+    86_400,
+    604_800,
+    2_592_000,
+    31_536_000,
     315_360_000,
 ];
 const MAX_BUCKETS: i64 = 80;
