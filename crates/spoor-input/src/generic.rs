@@ -3,7 +3,7 @@
 
 use crate::read::Ctx;
 use crate::time::parse_iso;
-use crate::windows::{windows_default, windows_logsource};
+use crate::windows::{windows_default, windows_logsource_for};
 use spoor_event::{Event, Value};
 
 const TIME_FIELDS: [&str; 7] = [
@@ -44,6 +44,7 @@ pub(crate) fn finish_generic(ev: &mut Event, ctx: &Ctx) {
         }
     }
     if id.is_some() {
-        ev.logsource = windows_logsource(&channel, id).unwrap_or_else(windows_default);
+        ev.logsource =
+            windows_logsource_for(&channel, id, &ev.fields).unwrap_or_else(windows_default);
     }
 }

@@ -50,7 +50,7 @@ pub use options::{
 pub use parallel::read_all;
 pub use read::InputFile;
 pub use walk::discover;
-pub use windows::windows_logsource;
+pub use windows::{windows_logsource, windows_logsource_for};
 
 /// Reads one file on the calling thread, calling `on_event` for each event; the statistics of
 /// the file (one per entry, plus the archive's own, for a zip). For tests and small tools; the

@@ -3,14 +3,22 @@
 //! The table (`data/windows_logsource.tsv`) is data, not code, so that a new channel is one line
 //! and the mapping can be reviewed against Sigma's taxonomy at a glance. It is parsed once.
 
-use spoor_event::LogSource;
+use spoor_event::{Fields, LogSource};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../data/windows_logsource.tsv");
 
-/// Key: lower-case channel and event id (`None` for the channel's default row).
-type Table = HashMap<(String, Option<i64>), LogSource>;
+/// A row's condition: a field of the event and the values that satisfy it.
+#[derive(Debug)]
+struct Condition {
+    field: String,
+    values: Vec<String>,
+}
+
+/// Key: lower-case channel and event id (`None` for the channel's default row). Value: the rows,
+/// those with a condition first.
+type Table = HashMap<(String, Option<i64>), Vec<(Option<Condition>, LogSource)>>;
 
 struct Parsed {
     table: Table,
@@ -24,6 +32,15 @@ fn parsed() -> &'static Parsed {
     CELL.get_or_init(|| parse_table(TABLE))
 }
 
+fn parse_condition(text: &str) -> Option<Condition> {
+    let (field, values) = text.split_once('=')?;
+    let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
+    (!field.trim().is_empty() && values.iter().all(|v| !v.is_empty())).then(|| Condition {
+        field: field.trim().to_string(),
+        values,
+    })
+}
+
 fn parse_table(text: &str) -> Parsed {
     let mut table = Table::new();
     let mut bad_rows = Vec::new();
@@ -32,9 +49,19 @@ fn parse_table(text: &str) -> Parsed {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-        let [channel, id, product, category, service] = cols[..] else {
-            bad_rows.push(i + 1);
-            continue;
+        let (channel, id, product, category, service, cond) = match cols[..] {
+            [c, id, p, cat, s] => (c, id, p, cat, s, None),
+            [c, id, p, cat, s, cond] => match parse_condition(cond) {
+                Some(cond) => (c, id, p, cat, s, Some(cond)),
+                None => {
+                    bad_rows.push(i + 1);
+                    continue;
+                }
+            },
+            _ => {
+                bad_rows.push(i + 1);
+                continue;
+            }
         };
         let id = match id {
             "*" => None,
@@ -52,13 +79,40 @@ fn parse_table(text: &str) -> Parsed {
             opt(category).as_deref(),
             opt(service).as_deref(),
         );
-        table.insert((channel.to_ascii_lowercase(), id), ls);
+        let rows = table.entry((channel.to_ascii_lowercase(), id)).or_default();
+        rows.push((cond, ls));
+        rows.sort_by_key(|(c, _)| c.is_none());
     }
     Parsed { table, bad_rows }
 }
 
+fn lookup(
+    channel: &str,
+    event_id: Option<i64>,
+    field: &dyn Fn(&str) -> Option<String>,
+) -> Option<LogSource> {
+    let table = &parsed().table;
+    let key = channel.trim().to_ascii_lowercase();
+    let pick = |rows: &Vec<(Option<Condition>, LogSource)>| {
+        rows.iter()
+            .find(|(cond, _)| match cond {
+                None => true,
+                Some(c) => field(&c.field).is_some_and(|v| c.values.iter().any(|w| *w == v)),
+            })
+            .map(|(_, ls)| ls.clone())
+    };
+    if let Some(id) = event_id {
+        if let Some(ls) = table.get(&(key.clone(), Some(id))).and_then(pick) {
+            return Some(ls);
+        }
+    }
+    table.get(&(key, None)).and_then(pick)
+}
+
 /// The Sigma log source of a Windows event from its `Channel` and `EventID`: the row for the
 /// channel and id if there is one, else the channel's default row. `None` for an unknown channel.
+/// Rows that depend on other fields (Sysmon 12 deletions) are not considered: use
+/// [`windows_logsource_for`] when the event's fields are at hand.
 ///
 /// ```
 /// let ls = spoor_input::windows_logsource("Microsoft-Windows-Sysmon/Operational", Some(1)).unwrap();
@@ -66,14 +120,22 @@ fn parse_table(text: &str) -> Parsed {
 /// assert_eq!(ls.service.as_deref(), Some("sysmon"));
 /// ```
 pub fn windows_logsource(channel: &str, event_id: Option<i64>) -> Option<LogSource> {
-    let table = &parsed().table;
-    let key = channel.trim().to_ascii_lowercase();
-    if let Some(id) = event_id {
-        if let Some(ls) = table.get(&(key.clone(), Some(id))) {
-            return Some(ls.clone());
-        }
-    }
-    table.get(&(key, None)).cloned()
+    lookup(channel, event_id, &|_| None)
+}
+
+/// Like [`windows_logsource`], also applying the table's conditions on the event's own fields
+/// (e.g. Sysmon 12 with `EventType` `DeleteKey` is `registry_delete`).
+pub fn windows_logsource_for(
+    channel: &str,
+    event_id: Option<i64>,
+    fields: &Fields,
+) -> Option<LogSource> {
+    lookup(channel, event_id, &|name| {
+        fields
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .and_then(|(_, v)| v.as_text().map(|t| t.into_owned()))
+    })
 }
 
 /// A Windows log source for an event whose channel is not in the table: product `windows` only.
@@ -122,7 +184,26 @@ mod tests {
 
     #[test]
     fn malformed_rows_are_reported() {
-        let p = parse_table("Security\t*\twindows\n\nX\tabc\twindows\t-\tx\n");
-        assert_eq!(p.bad_rows, vec![1, 3]);
+        let p = parse_table(
+            "Security\t*\twindows\n\nX\tabc\twindows\t-\tx\nY\t1\twindows\t-\tx\tnocondition\n",
+        );
+        assert_eq!(p.bad_rows, vec![1, 3, 4]);
+    }
+
+    #[test]
+    fn conditional_rows() {
+        let s = "Microsoft-Windows-Sysmon/Operational";
+        let del: Fields = vec![("EventType".into(), spoor_event::Value::str("DeleteKey"))];
+        let add: Fields = vec![("EventType".into(), spoor_event::Value::str("CreateKey"))];
+        let cat = |f: &Fields| {
+            windows_logsource_for(s, Some(12), f).and_then(|l| l.category.map(|c| c.to_string()))
+        };
+        assert_eq!(cat(&del).as_deref(), Some("registry_delete"));
+        assert_eq!(cat(&add).as_deref(), Some("registry_add"));
+        assert_eq!(cat(&Fields::new()).as_deref(), Some("registry_add"));
+        assert_eq!(
+            windows_logsource(s, Some(12)).unwrap().category.as_deref(),
+            Some("registry_add")
+        );
     }
 }

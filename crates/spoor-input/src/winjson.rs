@@ -8,10 +8,13 @@
 //!
 //! All give `EventID` (an integer), `Channel`, `Computer`, `Provider_Name` and the EventData names
 //! as top-level fields, and a log source from the [`crate::windows_logsource`] table.
+//!
+//! EventData names with spaces (Windows Defender's `Threat Name`, `Process Name`) are also given
+//! without them (`ThreatName`), the form SigmaHQ rules use.
 
 use crate::flatten::{flatten_object, MAX_DEPTH};
 use crate::time::{parse_iso, Stamp};
-use crate::windows::{windows_default, windows_logsource};
+use crate::windows::{windows_default, windows_logsource_for};
 use serde_json::{Map, Value as Json};
 use spoor_event::{Fields, LogSource, Value};
 use std::sync::Arc;
@@ -77,7 +80,7 @@ fn finish(fields: Fields, time: Option<Stamp>) -> WinEvent {
             other => other.as_text().and_then(|t| t.trim().parse().ok()),
         });
     let logsource = channel
-        .and_then(|c| windows_logsource(&c, id))
+        .and_then(|c| windows_logsource_for(&c, id, &fields))
         .unwrap_or_else(windows_default);
     WinEvent {
         fields,
@@ -127,13 +130,33 @@ fn map_evtx_shape(ev: &Map<String, Json>, system: &Map<String, Json>) -> WinEven
         event_data(data, &mut out);
     }
     if let Some(Json::Object(user)) = ev.get("UserData") {
+        let from = out.len();
         leaves_by_name(user, &mut out, 0);
+        alias_spaced_names(&mut out, from);
     }
     finish(out, time)
 }
 
+/// Adds the space-free alias of every field pushed since `from` whose name has spaces.
+fn alias_spaced_names(out: &mut Fields, from: usize) {
+    let extra: Vec<_> = out
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|(k, _)| k.contains(' '))
+        .map(|(k, v)| (Arc::from(k.replace(' ', "")), v.clone()))
+        .collect();
+    out.extend(extra);
+}
+
 /// EventData children become top-level fields; an unnamed `<Data>` list stays `Data`.
 fn event_data(data: &Map<String, Json>, out: &mut Fields) {
+    let from = out.len();
+    event_data_fields(data, out);
+    alias_spaced_names(out, from);
+}
+
+fn event_data_fields(data: &Map<String, Json>, out: &mut Fields) {
     for (k, v) in data {
         if k == "#attributes" {
             continue;
@@ -289,6 +312,24 @@ mod tests {
             Some("bob")
         );
         assert_eq!(w.logsource.service.as_deref(), Some("system"));
+    }
+
+    #[test]
+    fn spaced_eventdata_names_get_sigma_aliases() {
+        let o = obj(
+            r##"{"Event":{"System":{"EventID":1119,"Channel":"Microsoft-Windows-Windows Defender/Operational"},"EventData":{"Threat Name":"EICAR","Path":"x"}}}"##,
+        );
+        let w = map_windows(&o).unwrap();
+        assert_eq!(
+            field_text(&w.fields, "Threat Name").as_deref(),
+            Some("EICAR")
+        );
+        assert_eq!(
+            field_text(&w.fields, "ThreatName").as_deref(),
+            Some("EICAR")
+        );
+        assert_eq!(w.fields.iter().filter(|(k, _)| &**k == "Path").count(), 1);
+        assert_eq!(w.logsource.service.as_deref(), Some("windefend"));
     }
 
     #[test]

@@ -479,3 +479,187 @@ fn stats_come_back_in_path_order() {
     let (_, stats) = read_all(&files, &ReadOptions::default(), || (), |_, _| {});
     assert!(stats[0].path.ends_with("a.log") && stats[1].path.ends_with("b.log"));
 }
+
+/// `logsource:` keys of a Sigma rule, read from its text (a plain scan, enough for SigmaHQ's
+/// uniform layout; the Sigma engine has the real parser).
+fn rule_logsource(rule: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in rule.lines() {
+        if line.starts_with("logsource:") {
+            inside = true;
+            continue;
+        }
+        if inside {
+            if !line.starts_with(' ') {
+                break;
+            }
+            if let Some((k, v)) = line.trim().split_once(':') {
+                let k = k.trim();
+                if matches!(k, "product" | "category" | "service") {
+                    let v = v.split('#').next().unwrap_or("").trim().trim_matches('\'');
+                    out.push((k.to_string(), v.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Field names in a rule's `detection:` (keys before `|modifiers:`), by the same plain scan.
+fn rule_fields(rule: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in rule.lines() {
+        if line.starts_with("detection:") {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            break;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let t = line.trim_start().trim_start_matches("- ");
+        if indent < 8 && !line.trim_start().starts_with("- ") {
+            continue;
+        }
+        // A key is unquoted and its colon ends the line or is followed by a space; list values
+        // such as `- 'C:\x'` or `- https://x` are not keys.
+        if t.starts_with('\'') || t.starts_with('"') {
+            continue;
+        }
+        let Some((key, rest)) = t.split_once(':') else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with(' '))
+            || line.trim_start().starts_with("- ") && rest.is_empty()
+        {
+            continue;
+        }
+        let field = key.split('|').next().unwrap_or("").trim();
+        if !field.is_empty()
+            && field
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            && !out.iter().any(|f| f == field)
+        {
+            out.push(field.to_string());
+        }
+    }
+    out
+}
+
+fn find_rule(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if e.file_name().to_string_lossy() == format!("{name}.yml") {
+            return Some(e.into_path());
+        }
+    }
+    None
+}
+
+#[test]
+fn sigma_regression_samples_get_the_rules_logsource() {
+    let Some(c) = corpora("sigma_regression_samples_get_the_rules_logsource") else {
+        return;
+    };
+    let sigma = c.join("sigma");
+    let opts = ReadOptions::default();
+    let (files, _) = discover(
+        &[sigma.join("regression_data")],
+        &ReadOptions {
+            globs: vec!["*.evtx".into()],
+            ..ReadOptions::default()
+        },
+    );
+    let mut checked = 0;
+    let mut misses = Vec::new();
+    let mut field_gaps: Vec<String> = Vec::new();
+    let mut fields_checked = 0usize;
+    for f in &files {
+        // regression_data/<rules dir>/.../<rule name>/<id>.evtx
+        let rel = f.path.strip_prefix(sigma.join("regression_data")).unwrap();
+        let top = rel.components().next().unwrap().as_os_str().to_owned();
+        let rule_name = f
+            .path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let Some(rule) = find_rule(&sigma.join(&top), &rule_name) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&rule).unwrap();
+        let want = rule_logsource(&text);
+        let fields = rule_fields(&text);
+        fields_checked += fields.len();
+        let mut present = vec![false; fields.len()];
+        let mut agree = false;
+        let mut seen = Vec::new();
+        let stats = read_path(&f.path, &opts, |e| {
+            let ls = &e.logsource;
+            let ok = want.iter().all(|(k, v)| {
+                let have = match k.as_str() {
+                    "product" => ls.product.as_deref(),
+                    "category" => ls.category.as_deref(),
+                    _ => ls.service.as_deref(),
+                };
+                // The engine treats registry_* as registry_event too.
+                have == Some(v.as_str())
+                    || (v == "registry_event" && have.is_some_and(|h| h.starts_with("registry_")))
+            });
+            agree |= ok;
+            for (i, f) in fields.iter().enumerate() {
+                if e.get(f).is_some() {
+                    present[i] = true;
+                }
+            }
+            if seen.len() < 3 {
+                seen.push(format!(
+                    "{:?}/{:?}/{:?}",
+                    ls.product, ls.category, ls.service
+                ));
+            }
+        });
+        assert!(stats[0].error.is_none(), "{stats:?}");
+        checked += 1;
+        if !agree {
+            misses.push(format!(
+                "{rule_name}: rule wants {want:?}, events have {seen:?}"
+            ));
+        }
+        let absent: Vec<&str> = fields
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| !**p)
+            .map(|(f, _)| f.as_str())
+            .collect();
+        if !absent.is_empty() {
+            field_gaps.push(format!("{rule_name}: no event has {absent:?}"));
+        }
+    }
+    println!(
+        "{} samples lack some field their rule names:",
+        field_gaps.len()
+    );
+    for g in &field_gaps {
+        println!("  {g}");
+    }
+    println!(
+        "regression samples: {checked} checked, {} without an event in the rule's log source",
+        misses.len()
+    );
+    for m in &misses {
+        println!("  {m}");
+    }
+    assert!(checked > 150, "{checked}");
+    assert!(misses.is_empty(), "{misses:#?}");
+    println!("{fields_checked} rule field names looked for");
+    assert!(fields_checked > 200, "{fields_checked}");
+    assert!(field_gaps.is_empty(), "{field_gaps:#?}");
+}
