@@ -97,7 +97,7 @@ fn lookup(
         rows.iter()
             .find(|(cond, _)| match cond {
                 None => true,
-                Some(c) => field(&c.field).is_some_and(|v| c.values.iter().any(|w| *w == v)),
+                Some(c) => field(&c.field).is_some_and(|v| c.values.contains(&v)),
             })
             .map(|(_, ls)| ls.clone())
     };
