@@ -155,12 +155,13 @@ pub struct FilterStats {
 /// findings until [`FindingSink::finish`] and writes them in first-seen order then.
 ///
 /// At `finish`, the summary passed on has `findings`, `findings_by_level` and
-/// `findings_by_tactic` recomputed from the findings actually written (one per written finding,
-/// whatever its count); everything else is passed through.
+/// `findings_by_tactic` recomputed from the findings actually written, each counting for its
+/// `count` (so merged duplicates still count); everything else is passed through.
 pub struct FilterSink<S> {
     inner: S,
     filter: FindingFilter,
     stats: FilterStats,
+    total: u64,
     by_level: BTreeMap<String, u64>,
     by_tactic: BTreeMap<String, u64>,
     dedup: Deduper,
@@ -173,6 +174,7 @@ impl<S: FindingSink> FilterSink<S> {
             inner,
             filter,
             stats: FilterStats::default(),
+            total: 0,
             by_level: BTreeMap::new(),
             by_tactic: BTreeMap::new(),
             dedup: Deduper::default(),
@@ -191,12 +193,16 @@ impl<S: FindingSink> FilterSink<S> {
 
     fn pass(&mut self, f: &Finding) -> io::Result<()> {
         self.stats.written += 1;
-        *self
+        let n = f.count.max(1);
+        self.total = self.total.saturating_add(n);
+        let level = self
             .by_level
             .entry(f.rule.level.as_str().to_string())
-            .or_default() += 1;
+            .or_default();
+        *level = level.saturating_add(n);
         for t in &f.rule.attack.tactics {
-            *self.by_tactic.entry(t.clone()).or_default() += 1;
+            let tactic = self.by_tactic.entry(t.clone()).or_default();
+            *tactic = tactic.saturating_add(n);
         }
         self.inner.write(f)
     }
@@ -225,7 +231,7 @@ impl<S: FindingSink> FindingSink for FilterSink<S> {
             self.pass(&f)?;
         }
         let mut out = summary.clone();
-        out.findings = self.stats.written;
+        out.findings = self.total;
         out.findings_by_level = std::mem::take(&mut self.by_level);
         out.findings_by_tactic = std::mem::take(&mut self.by_tactic);
         self.inner.finish(&out)
@@ -454,6 +460,10 @@ mod tests {
         );
         sink.finish(&RunSummary::default()).unwrap();
         assert_eq!(sink.stats().merged, 1);
+        assert_eq!(sink.stats().written, 3);
+        let summary = sink.inner.summary.as_ref().unwrap();
+        assert_eq!(summary.findings, 6, "merged findings count for their count");
+        assert_eq!(summary.findings_by_level.get("high"), Some(&6));
         let got = &sink.inner.got;
         let seen: Vec<_> = got
             .iter()
