@@ -176,10 +176,11 @@ impl Parser {
 
 /// Parses one condition string.
 pub fn parse_condition(s: &str) -> Result<ConditionAst, String> {
-    let tokens = tokenize(s)?;
-    if tokens.contains(&Token::Pipe) {
+    // Checked before tokenizing, so that `| count() > 5` gets this message, not one about `>`.
+    if s.contains('|') {
         return Err("aggregation expressions ('| count() ...') are Sigma 1 and not supported; use a correlation rule".into());
     }
+    let tokens = tokenize(s)?;
     let mut p = Parser {
         tokens,
         pos: 0,

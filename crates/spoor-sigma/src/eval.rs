@@ -5,7 +5,7 @@ use crate::index::LogSourceIndex;
 use crate::ir::{
     Check, CompiledRule, Cond, FieldId, Mode, RefHow, Sel, Target, Test, TestKind, TimePart,
 };
-use crate::pattern::fold;
+use crate::pattern::{fold, fold_into};
 use crate::RuleSet;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
 use spoor_event::{Event, EventMatcher, Finding, LogSource, RuleMeta, Value};
@@ -91,14 +91,7 @@ impl Scratch {
 
 fn fold_value_into(v: &Value, buf: &mut String) {
     match v {
-        Value::Str(s) => {
-            if s.is_ascii() {
-                buf.push_str(s);
-                buf.make_ascii_lowercase();
-            } else {
-                buf.push_str(&s.to_lowercase());
-            }
-        }
+        Value::Str(s) => fold_into(s, buf),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
             if let Some(t) = v.as_text() {
                 buf.push_str(&t);

@@ -1,8 +1,8 @@
 //! YAML nodes -> rule ASTs: the shape checks of the Sigma rule format, rule collections
 //! (`action: global / reset / repeat`), and recognition of correlation and filter rules.
 
-use crate::ast::{FieldSpec, LogSourceAst, RuleAst, SelectionAst, SigmaValue};
-use crate::condition::parse_condition;
+use crate::ast::{ConditionAst, FieldSpec, LogSourceAst, RuleAst, SelectionAst, SigmaValue};
+use crate::condition::{ident_matches, parse_condition};
 use crate::modifier::split_key;
 use crate::yaml2node::{is_null_text, Node, NodeKind};
 
@@ -249,9 +249,12 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
     if condition_texts.is_empty() {
         return Err(problem(condition_node.line, "empty condition"));
     }
+    let names: Vec<&str> = selections.iter().map(|(n, _)| n.as_str()).collect();
     let mut conditions = Vec::new();
     for (text, line) in condition_texts {
-        conditions.push(parse_condition(text).map_err(|e| problem(line, e))?);
+        let c = parse_condition(text).map_err(|e| problem(line, e))?;
+        check_names(&c, &names).map_err(|e| problem(line, e))?;
+        conditions.push(c);
     }
     let tags = match doc.get("tags") {
         None => Vec::new(),
@@ -283,6 +286,34 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
         conditions,
         line: doc.line,
     })
+}
+
+/// Every identifier a condition names exists, and every `x of` pattern matches one, so that the
+/// problem is reported on the condition's own line.
+fn check_names(c: &ConditionAst, names: &[&str]) -> Result<(), String> {
+    let mut stack = vec![c];
+    while let Some(c) = stack.pop() {
+        match c {
+            ConditionAst::Ident(name) => {
+                if !names.contains(&name.as_str()) {
+                    return Err(format!("condition names missing selection '{name}'"));
+                }
+            }
+            ConditionAst::Of(_, pattern) => {
+                let found = names.iter().any(|n| match pattern {
+                    None => !n.starts_with('_'),
+                    Some(p) => ident_matches(p, n),
+                });
+                if !found {
+                    let what = pattern.as_deref().unwrap_or("them");
+                    return Err(format!("condition 'of {what}' matches no selection"));
+                }
+            }
+            ConditionAst::And(items) | ConditionAst::Or(items) => stack.extend(items),
+            ConditionAst::Not(inner) => stack.push(inner),
+        }
+    }
+    Ok(())
 }
 
 fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {

@@ -147,11 +147,35 @@ pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
 }
 
 /// Lower-cases text the way both rule literals and event values are folded.
+///
+/// Character by character, and only where the lower case is one character: the folded text has
+/// as many characters as the original (so `?` still means one character, even for `İ`), and a
+/// character folds the same wherever it stands (no final-sigma rule, so `Σ` in a rule finds `Σ`
+/// at the end of a word).
 pub fn fold(s: &str) -> String {
     if s.is_ascii() {
         s.to_ascii_lowercase()
     } else {
-        s.to_lowercase()
+        let mut out = String::with_capacity(s.len());
+        fold_into(s, &mut out);
+        out
+    }
+}
+
+/// [`fold`], appending to `out`.
+pub fn fold_into(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
+    for c in s.chars() {
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) => out.push(l),
+            _ => out.push(c),
+        }
     }
 }
 

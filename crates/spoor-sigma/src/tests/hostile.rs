@@ -1,0 +1,121 @@
+//! Hostile events: huge fields, deep and wide arrays, text from invalid UTF-8, and wildcard
+//! patterns that would take exponential time in a backtracking matcher. No panic, bounded time.
+
+use super::{arr, compile_with, matches};
+use spoor_event::Value;
+use std::time::{Duration, Instant};
+
+/// Generous: the point is "not exponential", on a debug build of a shared machine.
+const FAST: Duration = Duration::from_secs(5);
+
+#[test]
+fn ten_megabyte_fields() {
+    let big = "A".repeat(10 << 20);
+    let mut tail = big.clone();
+    tail.push_str("mimikatz");
+    let set = compile_with(
+        &["sel: {CommandLine|contains: 'MIMIKATZ'}", "condition: sel"],
+        None,
+    );
+    let start = Instant::now();
+    assert!(!matches(&set, &ev! {"CommandLine" => big.as_str()}));
+    assert!(matches(&set, &ev! {"CommandLine" => tail.as_str()}));
+    let wild = compile_with(&["sel: {CommandLine: '*a*k*z'}", "condition: sel"], None);
+    assert!(matches(&wild, &ev! {"CommandLine" => tail.as_str()}));
+    let kw = compile_with(&["kw: [sekurlsa]", "condition: kw"], None);
+    assert!(!matches(
+        &kw,
+        &ev! {"CommandLine" => big.as_str(), "Other" => big.as_str()}
+    ));
+    let re = compile_with(
+        &["sel: {CommandLine|re: 'A{5}mimi'}", "condition: sel"],
+        None,
+    );
+    assert!(matches(&re, &ev! {"CommandLine" => tail.as_str()}));
+    assert!(start.elapsed() < FAST * 4, "{:?}", start.elapsed());
+}
+
+#[test]
+fn pathological_wildcards_run_in_linear_time() {
+    let text = "a".repeat(100_000);
+    for pattern in ["*a*a*a*a*a*b", "*a?a*a?a*a*a*a*a*a*a*a*a*b*"] {
+        let sel = format!("sel: {{F: '{pattern}'}}");
+        let set = compile_with(&[&sel, "condition: sel"], None);
+        let start = Instant::now();
+        assert!(!matches(&set, &ev! {"F" => text.as_str()}));
+        assert!(start.elapsed() < FAST, "{pattern}: {:?}", start.elapsed());
+    }
+    // The same shape as keywords and with contains.
+    let set = compile_with(&["kw: ['a*a*a*a*a*b']", "condition: kw"], None);
+    let start = Instant::now();
+    assert!(!matches(
+        &set,
+        &ev! {"F" => text.as_str(), "G" => text.as_str()}
+    ));
+    assert!(start.elapsed() < FAST, "{:?}", start.elapsed());
+    // And it still matches when it should.
+    let mut hit = text.clone();
+    hit.push('b');
+    let set = compile_with(&["sel: {F: '*a*a*a*a*a*b'}", "condition: sel"], None);
+    assert!(matches(&set, &ev! {"F" => hit.as_str()}));
+}
+
+#[test]
+fn wide_and_deep_arrays() {
+    let wide = arr((0..200_000).map(|i| Value::str(format!("item{i}"))));
+    let set = compile_with(&["sel: {L: item199999}", "condition: sel"], None);
+    assert!(matches(&set, &ev! {"L" => wide.clone()}));
+    let set = compile_with(&["sel: {L|contains: nothere}", "condition: sel"], None);
+    assert!(!matches(&set, &ev! {"L" => wide}));
+
+    // Nesting a reader could never produce (JSON readers stop at 128), built by hand.
+    let mut deep = Value::str("payload");
+    for _ in 0..2_000 {
+        deep = Value::Array(vec![deep]);
+    }
+    let set = compile_with(&["sel: {L: payload}", "condition: sel"], None);
+    assert!(matches(&set, &ev! {"L" => deep.clone()}));
+    let kw = compile_with(&["kw: [payload]", "condition: kw"], None);
+    assert!(matches(&kw, &ev! {"L" => deep.clone()}));
+    let num = compile_with(&["sel: {L|gt: 1}", "condition: sel"], None);
+    assert!(!matches(&num, &ev! {"L" => deep}));
+}
+
+#[test]
+fn text_from_invalid_utf8() {
+    let bytes: &[u8] = b"\xff\xfeC:\\Users\\Public\\\xc3\x28evil\xe2\x82.exe\x00\x80";
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    assert!(text.contains('\u{FFFD}'));
+    sigma_match!([r"sel: {Image|contains: 'evil?.exe'}", "condition: sel"], ev!{"Image" => text.as_str()} => true);
+    sigma_match!([r"sel: {Image|contains: '\Public\'}", "condition: sel"], ev!{"Image" => text.as_str()} => true);
+    sigma_match!(["kw: ['\u{FFFD}(evil']", "condition: kw"], ev!{"Image" => text.as_str()} => true);
+    // Characters whose lower case is longer than they are (İ -> i̇) must not break `?` or slicing.
+    let odd = "\u{130}\u{130}\u{130}x\u{1E9E}";
+    sigma_match!(["sel: {F: '???x?'}", "condition: sel"], ev!{"F" => odd} => true);
+    sigma_match!(["sel: {F|contains: 'x'}", "condition: sel"], ev!{"F" => odd} => true);
+    sigma_match!(["sel: {F|startswith: '\u{130}'}", "condition: sel"], ev!{"F" => odd} => true);
+    // A rule file that is not UTF-8 is read lossily and reported, not a crash.
+    let dir = std::env::temp_dir().join(format!("spoor-sigma-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let path = dir.join("bad.yml");
+    let mut rule = super::rule_yaml(&["sel: {Image: 'x\u{FFFD}'}", "condition: sel"]).into_bytes();
+    rule.extend_from_slice(b"\n# \xff\xfe\n");
+    if std::fs::write(&path, rule).is_ok() {
+        let mut b = crate::RuleSetBuilder::new();
+        b.add_path(&path);
+        let set = b.build();
+        assert_eq!(set.reports().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn many_fields_and_many_rules() {
+    // 5,000 fields, some repeated; a rule on the last.
+    let mut e = ev! {};
+    for i in 0..5_000 {
+        e.push(format!("F{}", i % 2_500), format!("v{i}"));
+    }
+    e.push("Image", "x");
+    sigma_match!(["sel: {Image: x, F7: v2507}", "condition: sel"], e => true);
+}
