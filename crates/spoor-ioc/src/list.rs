@@ -437,4 +437,46 @@ mod tests {
         );
         assert!(errors[1].reason.contains("no value"));
     }
+
+    /// Hostile input: random lines never panic and every non-comment line is accounted for.
+    #[test]
+    fn random_lines_are_entries_or_errors() {
+        const PIECES: &[&str] = &[
+            "md5", "ip", ",", "\"", "10.0.0.1", "/", "24", "[.]", "hxxp://", "@", ".", "com",
+            "\u{e9}", " ", "::", "ffff", "a", "#", "\\", "exe",
+        ];
+        let mut x: u64 = 0xdead_beef_cafe_f00d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut text = String::new();
+        for _ in 0..5_000 {
+            for _ in 0..next() % 12 {
+                let r = next();
+                text.push_str(
+                    PIECES
+                        .get((r % PIECES.len() as u64) as usize)
+                        .unwrap_or(&"?"),
+                );
+            }
+            text.push('\n');
+        }
+        let expected = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim().starts_with('#'))
+            .count();
+        let (entries, errors) = parse(&text);
+        let headers = text
+            .lines()
+            .filter(|l| {
+                split_csv(l.trim())
+                    .first()
+                    .is_some_and(|c| c.trim().eq_ignore_ascii_case("type"))
+            })
+            .count();
+        assert_eq!(entries.len() + errors.len() + headers, expected);
+    }
 }

@@ -494,4 +494,75 @@ mod tests {
         let long = vec!["[a:b = 1]"; 2000].join(" AND ");
         assert_eq!(ok(&long).observations.len(), 2000);
     }
+
+    /// Hostile input: random soups of pattern fragments and bytes never panic, and whatever
+    /// parses has at least one observation.
+    #[test]
+    fn random_input_never_panics() {
+        const FRAGMENTS: &[&str] = &[
+            "[",
+            "]",
+            "(",
+            ")",
+            "file:name",
+            "ipv4-addr:value",
+            ":",
+            ".",
+            "'a'",
+            "'",
+            "\\",
+            "=",
+            "!=",
+            "<",
+            ">=",
+            " AND ",
+            " OR ",
+            " NOT ",
+            " FOLLOWEDBY ",
+            " IN ",
+            "(1, 2)",
+            " LIKE ",
+            " MATCHES ",
+            " ISSUBSET ",
+            " EXISTS ",
+            " WITHIN ",
+            " SECONDS",
+            " REPEATS ",
+            " TIMES",
+            " START ",
+            " STOP ",
+            "t'2016-01-01T00:00:00Z'",
+            "b'AA=='",
+            "h'0f'",
+            "3",
+            "-1",
+            "2.5",
+            "[*]",
+            "[0]",
+            "true",
+            "\u{e9}",
+            "\u{0}",
+        ];
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let n = next() % 24;
+            let mut text = String::new();
+            for _ in 0..n {
+                let r = next();
+                match FRAGMENTS.get((r % FRAGMENTS.len() as u64) as usize) {
+                    Some(f) if r % 17 != 0 => text.push_str(f),
+                    _ => text.push(char::from_u32((r >> 8) as u32 % 0x3000).unwrap_or('?')),
+                }
+            }
+            if let Ok(p) = parse(&text) {
+                assert!(!p.observations.is_empty(), "{text}");
+            }
+        }
+    }
 }
