@@ -12,6 +12,35 @@
 //! looked up once. STIX patterns with several observations or qualifiers are stateful: matchers
 //! record hits and [`IocSet::correlate`] evaluates them by time after the last event.
 //!
+//! # Semantics
+//! - **Addresses** compare as addresses: `45.61.136.12` never matches `45.61.136.121`. Field
+//!   values are read loosely: `10.0.0.1:443` and `[2001:db8::1]:80` are the address before the
+//!   port, a zone (`fe80::1%eth0`) is dropped, `::ffff:10.0.0.1` is `10.0.0.1`. CIDR list entries
+//!   and STIX `ISSUBSET` match every address inside the network (IPv4 and IPv6); STIX `=` with a
+//!   network literal means the same network (`'198.51.100.1/32'` is that address).
+//! - **Domains**: STIX `=` matches the domain exactly; a plain-list domain also matches its
+//!   subdomains (`a.cdn.example.net` for `cdn.example.net`), never a longer lookalike
+//!   (`xcdn.example.net`). Without case, ignoring a trailing dot and a `:port`. Hosts of URL
+//!   fields (`cs-referer`, `url.full`) count as domain values.
+//! - **Hashes** compare without case, also inside Sysmon's `Hashes` list; **file names** compare
+//!   by base name without case (`Image`, `TargetFilename`).
+//! - **URLs** in plain lists match as case-insensitive substrings of URL fields; STIX `url:value`
+//!   comparisons are exact.
+//! - **Plain lists**: one indicator a line, type from its shape, or CSV `type,value[,description]`
+//!   (`ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, filename`; also `ip`, `hostname`,
+//!   `file`). Defanged values (`hxxp://`, `[.]`) are refanged. A dotted word ending in a common
+//!   file extension (`horizon.jsp`) is a file name, not a domain; use CSV to say otherwise.
+//! - **STIX comparisons** are existential: true when some value of the path satisfies the
+//!   operator; a path the event lacks makes every comparison false, `NOT` and `!=` included.
+//!   `MATCHES` uses the `regex` crate (linear time); patterns it cannot compile, object paths not
+//!   in the mapping, and pattern types other than `stix` are reported per indicator.
+//! - **Validity**: each matched value says whether the event time lay inside
+//!   `valid_from`/`valid_until` (`None` when the event has no time or the indicator no window);
+//!   [`IocOptions::valid_only`] drops the `Some(false)` ones.
+//! - **Cost**: equality, `IN` and `ISSUBSET` comparisons (and plain-list entries) are found through
+//!   the index; observations with no such comparison (only `LIKE`, `MATCHES`, `NOT`, `EXISTS`,
+//!   ordering) are tried on every event, so their cost grows with their number.
+//!
 //! ```
 //! use spoor_event::{Event, EventMatcher, Position};
 //! use spoor_ioc::{IocOptions, IocSetBuilder};

@@ -683,7 +683,7 @@ impl EventMatcher for IocMatcher<'_> {
             cands.push((Target::Obs(i, j), usize::MAX));
         }
         cands.sort_unstable();
-        cands.dedup_by_key(|c| c.0);
+        cands.dedup();
 
         let mut current: Option<(u32, Finding)> = None;
         let flush = |current: &mut Option<(u32, Finding)>, out: &mut Vec<Finding>| {

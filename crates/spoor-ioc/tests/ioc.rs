@@ -413,6 +413,30 @@ fn ip_matches_as_an_address_never_a_substring() {
     assert_eq!(found[0].matched[0].field, "ClientIP");
     assert_eq!(found[0].rule.kind, RuleKind::Indicator);
     assert_eq!(found[0].rule.level, RuleLevel::High);
+    // Every field that matched is listed, once.
+    let both = run(
+        &set,
+        &[ev(
+            1,
+            None,
+            &[("c-ip", "45.61.136.12"), ("s-ip", "10.20.0.1")],
+        )],
+    );
+    assert_eq!(both.len(), 2, "two indicators");
+    let one = run(
+        &set,
+        &[ev(
+            1,
+            None,
+            &[
+                ("c-ip", "45.61.136.12"),
+                ("X-Forwarded-For", "45.61.136.12"),
+            ],
+        )],
+    );
+    assert_eq!(one.len(), 1);
+    let fields: Vec<_> = one[0].matched.iter().map(|m| m.field.as_str()).collect();
+    assert_eq!(fields, vec!["c-ip", "X-Forwarded-For"]);
 }
 
 #[test]
