@@ -228,8 +228,11 @@ fn eval(
                 return out;
             }
             for window in sets.windows(n) {
-                let mut joined = Some(window[0].clone());
-                for s in &window[1..] {
+                let Some((head, rest)) = window.split_first() else {
+                    continue;
+                };
+                let mut joined = Some(head.clone());
+                for s in rest {
                     joined = joined.and_then(|j| j.join(s));
                 }
                 if let Some(j) = joined {

@@ -259,6 +259,97 @@ mod tests {
         assert!(m.by_field["TargetUserName"].contains(&(user, Transform::Whole)));
     }
 
+    /// The fields every reader of spoor produces for each path (from the indicator issue).
+    #[test]
+    fn reader_fields_are_mapped() {
+        let m = Mapping::builtin().unwrap();
+        let expect = [
+            (
+                "ipv4-addr:value",
+                &[
+                    "c-ip",
+                    "s-ip",
+                    "source.ip",
+                    "destination.ip",
+                    "client.ip",
+                    "SourceIp",
+                    "DestinationIp",
+                    "IpAddress",
+                    "SourceAddress",
+                    "DestAddress",
+                    "ClientIP",
+                    "src_ip",
+                    "dst_ip",
+                ][..],
+            ),
+            (
+                "ipv6-addr:value",
+                &["c-ip", "SourceIp", "IpAddress", "destination.ip"][..],
+            ),
+            (
+                "domain-name:value",
+                &[
+                    "QueryName",
+                    "cs-host",
+                    "dns.question.name",
+                    "url.domain",
+                    "DestinationHostname",
+                    "Hostname",
+                ][..],
+            ),
+            ("url:value", &["cs-uri", "url.full", "cs-referer"][..]),
+            ("file:name", &["TargetFilename", "Image", "file.name"][..]),
+            (
+                "file:hashes.md5",
+                &["Hashes", "hash.md5", "file.hash.md5", "md5"][..],
+            ),
+            (
+                "file:hashes.sha-1",
+                &["Hashes", "file.hash.sha1", "sha1"][..],
+            ),
+            (
+                "file:hashes.sha-256",
+                &["Hashes", "file.hash.sha256", "sha256"][..],
+            ),
+            ("process:command_line", &["CommandLine"][..]),
+            (
+                "user-account:user_id",
+                &[
+                    "User",
+                    "TargetUserName",
+                    "SubjectUserName",
+                    "user.name",
+                    "cs-username",
+                ][..],
+            ),
+            (
+                "user-account:account_login",
+                &["User", "TargetUserName"][..],
+            ),
+            (
+                "network-traffic:dst_port",
+                &["DestinationPort", "destination.port", "s-port"][..],
+            ),
+            (
+                "network-traffic:src_port",
+                &["SourcePort", "source.port"][..],
+            ),
+        ];
+        for (path, fields) in expect {
+            let slot = m.slot(path).unwrap_or_else(|| panic!("{path} not mapped"));
+            for f in fields {
+                let roles = m
+                    .by_field
+                    .get(*f)
+                    .unwrap_or_else(|| panic!("{f} not mapped"));
+                assert!(
+                    roles.iter().any(|(s, _)| *s == slot),
+                    "{f} does not feed {path}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bad_tables_are_errors() {
         assert!(Mapping::parse("a:b: {kind: nope, fields: [x]}").is_err());

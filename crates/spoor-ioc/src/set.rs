@@ -533,16 +533,10 @@ impl IocSet {
     pub fn correlate(&self, mut hits: Vec<ObservationHit>) -> Correlation {
         hits.sort_by(ObservationHit::order);
         let mut out = Correlation::default();
-        let mut start = 0;
-        while start < hits.len() {
-            let ind = hits[start].indicator;
-            let end = start
-                + hits[start..]
-                    .iter()
-                    .take_while(|h| h.indicator == ind)
-                    .count();
-            let group = &hits[start..end];
-            start = end;
+        for group in hits.chunk_by(|a, b| a.indicator == b.indicator) {
+            let Some(ind) = group.first().map(|h| h.indicator) else {
+                continue;
+            };
             let Some(Indicator {
                 body: Body::Stix(body),
                 ..
@@ -595,8 +589,10 @@ impl IocSet {
             for members in sets {
                 // The finding is the event that completed the match (the latest one).
                 let Some(&last) = members.iter().max_by(|a, b| {
-                    let (ha, hb) = (&group[**a as usize], &group[**b as usize]);
-                    Finding::report_order(&ha.finding, &hb.finding)
+                    match (group.get(**a as usize), group.get(**b as usize)) {
+                        (Some(ha), Some(hb)) => Finding::report_order(&ha.finding, &hb.finding),
+                        _ => a.cmp(b),
+                    }
                 }) else {
                     continue;
                 };
@@ -691,12 +687,11 @@ impl EventMatcher for IocMatcher<'_> {
                 out.push(f);
             }
         };
-        let mut k = 0;
-        while k < cands.len() {
-            let (target, _) = cands[k];
-            let group_end = k + cands[k..].iter().take_while(|c| c.0 == target).count();
-            let group: Vec<usize> = cands[k..group_end].iter().map(|c| c.1).collect();
-            k = group_end;
+        for chunk in cands.chunk_by(|a, b| a.0 == b.0) {
+            let Some(&(target, _)) = chunk.first() else {
+                continue;
+            };
+            let group: Vec<usize> = chunk.iter().map(|c| c.1).collect();
             let (ind, obs) = match target {
                 Target::List(i) => (i, None),
                 Target::Obs(i, j) => (i, Some(j)),
