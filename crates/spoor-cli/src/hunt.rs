@@ -4,7 +4,7 @@
 //! sorted into a deterministic timeline and written.
 
 use crate::args::HuntArgs;
-use crate::{load, output, scan};
+use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
 use spoor_event::{Detector, Event, EventMatcher, Finding, RunSummary};
 use spoor_input::{discover, read_all, InputFormat};
@@ -87,6 +87,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let detectors: Vec<&dyn Detector> = std::iter::once(&sigma as &dyn Detector)
         .chain(iocs.as_ref().map(|s| s as &dyn Detector))
         .collect();
+    let progress = Progress::new(files.len());
     let (states, stats) = pool.install(|| {
         read_all(
             &files,
@@ -96,9 +97,13 @@ pub fn run(args: HuntArgs) -> Result<i32> {
                 findings: Vec::new(),
                 tieback: tieback.clone(),
             },
-            |state, ev| state.on_event(ev),
+            |state, ev| {
+                progress.event();
+                state.on_event(ev)
+            },
         )
     });
+    progress.finish();
 
     let mut findings = Vec::new();
     let mut merged_tieback: Option<TieBack> = None;

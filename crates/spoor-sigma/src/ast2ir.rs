@@ -514,16 +514,17 @@ fn compile_value(
     let keyword_default = target == Target::Keyword && !(f.starts || f.ends);
     let mut checks = Vec::with_capacity(variants.len());
     for v in variants {
-        let wrapped = if f.contains || keyword_default {
-            format!("*{v}*")
-        } else if f.starts {
-            format!("{v}*")
-        } else if f.ends {
-            format!("*{v}")
-        } else {
-            v
-        };
-        let p = StrPattern::compile(&parse_wildcards(&wrapped), f.cased).map_err(bad)?;
+        // Wildcards are added to the parsed pieces, never to the text: a value ending in a
+        // backslash must not turn the added `*` into an escaped literal star.
+        let mut pieces = parse_wildcards(&v);
+        if f.contains || keyword_default || f.ends {
+            pieces.insert(0, Piece::Star);
+        }
+        if f.contains || keyword_default || f.starts {
+            pieces.push(Piece::Star);
+        }
+        pieces.dedup_by(|a, b| *a == Piece::Star && *b == Piece::Star);
+        let p = StrPattern::compile(&pieces, f.cased).map_err(bad)?;
         checks.push(Check::Str(p));
     }
     Ok(checks)
@@ -609,6 +610,24 @@ mod tests {
             expand_placeholders("100%", &p).unwrap(),
             vec!["100%".to_string()]
         );
+    }
+
+    #[test]
+    fn a_trailing_backslash_stays_literal_under_contains() {
+        // Regression: `TargetObject|contains: '\Policies\'` once became `*\Policies\*` text,
+        // whose `\*` read as an escaped star.
+        let mut b = crate::RuleSetBuilder::new();
+        b.add_source(
+            "t.yml",
+            "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    TargetObject|contains: '\\Policies\\'\n    Other|endswith: 'x\\'\n  condition: sel\n",
+        );
+        let set = b.build();
+        let ev = spoor_event::Event::new("e", spoor_event::Position::Line(1))
+            .with_logsource(spoor_event::LogSource::new(Some("windows"), None, None))
+            .with("TargetObject", r"HKLM\Software\Policies\Microsoft")
+            .with("Other", r"abcx\");
+        assert_eq!(set.evaluator().matching_rules(&ev).len(), 1);
+        assert_eq!(set.matching_rules_unindexed(&ev).len(), 1);
     }
 
     #[test]
