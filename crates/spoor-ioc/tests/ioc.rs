@@ -703,3 +703,79 @@ fn hostile_values_do_not_panic() {
         vec!["indicator--a", "indicator--b"]
     );
 }
+
+/// `../shared/corpora` beside the repository, or `None` (after saying why) when it is absent;
+/// a missing corpus fails under `SPOOR_REQUIRE_CORPORA=1`.
+fn corpora() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|p| p.join("Cargo.toml").is_file() && p.join("crates").is_dir())?
+        .to_path_buf();
+    let dir = root.join("../shared/corpora");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1") {
+        panic!("{} is missing and SPOOR_REQUIRE_CORPORA=1", dir.display());
+    }
+    println!("corpus test did not run: {} is absent", dir.display());
+    None
+}
+
+/// Real data: the incident addresses of the Honeynet SotM 34 write-up, hunted in its Apache logs,
+/// find exactly the lines whose client address is one of them (compared as whole tokens here).
+#[test]
+fn sotm34_incident_addresses_match_whole_client_addresses() {
+    let Some(dir) = corpora() else { return };
+    let web = dir.join("web/sotm34");
+    let incidents = std::fs::read_to_string(web.join("Incidents_Description.txt")).unwrap();
+    let addresses: Vec<String> = incidents
+        .lines()
+        .filter_map(|l| l.split_once("Associated IP addresses:"))
+        .flat_map(|(_, rest)| {
+            rest.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter(|t| t.parse::<std::net::Ipv4Addr>().is_ok())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(addresses.len() > 20, "{addresses:?}");
+    let mut b = IocSetBuilder::default();
+    b.add_list_str("sotm34-incidents.txt", &addresses.join("\n"));
+    let set = b.build().unwrap();
+    assert_eq!(set.counts().invalid, 0);
+
+    let (mut events, mut expected) = (0usize, 0usize);
+    let mut m = set.ioc_matcher();
+    let mut found = Vec::new();
+    for i in 0..7 {
+        let name = if i == 0 {
+            "access_log".to_string()
+        } else {
+            format!("access_log.{i}")
+        };
+        let text = std::fs::read(web.join("http").join(&name)).unwrap();
+        for (n, line) in String::from_utf8_lossy(&text).lines().enumerate() {
+            let mut parts = line.splitn(2, ' ');
+            let client = parts.next().unwrap_or_default();
+            let request = line.split('"').nth(1).unwrap_or_default();
+            let e = Event::new(name.as_str(), Position::Line(n as u64 + 1))
+                .with("c-ip", client)
+                .with("cs-uri", request);
+            events += 1;
+            expected += usize::from(addresses.iter().any(|a| a == client));
+            m.check(&e, &mut found);
+        }
+    }
+    println!(
+        "sotm34: {events} events, {expected} from incident addresses, {} findings",
+        found.len()
+    );
+    assert!(events > 3000, "{events}");
+    assert!(expected > 0);
+    assert_eq!(found.len(), expected);
+    for f in &found {
+        let ip = &f.matched[0].value;
+        assert!(addresses.contains(ip), "{ip} is not an incident address");
+    }
+}
