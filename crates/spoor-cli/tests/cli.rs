@@ -166,7 +166,7 @@ fn rules_list_shows_the_builtin_pack() {
 
 #[test]
 fn default_hunt_over_the_examples_finds_the_advisory_tradecraft() {
-    let examples = repo().join("examples");
+    let examples = repo().join("examples/logs");
     let out = spoor()
         .args(["hunt", "-f", "jsonl"])
         .arg(&examples)
@@ -195,6 +195,8 @@ fn default_hunt_over_the_examples_finds_the_advisory_tradecraft() {
     }
     let summary = lines.last().unwrap();
     assert_eq!(summary["summary"]["unparsed"], 0);
+    // examples/README.md lists every expected finding: 75 on 65 lines.
+    assert_eq!(findings.len(), 75, "examples/README.md lists 75 findings");
 }
 
 #[test]
