@@ -192,6 +192,17 @@ fn bench(c: &mut Criterion) {
         let mut builder = IocSetBuilder::new(IocOptions::default());
         builder.add_list_str("bench.csv", &indicator_list(n));
         let Ok(set) = builder.build() else { return };
+        let mut m = set.ioc_matcher();
+        let mut found = Vec::new();
+        for e in &evs {
+            m.check(e, &mut found);
+        }
+        drop(m);
+        eprintln!(
+            "{n} indicators: {} findings over {} events",
+            found.len(),
+            evs.len()
+        );
         matching.bench_function(BenchmarkId::from_parameter(n), |b| {
             b.iter(|| {
                 let mut m = set.ioc_matcher();

@@ -42,6 +42,9 @@ struct SlotTables {
     exact: FxHashMap<Box<str>, u32>,
     suffix: FxHashMap<Box<str>, u32>,
     v4: Vec<(u8, FxHashMap<u32, u32>)>,
+    /// For each entry of `v4` of length 16 or more: which /16 prefixes it holds, one bit each
+    /// (8 KiB), so that most misses cost a cached bit test instead of a cold hash probe.
+    v4_top: Vec<Option<Box<[u64]>>>,
     v6: Vec<(u8, FxHashMap<u128, u32>)>,
     url_hosts: FxHashMap<Box<str>, HostNeedles>,
     hostless_needles: bool,
@@ -159,6 +162,21 @@ impl Index {
         }
         for t in &mut self.slots {
             t.v4.sort_by_key(|(l, _)| *l);
+            t.v4_top =
+                t.v4.iter()
+                    .map(|(len, map)| {
+                        (*len >= 16 && map.len() > 64).then(|| {
+                            let mut bits = vec![0u64; 1024].into_boxed_slice();
+                            for a in map.keys() {
+                                let top = (a >> 16) as usize;
+                                if let Some(w) = bits.get_mut(top / 64) {
+                                    *w |= 1 << (top % 64);
+                                }
+                            }
+                            bits
+                        })
+                    })
+                    .collect();
             t.v6.sort_by_key(|(l, _)| *l);
             for h in t.url_hosts.values_mut() {
                 if h.needles.len() >= HOST_AUTOMATON_MIN {
@@ -195,8 +213,20 @@ impl Index {
             if let Some(v) = net::parse_loose(text) {
                 match v {
                     Net::V4(_, l) => {
-                        for (len, map) in tables.v4.iter().take_while(|(len, _)| *len <= l) {
+                        for (i, (len, map)) in tables
+                            .v4
+                            .iter()
+                            .enumerate()
+                            .take_while(|(_, (len, _))| *len <= l)
+                        {
                             if let Net::V4(a, _) = v.truncate(*len) {
+                                if let Some(Some(bits)) = tables.v4_top.get(i) {
+                                    let top = (a >> 16) as usize;
+                                    let word = bits.get(top / 64).copied().unwrap_or(0);
+                                    if word & (1 << (top % 64)) == 0 {
+                                        continue;
+                                    }
+                                }
                                 if let Some(&h) = map.get(&a) {
                                     self.walk(h, out);
                                 }
@@ -336,6 +366,23 @@ mod tests {
             hits(&ix, 1, ValueKind::Ip, "45.61.136.12").is_empty(),
             "other slot"
         );
+    }
+
+    #[test]
+    fn large_prefix_tables_use_the_top_bits_filter() {
+        let mut ix = Index::default();
+        for i in 0..200u32 {
+            let net = Net::V4((10 << 24) | (i << 16) | (7 << 8), 24);
+            ix.add_net(0, net, Target::List(i));
+        }
+        ix.finish().unwrap();
+        assert!(matches!(ix.slots[0].v4_top.first(), Some(Some(_))));
+        assert_eq!(
+            hits(&ix, 0, ValueKind::Ip, "10.150.7.9"),
+            vec![Target::List(150)]
+        );
+        assert!(hits(&ix, 0, ValueKind::Ip, "10.150.8.9").is_empty());
+        assert!(hits(&ix, 0, ValueKind::Ip, "10.250.7.9").is_empty());
     }
 
     #[test]
