@@ -314,6 +314,26 @@ pub trait FindingSink {
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()>;
 }
 
+/// A boxed sink is a sink, so that adaptors (filters, fan-out) can wrap `Box<dyn FindingSink>`.
+impl<S: FindingSink + ?Sized> FindingSink for Box<S> {
+    fn write(&mut self, finding: &Finding) -> io::Result<()> {
+        (**self).write(finding)
+    }
+    fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+}
+
+/// A borrowed sink is a sink, so that a caller can keep ownership while an adaptor writes.
+impl<S: FindingSink + ?Sized> FindingSink for &mut S {
+    fn write(&mut self, finding: &Finding) -> io::Result<()> {
+        (**self).write(finding)
+    }
+    fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+}
+
 /// Convenience for tests and writers: a field's value as display text.
 pub fn field_text(fields: &Fields, name: &str) -> Option<String> {
     fields

@@ -4,3 +4,4 @@
 mod browser;
 mod fixtures;
 mod golden;
+mod robustness;
