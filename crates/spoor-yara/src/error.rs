@@ -16,6 +16,8 @@ pub struct RuleCompileError {
     pub code: String,
     /// yara-x's one-line title, e.g. `syntax error`.
     pub title: String,
+    /// What the error's first label says at the location, e.g. ``expecting identifier, found `any` ``.
+    pub message: String,
     /// The full rendered report (several lines, with the source snippet).
     pub report: String,
 }
@@ -26,7 +28,11 @@ impl std::fmt::Display for RuleCompileError {
             f,
             "{}:{}:{}: error[{}]: {}",
             self.origin, self.line, self.column, self.code, self.title
-        )
+        )?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
     }
 }
 
@@ -48,8 +54,8 @@ pub enum YaraError {
         /// The folder.
         path: PathBuf,
     },
-    /// One or more rules did not compile; every error is listed.
-    #[error("{} YARA compile error(s); first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    /// One or more rules did not compile; every error is listed, one per line.
+    #[error("{} YARA compile error(s):\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Compile(Vec<RuleCompileError>),
     /// Nothing to scan with: no built-in and no user rules.
     #[error("no YARA rules to scan with")]

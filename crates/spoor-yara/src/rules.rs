@@ -181,10 +181,12 @@ fn is_rule_file(p: &Path) -> bool {
 fn locate_error(err: &yara_x::errors::CompileError, sources: &[RuleSource]) -> RuleCompileError {
     let mut origin = String::from("<unknown>");
     let (mut line, mut column) = (0, 0);
+    let mut message = String::new();
     if let Some(label) = err.labels().next() {
         if let Some(o) = label.origin() {
             origin = o.to_string();
         }
+        message = label.text().to_string();
         let start = label.span().range().start;
         if let Some(src) = sources.iter().find(|s| s.origin == origin) {
             (line, column) = line_col(&src.text, start);
@@ -196,6 +198,7 @@ fn locate_error(err: &yara_x::errors::CompileError, sources: &[RuleSource]) -> R
         column,
         code: err.code().to_string(),
         title: err.title().to_string(),
+        message,
         report: err.to_string(),
     }
 }
@@ -313,6 +316,13 @@ mod tests {
         assert_eq!(errors[1].line, 1);
         assert_eq!(errors[1].code, "E001");
         assert!(errors[1].to_string().starts_with("user/worse.yar:1:"));
+        assert!(!errors[1].message.is_empty());
+        let all = YaraError::Compile(errors).to_string();
+        assert!(
+            all.starts_with("2 YARA compile error(s):\nuser/bad.yar:5:14: error["),
+            "{all}"
+        );
+        assert!(all.contains("\nuser/worse.yar:1:"), "{all}");
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub struct TieBack {
     entries: Vec<Entry>,
     /// Last URL segment (lower-case) -> entries having a URL ending with it.
     by_name: HashMap<String, Vec<usize>>,
+    /// File path -> entry.
+    by_path: HashMap<Arc<str>, usize>,
     max_per_file: usize,
 }
 
@@ -97,6 +99,7 @@ impl TieBack {
         TieBack {
             entries: Vec::new(),
             by_name: HashMap::new(),
+            by_path: HashMap::new(),
             max_per_file,
         }
     }
@@ -130,15 +133,17 @@ impl TieBack {
             return;
         };
         let name = name.to_string();
-        let idx = match self.entries.iter().position(|e| &*e.path == path) {
-            Some(i) => i,
+        let idx = match self.by_path.get(path) {
+            Some(&i) => i,
             None => {
+                let path: Arc<str> = Arc::from(path);
                 self.entries.push(Entry {
-                    path: Arc::from(path),
+                    path: Arc::clone(&path),
                     urls: Vec::new(),
                     kept: BinaryHeap::new(),
                     total: 0,
                 });
+                self.by_path.insert(path, self.entries.len() - 1);
                 self.entries.len() - 1
             }
         };
@@ -162,6 +167,9 @@ impl TieBack {
 
     /// Looks at one event; a web request to an indexed file is recorded for it.
     pub fn observe(&mut self, event: &Event) {
+        if self.entries.is_empty() {
+            return;
+        }
         let Some(raw_uri) = URI_FIELDS
             .iter()
             .find_map(|f| event.get(f).and_then(|v| v.as_text()))
@@ -227,7 +235,8 @@ impl TieBack {
     /// Adds what another index (built from the same findings, fed other events) observed.
     pub fn merge(&mut self, other: TieBack) {
         for oe in other.entries {
-            if let Some(e) = self.entries.iter_mut().find(|e| e.path == oe.path) {
+            let existing = self.by_path.get(&oe.path).copied();
+            if let Some(e) = existing.and_then(|i| self.entries.get_mut(i)) {
                 e.total += oe.total;
                 for k in oe.kept {
                     push_bounded(&mut e.kept, k, self.max_per_file);
@@ -236,7 +245,8 @@ impl TieBack {
                 for url in &oe.urls {
                     self.add(&oe.path, url);
                 }
-                if let Some(e) = self.entries.iter_mut().find(|e| e.path == oe.path) {
+                let added = self.by_path.get(&oe.path).copied();
+                if let Some(e) = added.and_then(|i| self.entries.get_mut(i)) {
                     e.total = oe.total;
                     e.kept = oe.kept;
                 }
@@ -262,7 +272,11 @@ impl TieBack {
     pub fn attach(&self, findings: &mut [Finding]) -> usize {
         let mut n = 0;
         for f in findings.iter_mut() {
-            let Some(e) = self.entries.iter().find(|e| e.path == f.source.path) else {
+            let Some(e) = self
+                .by_path
+                .get(&f.source.path)
+                .and_then(|&i| self.entries.get(i))
+            else {
                 continue;
             };
             if e.kept.is_empty() {
@@ -301,13 +315,11 @@ fn related_request(event: &Event, raw_uri: &str) -> RelatedRequest {
             })
             .filter(|t| !t.is_empty() && t != "-")
     };
-    let mut uri = raw_uri.to_string();
-    if let Some(q) = text(&["cs-uri-query"]) {
-        if !uri.contains('?') {
-            uri.push('?');
-            uri.push_str(&q);
-        }
-    }
+    // Show the full request when the reader kept it (`cs-uri`), else rebuild it.
+    let uri = text(&["cs-uri"]).unwrap_or_else(|| match text(&["cs-uri-query"]) {
+        Some(q) if !raw_uri.contains('?') => format!("{raw_uri}?{q}"),
+        _ => raw_uri.to_string(),
+    });
     RelatedRequest {
         timestamp: event.timestamp,
         client_ip: text(&["c-ip", "client_ip", "src_ip"]),
@@ -518,5 +530,23 @@ mod tests {
             uris,
             vec!["/vdir/wwwroot/up/a.aspx?cmd=whoami", "/up/a.aspx"]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostile_uris_never_panic_and_normalise_idempotently(uri in "\\PC{0,200}") {
+            let once = normalise_path(&uri);
+            proptest::prop_assert!(once.starts_with('/'));
+            proptest::prop_assert!(!once.contains("//"));
+            // Decoding percent-escapes twice may change the text, so compare on escape-free input.
+            if !uri.contains('%') {
+                proptest::prop_assert_eq!(normalise_path(&once), once.clone());
+            }
+            let mut tb = TieBack::new(3);
+            tb.add("f", &uri);
+            tb.observe(&web("l", 1, 1, &uri, "1.1.1.1"));
+            let _ = crate::url_path(std::path::Path::new("/r"), std::path::Path::new(&uri));
+            let _ = crate::tomcat_url_path(std::path::Path::new(&uri));
+        }
     }
 }
