@@ -497,8 +497,8 @@ impl IocSet {
     }
 
     /// Indicators matching a scanned file (by base name, case-insensitive, and by digests; pass
-    /// an empty string for a digest not computed). Only single-observation STIX indicators apply
-    /// to files; stateful ones are for event streams.
+    /// an empty string for a digest not computed), one entry per indicator. Only
+    /// single-observation STIX indicators apply to files; stateful ones are for event streams.
     pub fn match_file(
         &self,
         name: &str,
@@ -520,10 +520,16 @@ impl IocSet {
         let mut m = self.ioc_matcher();
         let mut out = Vec::new();
         m.check(&ev, &mut out);
+        // One entry per indicator (a STIX indicator over name and hash matches both): the
+        // digest when one matched, as it is the stronger evidence, else the name.
         out.into_iter()
-            .flat_map(|f| {
-                let rule = f.rule;
-                f.matched.into_iter().map(move |mv| (rule.clone(), mv))
+            .filter_map(|f| {
+                let mut matched = f.matched;
+                let pick = matched
+                    .iter()
+                    .position(|m| m.field.starts_with("file.hash."))
+                    .unwrap_or(0);
+                (pick < matched.len()).then(|| (f.rule, matched.swap_remove(pick)))
             })
             .collect()
     }

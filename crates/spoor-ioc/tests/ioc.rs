@@ -512,6 +512,21 @@ fn hashes_and_file_names_ignore_case_and_paths() {
     let hits = set.match_file("Index_jsp$ProxyEndpoint$Attach.class", "0", "", "");
     assert_eq!(hits.len(), 1);
     assert!(set.match_file("other.class", "", "", "").is_empty());
+    // A STIX indicator over name and hash gives one entry, the digest.
+    let stix = stix_set(
+        &[(
+            "indicator--nh",
+            "[file:name = 'horizon.jsp' AND file:hashes.MD5 = '26a5a7e71a601be991073c78d513dee3']",
+        )],
+        IocOptions::default(),
+    );
+    let hits = stix.match_file("horizon.jsp", "26a5a7e71a601be991073c78d513dee3", "", "");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].0.id, "indicator--nh");
+    assert_eq!(hits[0].1.field, "file.hash.md5");
+    assert!(stix
+        .match_file("horizon.jsp", "00000000000000000000000000000000", "", "")
+        .is_empty());
 }
 
 #[test]
