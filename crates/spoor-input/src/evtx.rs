@@ -5,24 +5,58 @@
 //! from `TimeCreated/@SystemTime`.
 //!
 //! A record the crate cannot render is counted unparsed with its error; a file whose header is
-//! unreadable is a file error. The crate reads one 64 KiB chunk at a time.
+//! unreadable is a file error, and so is a file shorter than the chunks its header announces
+//! (the crate would otherwise stop quietly at the last whole chunk). The crate reads one 64 KiB
+//! chunk at a time.
 
 use crate::read::Ctx;
 use crate::winjson::map_windows;
 use evtx::{EvtxParser, ParserSettings};
 use serde_json::Value as Json;
 use spoor_event::{Event, Position};
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 
-/// Reads all records of an EVTX stream. Returns `Err` only when the file cannot be opened as
-/// EVTX at all.
+/// Reads all records of an EVTX stream. Returns `Err` when the file cannot be opened as EVTX at
+/// all, or when the parser panicked on a corrupt file (a third-party parser: its panic is caught
+/// here and becomes the file's error, with the events read before it kept).
 pub(crate) fn read_evtx<T: Read + Seek>(source: T, ctx: &mut Ctx) -> Result<(), String> {
+    let run = std::panic::AssertUnwindSafe(|| read_records(source, &mut *ctx));
+    match std::panic::catch_unwind(run) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(format!("the EVTX parser failed on this file: {msg}"))
+        }
+    }
+}
+
+/// EVTX chunk size.
+const CHUNK_BYTES: u64 = 65536;
+
+fn read_records<T: Read + Seek>(mut source: T, ctx: &mut Ctx) -> Result<(), String> {
+    let len = source
+        .seek(SeekFrom::End(0))
+        .and_then(|n| source.seek(SeekFrom::Start(0)).map(|_| n))
+        .map_err(|e| e.to_string())?;
     let settings = ParserSettings::new()
         .separate_json_attributes(false)
         .indent(false);
     let mut parser = EvtxParser::from_read_seek(source)
         .map_err(|e| e.to_string())?
         .with_configuration(settings);
+    let header = parser.header();
+    let announced = u64::from(header.chunk_count);
+    let whole = len.saturating_sub(u64::from(header.header_block_size)) / CHUNK_BYTES;
+    let truncated = (announced > whole).then(|| {
+        format!(
+            "file holds {whole} whole chunks of the {announced} its header announces (truncated?); \
+             the records of the missing chunks were not read"
+        )
+    });
     let mut n = 0u64;
     for rec in parser.records_json_value() {
         n += 1;
@@ -55,6 +89,9 @@ pub(crate) fn read_evtx<T: Read + Seek>(source: T, ctx: &mut Ctx) -> Result<(), 
             }
             Err(e) => ctx.unparsed(n, format!("record {n} (sequence): {e}")),
         }
+    }
+    if truncated.is_some() {
+        ctx.stats.error = truncated;
     }
     Ok(())
 }

@@ -259,6 +259,9 @@ pub(crate) fn read_stream_from_start<'r>(
     name.push_str(format.name());
     ctx.stats.format = name;
     if format == InputFormat::Evtx {
+        if !head.starts_with(EVTX_MAGIC) {
+            return Err(InputError::Evtx("no EVTX header".into()));
+        }
         // The evtx crate seeks: hold the decoded file in memory, up to a cap.
         let cap = ctx.opts.max_memory_evtx_bytes;
         let mut buf = Vec::new();
@@ -273,9 +276,6 @@ pub(crate) fn read_stream_from_start<'r>(
             return Err(InputError::Evtx(format!(
                 "compressed or archived EVTX over {cap} bytes is not held in memory; extract it first"
             )));
-        }
-        if !buf.starts_with(EVTX_MAGIC) {
-            return Err(InputError::Evtx("no EVTX header".into()));
         }
         return crate::evtx::read_evtx(io::Cursor::new(buf), ctx).map_err(InputError::Evtx);
     }

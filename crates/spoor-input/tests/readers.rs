@@ -663,3 +663,52 @@ fn sigma_regression_samples_get_the_rules_logsource() {
     assert!(fields_checked > 200, "{fields_checked}");
     assert!(field_gaps.is_empty(), "{field_gaps:#?}");
 }
+
+#[test]
+fn damaged_evtx_gives_errors_not_panics() {
+    let Some(c) = corpora("damaged_evtx_gives_errors_not_panics") else {
+        return;
+    };
+    let (files, _) = discover(
+        &[c.join("evtx-attack-samples")],
+        &ReadOptions {
+            globs: vec!["*.evtx".into()],
+            ..ReadOptions::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut damaged = 0;
+    for (i, f) in files.iter().take(40).enumerate() {
+        let bytes = std::fs::read(&f.path).unwrap();
+        // Cut short, and with a stretch of chunk data overwritten.
+        let cut = write(
+            dir.path(),
+            &format!("cut{i}.evtx"),
+            &bytes[..bytes.len() * 2 / 3],
+        );
+        let mut smashed = bytes.clone();
+        let mid = smashed.len() / 2;
+        for (k, b) in smashed.iter_mut().skip(mid).take(4096).enumerate() {
+            *b = (k * 31 % 251) as u8;
+        }
+        let smashed = write(dir.path(), &format!("smashed{i}.evtx"), &smashed);
+        let whole = read_path(&f.path, &ReadOptions::default(), |_| {});
+        for (p, is_cut) in [(cut, true), (smashed, false)] {
+            let stats = read_path(&p, &ReadOptions::default(), |_| {});
+            assert_eq!(stats.len(), 1);
+            assert_eq!(stats[0].format, "evtx");
+            let fault = stats[0].error.is_some() || stats[0].unparsed > 0;
+            if is_cut {
+                // A cut that loses records must say so (a cut through unused chunks loses none).
+                assert!(
+                    fault || stats[0].events == whole[0].events,
+                    "{:?}",
+                    stats[0]
+                );
+            }
+            damaged += usize::from(fault);
+        }
+    }
+    println!("damaged evtx copies with a reported fault: {damaged} of 80");
+    assert!(damaged > 0);
+}
