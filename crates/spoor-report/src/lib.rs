@@ -31,7 +31,9 @@
 //! - **html** ([`HtmlWriter`], [`write_html_report`]): one self-contained file: summary, a
 //!   timeline of findings (inline SVG), the ATT&CK techniques seen laid out by tactic in matrix
 //!   order with MITRE's names, top rules / hosts / client addresses / files, and a searchable,
-//!   sortable findings table with each finding's evidence. No network access; a
+//!   sortable findings table with each finding's evidence (a view can be linked with
+//!   `report.html#q=<search>&level=<0-4>&sort=<column, 1-based; negative descends>`). No
+//!   network access; a
 //!   Content-Security-Policy ([`content_security_policy`]) allows only the report's own script
 //!   and style, by SHA-256 hash.
 //! - **navigator** ([`NavigatorWriter`]): an ATT&CK Navigator layer (format 4.5, ATT&CK 18,

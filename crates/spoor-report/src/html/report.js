@@ -52,6 +52,23 @@
   });
   search.addEventListener('input', apply);
   level.addEventListener('change', apply);
+
+  // A view can be linked: #q=<search>&level=<0-4>&sort=<column, negative for descending>.
+  var params = {};
+  location.hash.replace(/^#/, '').split('&').forEach(function (kv) {
+    var i = kv.indexOf('=');
+    if (i > 0) {
+      try { params[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1).replace(/\+/g, ' ')); } catch (e) { }
+    }
+  });
+  if (params.q) { search.value = params.q; }
+  if (/^[0-4]$/.test(params.level || '')) { level.value = params.level; }
+  var sort = Number(params.sort);
+  if (params.sort && Math.abs(sort) >= 1 && Math.abs(sort) <= headers.length) {
+    var th = headers[Math.abs(sort) - 1];
+    th.click();
+    if (sort < 0) { th.click(); }
+  }
   apply();
   document.documentElement.setAttribute('data-spoor-ready', '1');
 })();

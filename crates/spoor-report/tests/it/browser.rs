@@ -203,6 +203,32 @@ fn html_report_in_headless_chromium() {
         "payload shown as text"
     );
 
+    // The report's own script works: a linked view (search, minimum level, sort by count,
+    // descending) hides the other rows and reorders the table.
+    let view = format!("{}#q=scan&level=2&sort=-9", report.display());
+    let dom = match dump_dom(&bin, dir.path(), Path::new(&view), Duration::from_secs(90)) {
+        Outcome::Done(dom) => dom,
+        Outcome::TimedOut => panic!("the report did not load with a view fragment"),
+    };
+    let body = &dom[dom.find("<tbody>").expect("table body")..];
+    let shown = body.matches("<tr data-level=\"2\">").count();
+    let hidden = body.matches("hidden=\"\"").count();
+    assert_eq!(shown, 120, "the 120 scan findings stay visible");
+    assert_eq!(hidden, findings.len() - 120, "every other row is hidden");
+    assert!(dom.contains("<span id=\"shown\">120</span>"));
+    assert!(dom.contains("aria-sort=\"descending\""));
+    let counts: Vec<u64> = body
+        .split("<td class=\"n\" data-sort=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .collect();
+    assert_eq!(counts.len(), findings.len());
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by count, descending: {counts:?}"
+    );
+    assert_eq!(counts.first(), Some(&3));
+
     // Defence in depth: even a script injected into the report is refused by its CSP.
     let html = std::fs::read_to_string(&report).expect("read report");
     let tampered = dir.path().join("tampered.html");
