@@ -31,6 +31,8 @@ struct Scratch {
     slot_gen: Vec<u32>,
     slot_head: Vec<u32>,
     next_same: Vec<u32>,
+    /// Field id of each event field (`NONE` when no rule names it), found once per event.
+    fids: Vec<u32>,
     folded: Vec<String>,
     raw_folded: Option<String>,
 }
@@ -50,6 +52,8 @@ impl Scratch {
         let n = ev.fields.len();
         self.next_same.clear();
         self.next_same.resize(n, NONE);
+        self.fids.clear();
+        self.fids.resize(n, NONE);
         if self.folded.len() < n {
             self.folded.resize_with(n, String::new);
         }
@@ -57,6 +61,7 @@ impl Scratch {
         for i in (0..n).rev() {
             let (name, value) = &ev.fields[i];
             let fid = set.fields.ids.get(&**name).copied();
+            self.fids[i] = fid.unwrap_or(NONE);
             let buf = &mut self.folded[i];
             buf.clear();
             if let Some(f) = fid {
@@ -379,8 +384,8 @@ impl<'s> Evaluator<'s> {
         };
         for (i, (_, value)) in ev.fields.iter().enumerate() {
             let folded = self.scratch.folded[i].as_str();
-            let fid = self.set.fields.ids.get(&*ev.fields[i].0).copied();
-            if let Some(Some(fx)) = fid.and_then(|f| idx.fields.get(f as usize)) {
+            let fid = self.scratch.fids[i];
+            if let Some(Some(fx)) = idx.fields.get(fid as usize) {
                 mark(&fx.present);
                 if !fx.exact.is_empty() || fx.substr.is_some() {
                     any_text(value, folded, &mut |_, fo| {
@@ -435,6 +440,15 @@ impl<'s> Evaluator<'s> {
     /// How many rules the prefilter let through for the last event (for benchmarks).
     pub fn last_candidates(&self) -> usize {
         self.cands.len()
+    }
+
+    /// The rules the prefilter let through for the last event, matched or not (for benchmarks
+    /// and for finding rules whose prefilter requirement is weak).
+    pub fn last_candidate_rules(&self) -> impl Iterator<Item = &'s Arc<RuleMeta>> + '_ {
+        let set = self.set;
+        self.cands
+            .iter()
+            .filter_map(move |&r| set.rules.get(r as usize).map(|rule| &rule.meta))
     }
 }
 

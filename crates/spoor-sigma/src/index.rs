@@ -32,7 +32,10 @@ type Req = Option<Vec<Atom>>;
 
 fn atom_cost(a: &Atom) -> u32 {
     match a {
-        Atom::Exact(..) => 2,
+        // Short whole values (`true`, `3`, `0x0`) are common in logs: a long substring is the
+        // better filter.
+        Atom::Exact(_, s) if s.len() >= 5 => 2,
+        Atom::Exact(..) => 10,
         Atom::Substr(_, s) if s.len() >= 8 => 3,
         Atom::Substr(_, s) if s.len() >= 4 => 6,
         Atom::Substr(_, s) if s.len() >= 2 => 20,
@@ -63,19 +66,13 @@ fn best(reqs: impl IntoIterator<Item = Req>) -> Req {
     reqs.into_iter().flatten().min_by_key(|r| cost(r))
 }
 
-/// The longest run of ASCII characters in a folded literal (safe as a substring of any folded
-/// value that contains the literal).
-fn ascii_run(s: &str) -> Option<String> {
-    s.split(|c: char| !c.is_ascii())
-        .max_by_key(|r| r.len())
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
-}
-
 fn literal_atom(target: Target, literals: &[String]) -> Req {
+    // `fold` works character by character, so a value that contains a literal has a folded form
+    // that contains the folded literal, whatever its script.
     let lit = literals
         .iter()
-        .filter_map(|l| ascii_run(&fold(l)))
+        .map(|l| fold(l))
+        .filter(|l| !l.is_empty())
         .max_by_key(String::len);
     match (lit, target) {
         (Some(l), t) => Some(vec![Atom::Substr(t, l)]),
@@ -103,12 +100,38 @@ fn check_req(c: &Check, target: Target) -> Req {
             ]),
             Target::Keyword => None,
         },
-        Check::NumCmp(..)
-        | Check::Regex(_)
-        | Check::Cidr(_)
-        | Check::TimePart(..)
-        | Check::FieldRef { .. } => present,
+        Check::Regex(r) => regex_atoms(r.as_str(), target).or(present),
+        Check::NumCmp(..) | Check::Cidr(_) | Check::TimePart(..) | Check::FieldRef { .. } => {
+            present
+        }
     }
+}
+
+/// Substrings one of which every match of a regex contains: its prefix literals, folded. Only
+/// the longest run of ASCII characters other than `k` and `s` of each is kept: under `(?i)` the
+/// regex engine also lets `k` match the Kelvin sign and `s` the long s, which folding does not
+/// do, and the flags are not known here. `None` when the regex has no such literals.
+fn regex_atoms(pattern: &str, target: Target) -> Req {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() {
+        return None;
+    }
+    let mut atoms = Vec::with_capacity(literals.len());
+    for lit in literals {
+        let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+        let folded = fold(text);
+        let run = folded
+            .split(|c: char| !c.is_ascii() || c == 'k' || c == 's')
+            .max_by_key(|r| r.len())
+            .filter(|r| r.len() >= 2)?;
+        atoms.push(Atom::Substr(target, run.to_string()));
+    }
+    atoms.sort();
+    atoms.dedup();
+    Some(atoms)
 }
 
 fn test_req(t: &Test) -> Req {

@@ -19,8 +19,22 @@ const ALPHABET: [char; 17] = [
 ];
 /// Plain alphabet for base64 values and keywords that must be literal.
 const PLAIN: [char; 9] = ['a', 'b', 'A', 'B', '0', '1', ' ', 'x', '-'];
-const REGEXES: [&str; 10] = [
-    "a.b", "^a", "b$", "[ab]+1", "a|B2", "^$", "A", "(a|-)/?x", "^[0-9]+$", "a\\.b",
+const REGEXES: [&str; 15] = [
+    "a.b",
+    "^a",
+    "b$",
+    "[ab]+1",
+    "a|B2",
+    "^$",
+    "A",
+    "(a|-)/?x",
+    "^[0-9]+$",
+    "a\\.b",
+    "ab-?x",
+    "(?i)ba1",
+    "^b[ab]0",
+    "x.*ab",
+    "(Ab|ba)0?",
 ];
 
 /// splitmix64, seeded by proptest.
