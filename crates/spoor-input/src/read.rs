@@ -101,9 +101,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The statistics, complete.
+    /// The statistics, complete (format `unknown` when none was found).
     pub(crate) fn finish(mut self) -> FileStats {
         self.stats.timezone_assumed |= self.tz_assumed.get();
+        if self.stats.format.is_empty() {
+            self.stats.format = "unknown".into();
+        }
         self.stats
     }
 }
@@ -411,6 +414,7 @@ pub(crate) mod tests {
         let (evs, st) = run_text(b"hello there\nthis is prose\n", None);
         assert!(evs.is_empty());
         assert!(st.error.as_deref().unwrap_or("").contains("not recognised"));
+        assert_eq!(st.format, "unknown");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Finding the files to read: paths given, folders walked recursively (following symlinks, with
-//! loops detected and reported rather than followed), `--glob` and `--exclude` applied.
+//! loops detected and reported rather than followed), `--glob` and `--exclude` applied to what
+//! the walk finds (a file named explicitly is always read).
 
 use crate::read::InputFile;
 use crate::{InputError, ReadOptions};
@@ -79,13 +80,14 @@ pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<F
                 continue;
             }
             let path = entry.path();
-            if let Some(g) = &globs {
-                if !matches(g, path) {
-                    continue;
+            // A file named on the command line is read whatever the patterns say (as ripgrep
+            // does); patterns choose among the files found by walking folders.
+            if entry.depth() > 0 {
+                if let Some(g) = &globs {
+                    if !matches(g, path) {
+                        continue;
+                    }
                 }
-            }
-            if entry.depth() == 0 && excludes.as_ref().is_some_and(|x| matches(x, path)) {
-                continue;
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             let display = path.to_string_lossy().into_owned();
@@ -130,6 +132,9 @@ mod tests {
             })
             .collect();
         assert_eq!(names, vec!["a/x.log"]);
+        // Named explicitly: read even though it matches no glob.
+        let (files, _) = discover(&[d.join("a/y.json")], &opts);
+        assert_eq!(files.len(), 1);
         assert!(problems.iter().any(|p| p.path.ends_with("missing")));
         #[cfg(unix)]
         assert!(problems

@@ -435,6 +435,7 @@ fn forced_format_and_stats_in_path_order() {
     assert_eq!(names, vec!["a.log", "b.log", "c.bin"]);
     assert_eq!(stats[0].format, "syslog");
     assert!(stats[2].error.is_some());
+    assert_eq!(stats[2].format, "unknown");
     let forced = ReadOptions {
         format: Some(InputFormat::Syslog),
         ..ReadOptions::default()
