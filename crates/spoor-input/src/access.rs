@@ -14,9 +14,11 @@
 //! cannot tell Apache from nginx, so the product is set only when the path says (`apache`,
 //! `httpd`, `nginx`); the category is always `webserver`.
 
+use crate::names::intern;
 use crate::webdecode::{decode, Kind};
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, Value};
+use std::sync::Arc;
 
 /// One access log line, cut into its parts (slices of the line).
 #[derive(Debug, Default, PartialEq)]
@@ -55,11 +57,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<AccessLine<'_>, &'static str> {
     };
     let after_open = line.get(open + 1..).unwrap_or_default();
     let close = memchr::memchr(b']', after_open).ok_or("unterminated [time]")?;
-    let time_txt = std::str::from_utf8(after_open.get(..close).unwrap_or_default())
-        .map_err(|_| "time is not text")?;
-    let time = DateTime::parse_from_str(time_txt, "%d/%b/%Y:%H:%M:%S %z")
-        .map_err(|_| "bad time")?
-        .with_timezone(&Utc);
+    let time = parse_clf_time(after_open.get(..close).unwrap_or_default()).ok_or("bad time")?;
     let rest = after_open.get(close + 1..).unwrap_or_default();
     let rest = rest.strip_prefix(b" \"").ok_or("no quoted request")?;
     // The request ends at the quote followed by ` status bytes`.
@@ -97,6 +95,48 @@ pub(crate) fn parse(line: &[u8]) -> Result<AccessLine<'_>, &'static str> {
         referer,
         agent,
     })
+}
+
+/// `10/Oct/2000:13:55:36 -0700` (Apache's `%t`) in UTC. Hand-written: it runs once per line and
+/// a format-string parser was a tenth of the reading time.
+pub(crate) fn parse_clf_time(t: &[u8]) -> Option<DateTime<Utc>> {
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = t.get(r)?;
+        if d.is_empty() || !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        d.iter().try_fold(0u32, |acc, c| {
+            acc.checked_mul(10)?.checked_add(u32::from(c - b'0'))
+        })
+    };
+    if t.len() != 26
+        || t.get(2) != Some(&b'/')
+        || t.get(6) != Some(&b'/')
+        || t.get(11) != Some(&b':')
+        || t.get(20) != Some(&b' ')
+    {
+        return None;
+    }
+    let day = num(0..2)?;
+    let month = crate::time::month_number(t.get(3..6)?)?;
+    let year = i32::try_from(num(7..11)?).ok()?;
+    let (h, m, s) = (num(12..14)?, num(15..17)?, num(18..20)?);
+    if t.get(14) != Some(&b':') || t.get(17) != Some(&b':') {
+        return None;
+    }
+    let sign = match t.get(21)? {
+        b'+' => 1i64,
+        b'-' => -1i64,
+        _ => return None,
+    };
+    let (oh, om) = (num(22..24)?, num(24..26)?);
+    if om > 59 || oh > 23 {
+        return None;
+    }
+    let local = chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(h, m, s)?;
+    let offset = sign * (i64::from(oh) * 3600 + i64::from(om) * 60);
+    let utc = local.checked_sub_signed(chrono::TimeDelta::try_seconds(offset)?)?;
+    Some(utc.and_utc())
 }
 
 /// ` 200 1234` (or `-` for either) at the start of `tail`, then a space or the end.
@@ -171,49 +211,62 @@ pub(crate) fn push_uri(ev: &mut Event, uri: &[u8]) {
         Some(q) => (uri.get(..q).unwrap_or_default(), uri.get(q + 1..)),
         None => (uri, None),
     };
-    ev.push("cs-uri-stem", text(stem));
-    ev.push("cs-uri-query", query.map(text).unwrap_or(Value::Null));
-    ev.push("cs-uri", text(uri));
-    ev.push("cs-uri-decoded", Value::str(decode(uri, Kind::Uri)));
+    crate::names::push(ev, "cs-uri-stem", text(stem));
+    crate::names::push(ev, "cs-uri-query", query.map(text).unwrap_or(Value::Null));
+    crate::names::push(ev, "cs-uri", text(uri));
+    crate::names::push(ev, "cs-uri-decoded", Value::str(decode(uri, Kind::Uri)));
 }
 
 /// Pushes a header field and its decoded companion (`null` both when the log says `-`).
-pub(crate) fn push_header(ev: &mut Event, name: &str, decoded_name: &str, raw: &[u8]) {
+pub(crate) fn push_header(ev: &mut Event, name: Arc<str>, decoded_name: Arc<str>, raw: &[u8]) {
     let v = text(raw);
     let d = if v.is_null() {
         Value::Null
     } else {
         Value::str(decode(raw, Kind::Header))
     };
-    ev.push(name, v);
-    ev.push(decoded_name, d);
+    ev.fields.push((name, v));
+    ev.fields.push((decoded_name, d));
 }
 
 /// Fills `ev` from a parsed line.
 pub(crate) fn fill(ev: &mut Event, a: &AccessLine<'_>) {
     ev.timestamp = Some(a.time);
     if let Some(v) = a.vhost {
-        ev.push("cs-host", text(v));
+        crate::names::push(ev, "cs-host", text(v));
     }
-    ev.push("c-ip", text(a.client));
-    ev.push("cs-username", text(a.user));
+    crate::names::push(ev, "c-ip", text(a.client));
+    crate::names::push(ev, "cs-username", text(a.user));
     let (method, uri, version) = split_request(a.request);
     if let Some(m) = method {
-        ev.push("cs-method", text(m));
+        crate::names::push(ev, "cs-method", text(m));
     }
     if let Some(u) = uri {
         push_uri(ev, u);
     }
     if let Some(v) = version {
-        ev.push("cs-version", text(v));
+        crate::names::push(ev, "cs-version", text(v));
     }
-    ev.push("sc-status", a.status.map(Value::Int).unwrap_or(Value::Null));
-    ev.push("sc-bytes", a.bytes.map(Value::Int).unwrap_or(Value::Null));
+    crate::names::push(
+        ev,
+        "sc-status",
+        a.status.map(Value::Int).unwrap_or(Value::Null),
+    );
+    crate::names::push(
+        ev,
+        "sc-bytes",
+        a.bytes.map(Value::Int).unwrap_or(Value::Null),
+    );
     if let Some(r) = a.referer {
-        push_header(ev, "cs-referer", "cs-referer-decoded", r);
+        push_header(ev, intern("cs-referer"), intern("cs-referer-decoded"), r);
     }
     if let Some(u) = a.agent {
-        push_header(ev, "cs-user-agent", "cs-user-agent-decoded", u);
+        push_header(
+            ev,
+            intern("cs-user-agent"),
+            intern("cs-user-agent-decoded"),
+            u,
+        );
     }
 }
 
@@ -251,6 +304,30 @@ mod tests {
             e.timestamp.unwrap().to_rfc3339(),
             "2005-03-13T09:05:47+00:00"
         );
+    }
+
+    #[test]
+    fn clf_times() {
+        let t = |s: &str| parse_clf_time(s.as_bytes()).map(|t| t.to_rfc3339());
+        assert_eq!(
+            t("10/Oct/2000:13:55:36 -0700").as_deref(),
+            Some("2000-10-10T20:55:36+00:00")
+        );
+        assert_eq!(
+            t("01/Jan/2024:00:30:00 +0100").as_deref(),
+            Some("2023-12-31T23:30:00+00:00")
+        );
+        for bad in [
+            "10/Oct/2000:13:55:36",
+            "32/Oct/2000:13:55:36 -0700",
+            "10/Foo/2000:13:55:36 -0700",
+            "10/Oct/2000:25:55:36 -0700",
+            "10/Oct/2000:13:55:36 x0700",
+            "1a/Oct/2000:13:55:36 -0700",
+            "10/Oct/2000:13:55:36 -0799",
+        ] {
+            assert!(t(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

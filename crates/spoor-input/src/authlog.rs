@@ -68,40 +68,44 @@ pub(crate) fn auth_extras(program: Option<&str>, message: &str, ev: &mut Event) 
                 } else {
                     return;
                 };
-            ev.push("event.action", "ssh_login");
-            ev.push("event.outcome", outcome);
+            crate::names::push(ev, "event.action", "ssh_login");
+            crate::names::push(ev, "event.outcome", outcome);
             if let Some(u) = c.get(user_i) {
-                ev.push("user.name", u.as_str());
+                crate::names::push(ev, "user.name", u.as_str());
             }
             if let Some(ip) = c.get(ip_i) {
-                ev.push("source.ip", ip.as_str());
+                crate::names::push(ev, "source.ip", ip.as_str());
             }
             if let Some(pt) = port(c.get(port_i)) {
-                ev.push("source.port", pt);
+                crate::names::push(ev, "source.port", pt);
             }
             if method {
                 if let Some(m) = c.get(1) {
-                    ev.push("ssh.method", m.as_str());
+                    crate::names::push(ev, "ssh.method", m.as_str());
                 }
             }
         }
         "sudo" => {
             if let Some(c) = p.sudo_cmd.captures(message) {
                 let failed = c.get(2).is_some_and(|m| p.sudo_fail.is_match(m.as_str()));
-                ev.push("event.action", "sudo");
-                ev.push("event.outcome", if failed { "failure" } else { "success" });
+                crate::names::push(ev, "event.action", "sudo");
+                crate::names::push(
+                    ev,
+                    "event.outcome",
+                    if failed { "failure" } else { "success" },
+                );
                 if let Some(u) = c.get(1) {
-                    ev.push("user.name", u.as_str());
+                    crate::names::push(ev, "user.name", u.as_str());
                 }
                 if let Some(t) = c.get(3) {
-                    ev.push("sudo.target_user", t.as_str());
+                    crate::names::push(ev, "sudo.target_user", t.as_str());
                 }
                 if let Some(cmd) = c.get(4) {
-                    ev.push("sudo.command", cmd.as_str());
+                    crate::names::push(ev, "sudo.command", cmd.as_str());
                 }
             } else if p.sudo_fail.is_match(message) {
-                ev.push("event.action", "sudo");
-                ev.push("event.outcome", "failure");
+                crate::names::push(ev, "event.action", "sudo");
+                crate::names::push(ev, "event.outcome", "failure");
             }
         }
         "su" => {
@@ -110,27 +114,27 @@ pub(crate) fn auth_extras(program: Option<&str>, message: &str, ev: &mut Event) 
             } else if let Some(c) = p.su_ok.captures(message) {
                 (c, "success")
             } else if let Some(c) = p.su_pam.captures(message) {
-                ev.push("event.action", "su");
-                ev.push("event.outcome", "success");
+                crate::names::push(ev, "event.action", "su");
+                crate::names::push(ev, "event.outcome", "success");
                 if let Some(by) = c.get(2).filter(|m| !m.as_str().is_empty()) {
-                    ev.push("user.name", by.as_str());
+                    crate::names::push(ev, "user.name", by.as_str());
                 }
                 if let Some(t) = c.get(1) {
-                    ev.push("sudo.target_user", t.as_str());
+                    crate::names::push(ev, "sudo.target_user", t.as_str());
                 }
                 return;
             } else {
                 return;
             };
-            ev.push("event.action", "su");
-            ev.push("event.outcome", outcome);
+            crate::names::push(ev, "event.action", "su");
+            crate::names::push(ev, "event.outcome", outcome);
             // Either "(to target) user" or "for target by user".
             let (target, user) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
                 (Some(t), Some(u), _, _) | (_, _, Some(t), Some(u)) => (t.as_str(), u.as_str()),
                 _ => return,
             };
-            ev.push("user.name", user);
-            ev.push("sudo.target_user", target);
+            crate::names::push(ev, "user.name", user);
+            crate::names::push(ev, "sudo.target_user", target);
         }
         _ => {}
     }

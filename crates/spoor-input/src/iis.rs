@@ -10,6 +10,7 @@
 use crate::access::{push_header, push_uri};
 use crate::time::parse_date_time;
 use spoor_event::{Event, Value};
+use std::sync::Arc;
 
 /// What one IIS line is.
 pub(crate) enum IisLine {
@@ -24,16 +25,19 @@ pub(crate) enum IisLine {
 /// IIS reading state: the current column names.
 #[derive(Default)]
 pub(crate) struct IisParser {
-    fields: Vec<String>,
+    /// Column names (Sigma form), made once per `#Fields:` and shared by all events.
+    fields: Vec<Arc<str>>,
+    /// `<name>-decoded` for the columns that get a companion.
+    decoded: Vec<Option<Arc<str>>>,
 }
 
-fn sigma_name(w3c: &str) -> String {
+fn sigma_name(w3c: &str) -> Arc<str> {
     match w3c.to_ascii_lowercase().as_str() {
         "cs(user-agent)" => "cs-user-agent".into(),
         "cs(referer)" | "cs(referrer)" => "cs-referer".into(),
         "cs(cookie)" => "cs-cookie".into(),
         "cs(host)" | "cs-host" => "cs-host".into(),
-        _ => w3c.to_string(),
+        _ => w3c.into(),
     }
 }
 
@@ -45,6 +49,14 @@ impl IisParser {
                 self.fields = String::from_utf8_lossy(f)
                     .split_ascii_whitespace()
                     .map(sigma_name)
+                    .collect();
+                self.decoded = self
+                    .fields
+                    .iter()
+                    .map(|n| {
+                        matches!(&**n, "cs-user-agent" | "cs-referer")
+                            .then(|| Arc::from(format!("{n}-decoded")))
+                    })
                     .collect();
             }
             return IisLine::Directive;
@@ -66,7 +78,7 @@ impl IisParser {
         let get = |name: &str| {
             self.fields
                 .iter()
-                .position(|f| f == name)
+                .position(|f| &**f == name)
                 .and_then(|i| vals.get(i).copied())
         };
         if let (Some(d), Some(t)) = (get("date"), get("time")) {
@@ -76,20 +88,20 @@ impl IisParser {
                 return IisLine::Bad("bad date or time".into());
             }
         }
-        for (name, raw) in self.fields.iter().zip(&vals) {
-            match name.as_str() {
-                "cs-user-agent" | "cs-referer" => {
-                    let spaced: Vec<u8> = raw
-                        .iter()
-                        .map(|b| if *b == b'+' { b' ' } else { *b })
-                        .collect();
-                    let decoded_name = format!("{name}-decoded");
-                    push_header(&mut ev, name, &decoded_name, &spaced);
-                }
+        for ((name, decoded), raw) in self.fields.iter().zip(&self.decoded).zip(&vals) {
+            if let Some(decoded) = decoded {
+                let spaced: Vec<u8> = raw
+                    .iter()
+                    .map(|b| if *b == b'+' { b' ' } else { *b })
+                    .collect();
+                push_header(&mut ev, name.clone(), decoded.clone(), &spaced);
+                continue;
+            }
+            match &**name {
                 "cs-uri-stem" | "cs-uri-query" => {}
                 "sc-status" | "sc-substatus" | "sc-win32-status" | "sc-bytes" | "cs-bytes"
-                | "time-taken" | "s-port" => ev.push(name.as_str(), number(raw)),
-                _ => ev.push(name.as_str(), text(raw)),
+                | "time-taken" | "s-port" => ev.fields.push((name.clone(), number(raw))),
+                _ => ev.fields.push((name.clone(), text(raw))),
             }
         }
         if let Some(stem) = get("cs-uri-stem") {

@@ -30,6 +30,7 @@ mod generic;
 mod iis;
 mod json;
 mod lines;
+mod names;
 mod options;
 mod parallel;
 mod read;

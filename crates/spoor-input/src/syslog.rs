@@ -121,28 +121,28 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event, year: YearRule) -> Result<bool,
         }
         let nil = |i: usize| c.get(i).map(|m| m.as_bytes()).filter(|b| *b != b"-");
         if let Some(h) = nil(3) {
-            ev.push("host", s(h));
+            crate::names::push(ev, "host", s(h));
         }
         let program = nil(4).map(s);
         if let Some(p) = &program {
-            ev.push("program", p.as_str());
+            crate::names::push(ev, "program", p.as_str());
         }
         if let Some(p) = nil(5) {
-            ev.push("pid", pid_value(p));
+            crate::names::push(ev, "pid", pid_value(p));
         }
         if let Some(m) = nil(6) {
-            ev.push("msgid", s(m));
+            crate::names::push(ev, "msgid", s(m));
         }
         if let Some(p) = pri.filter(|p| *p <= 191) {
-            ev.push("facility", Value::Int(i64::from(p / 8)));
-            ev.push("severity", Value::Int(i64::from(p % 8)));
+            crate::names::push(ev, "facility", Value::Int(i64::from(p / 8)));
+            crate::names::push(ev, "severity", Value::Int(i64::from(p % 8)));
         }
         let msg = c.get(8).map(|m| m.as_bytes()).unwrap_or_default();
         let msg = msg.strip_prefix("\u{feff}".as_bytes()).unwrap_or(msg);
         let msg = s(msg);
         ev.logsource = logsource_for(program.as_deref());
         auth_extras(program.as_deref(), &msg, ev);
-        ev.push("message", msg);
+        crate::names::push(ev, "message", msg);
         return Ok(assumed);
     }
     let c = re3164().captures(line).ok_or("not a syslog line")?;
@@ -165,17 +165,17 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event, year: YearRule) -> Result<bool,
     let date = NaiveDate::from_ymd_opt(y, month, day).ok_or("bad date")?;
     ev.timestamp = Some(Utc.from_utc_datetime(&date.and_time(time)));
     if let Some(h) = c.get(5) {
-        ev.push("host", s(h.as_bytes()));
+        crate::names::push(ev, "host", s(h.as_bytes()));
     }
     let rest = c.get(6).map(|m| m.as_bytes()).unwrap_or_default();
     let (program, msg) = match tag_re().captures(rest) {
         Some(t) => {
             let program = t.get(1).map(|m| s(m.as_bytes()));
             if let Some(p) = &program {
-                ev.push("program", p.as_str());
+                crate::names::push(ev, "program", p.as_str());
             }
             if let Some(p) = t.get(2) {
-                ev.push("pid", pid_value(p.as_bytes()));
+                crate::names::push(ev, "pid", pid_value(p.as_bytes()));
             }
             (
                 program,
@@ -186,7 +186,7 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event, year: YearRule) -> Result<bool,
     };
     ev.logsource = logsource_for(program.as_deref());
     auth_extras(program.as_deref(), &msg, ev);
-    ev.push("message", msg);
+    crate::names::push(ev, "message", msg);
     Ok(true)
 }
 

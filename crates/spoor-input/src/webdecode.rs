@@ -99,6 +99,11 @@ fn percent_once(s: &[u8], plus_from: Option<usize>) -> Vec<u8> {
 
 /// The decoded companion of a raw field value (log escapes still in place).
 pub(crate) fn decode(raw: &[u8], kind: Kind) -> String {
+    // Most values carry no encoding at all.
+    let plain = !raw.iter().any(|b| matches!(b, b'%' | b'\\' | b'+'));
+    if plain {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
     let mut cur = unescape_log(raw);
     for round in 0..MAX_ROUNDS {
         // `+` means space only in the query, and only as sent: decide on the first round.

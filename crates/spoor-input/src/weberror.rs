@@ -50,7 +50,7 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event) -> Result<(), &'static str> {
         ev.timestamp = Some(Utc.from_utc_datetime(&t));
         ev.logsource = LogSource::new(Some("apache"), None, Some("apache"));
         if let Some(m) = c.get(2) {
-            ev.push("module", s(m.as_bytes()));
+            crate::names::push(ev, "module", s(m.as_bytes()));
         }
         ev.push(
             "level",
@@ -59,10 +59,10 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event) -> Result<(), &'static str> {
         let msg = c.get(4).map(|m| m.as_bytes()).unwrap_or_default();
         if let Some(cc) = client_re().captures(msg) {
             if let Some(ip) = cc.get(1) {
-                ev.push("c-ip", s(ip.as_bytes()));
+                crate::names::push(ev, "c-ip", s(ip.as_bytes()));
             }
         }
-        ev.push("message", s(msg));
+        crate::names::push(ev, "message", s(msg));
         return Ok(());
     }
     if let Some(c) = nginx_re().captures(line) {
@@ -76,14 +76,14 @@ pub(crate) fn parse(line: &[u8], ev: &mut Event) -> Result<(), &'static str> {
             c.get(2).map(|m| s(m.as_bytes())).unwrap_or_default(),
         );
         let pid = c.get(3).and_then(|m| s(m.as_bytes()).parse::<i64>().ok());
-        ev.push("pid", pid.map(Value::Int).unwrap_or(Value::Null));
+        crate::names::push(ev, "pid", pid.map(Value::Int).unwrap_or(Value::Null));
         let msg = c.get(5).map(|m| m.as_bytes()).unwrap_or_default();
         if let Some(cc) = client_re().captures(msg) {
             if let Some(ip) = cc.get(3) {
-                ev.push("c-ip", s(ip.as_bytes()));
+                crate::names::push(ev, "c-ip", s(ip.as_bytes()));
             }
         }
-        ev.push("message", s(msg));
+        crate::names::push(ev, "message", s(msg));
         return Ok(());
     }
     Err("not an Apache or nginx error log line")
