@@ -106,26 +106,53 @@ fn fold_value_into(v: &Value, buf: &mut String) {
     }
 }
 
-/// Calls `f(original, folded)` for each scalar text of a value (arrays element-wise); stops at
-/// the first `true`.
+/// Calls `f(original, folded)` for each scalar text of a value (arrays element-wise, at any
+/// depth, with an explicit stack: a hostile event may nest arrays far deeper than the call stack
+/// could follow); stops at the first `true`.
 fn any_text(v: &Value, folded: &str, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
     match v {
         Value::Str(s) => f(s, folded),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => f(folded, folded),
         Value::Null => false,
-        Value::Array(items) => items.iter().any(|item| {
+        Value::Array(items) => {
+            let mut stack: Vec<&Value> = items.iter().rev().collect();
             let mut buf = String::new();
-            fold_value_into(item, &mut buf);
-            any_text(item, &buf, f)
-        }),
+            while let Some(item) = stack.pop() {
+                match item {
+                    Value::Array(inner) => stack.extend(inner.iter().rev()),
+                    Value::Null => {}
+                    scalar => {
+                        buf.clear();
+                        fold_value_into(scalar, &mut buf);
+                        let orig = match scalar {
+                            Value::Str(s) => &**s,
+                            _ => buf.as_str(),
+                        };
+                        if f(orig, &buf) {
+                            return true;
+                        }
+                    }
+                }
+            }
+            false
+        }
     }
 }
 
+/// Calls `f` with each number of a value (arrays element-wise at any depth, without recursion).
 fn any_number(v: &Value, f: &mut dyn FnMut(f64) -> bool) -> bool {
-    match v {
-        Value::Array(items) => items.iter().any(|i| any_number(i, f)),
-        other => other.as_f64().is_some_and(f),
+    let mut stack = vec![v];
+    while let Some(item) = stack.pop() {
+        match item {
+            Value::Array(inner) => stack.extend(inner.iter().rev()),
+            other => {
+                if other.as_f64().is_some_and(&mut *f) {
+                    return true;
+                }
+            }
+        }
     }
+    false
 }
 
 fn is_nullish(v: &Value) -> bool {
