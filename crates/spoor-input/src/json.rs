@@ -70,7 +70,10 @@ pub(crate) fn record_to_event(bytes: &[u8], ctx: &Ctx, pos: Position) -> Result<
     if json_depth_exceeds(bytes, MAX_DEPTH) {
         return Err(format!("JSON nested deeper than {MAX_DEPTH} levels"));
     }
-    let text: Cow<'_, str> = String::from_utf8_lossy(bytes);
+    let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let value: Json = serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?;
     let Json::Object(root) = value else {
         return Err("JSON value is not an object".to_string());
