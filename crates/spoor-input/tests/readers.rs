@@ -12,11 +12,15 @@ fn corpora(test: &str) -> Option<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     // crates/spoor-input -> workspace root -> ../shared/corpora
     let root = manifest.parent().and_then(Path::parent)?;
-    let dir = root.join("../shared/corpora");
+    let require = std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1");
+    corpora_at(test, root.join("../shared/corpora"), require)
+}
+
+fn corpora_at(test: &str, dir: PathBuf, require: bool) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    if std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1") {
+    if require {
         panic!(
             "{test}: corpora folder {} is missing and SPOOR_REQUIRE_CORPORA=1",
             dir.display()
@@ -27,6 +31,19 @@ fn corpora(test: &str) -> Option<PathBuf> {
         dir.display()
     );
     None
+}
+
+#[test]
+fn absent_corpora_skip_or_fail_as_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-corpora");
+    assert!(corpora_at("t", missing.clone(), false).is_none());
+    assert_eq!(
+        corpora_at("t", dir.path().to_path_buf(), true),
+        Some(dir.path().to_path_buf())
+    );
+    let required = std::panic::catch_unwind(|| corpora_at("t", missing, true));
+    assert!(required.is_err());
 }
 
 fn read_dir_all(dir: &Path, opts: &ReadOptions) -> (Vec<Event>, Vec<FileStats>) {
