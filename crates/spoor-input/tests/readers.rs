@@ -730,3 +730,43 @@ fn damaged_evtx_gives_errors_not_panics() {
     println!("damaged evtx copies with a reported fault: {damaged} of 80");
     assert!(damaged > 0);
 }
+
+#[test]
+fn evtx_and_its_json_export_give_the_same_events() {
+    let Some(c) = corpora("evtx_and_its_json_export_give_the_same_events") else {
+        return;
+    };
+    let (files, _) = discover(
+        &[c.join("evtx-attack-samples")],
+        &ReadOptions {
+            globs: vec!["*.evtx".into()],
+            ..ReadOptions::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for f in files.iter().step_by(7) {
+        // The evtx_dump-style JSON export of the file, one record per line.
+        let mut parser = evtx::EvtxParser::from_path(&f.path).unwrap();
+        let mut ndjson = String::new();
+        for r in parser.records_json_value().flatten() {
+            ndjson.push_str(&r.data.to_string());
+            ndjson.push('\n');
+        }
+        let p = write(dir.path(), "export.json", ndjson.as_bytes());
+        let mut from_evtx = Vec::new();
+        read_path(&f.path, &ReadOptions::default(), |e| from_evtx.push(e));
+        let mut from_json = Vec::new();
+        let stats = read_path(&p, &ReadOptions::default(), |e| from_json.push(e));
+        assert_eq!(stats[0].unparsed, 0, "{stats:?}");
+        assert_eq!(from_evtx.len(), from_json.len());
+        for (a, b) in from_evtx.iter().zip(&from_json) {
+            assert_eq!(a.fields, b.fields);
+            assert_eq!(a.logsource, b.logsource);
+            assert_eq!(a.timestamp, b.timestamp);
+            compared += 1;
+        }
+    }
+    println!("{compared} events identical from EVTX and from its JSON export");
+    assert!(compared > 50, "{compared}");
+}
