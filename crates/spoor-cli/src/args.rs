@@ -144,6 +144,10 @@ pub struct HuntArgs {
     /// (evtx, json, access, iis, weberror, syslog, csv, tsv).
     #[arg(long, value_name = "FORMAT")]
     pub format_in: Option<String>,
+    /// Year for syslog lines that carry none (RFC 3164); default: from each file's modification
+    /// time, which is wrong for copied logs.
+    #[arg(long, value_name = "YEAR")]
+    pub syslog_year: Option<i32>,
     /// Also scan this folder (a web root) for web shells and tie them to the requests in the logs.
     #[arg(long, value_name = "PATH")]
     pub scan: Vec<PathBuf>,

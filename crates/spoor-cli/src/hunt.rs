@@ -50,6 +50,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     }
 
     let mut read_opts = scan::walk_options(&args.walk);
+    read_opts.syslog_year = args.syslog_year;
     if let Some(f) = &args.format_in {
         read_opts.format = Some(
             f.parse::<InputFormat>()

@@ -186,6 +186,14 @@ pub fn print_summary(summary: &RunSummary) {
                 let _ = writeln!(err, "    line {}: {}", s.line, terminal_safe(&s.reason));
             }
         }
+        if f.skipped > 0 {
+            let _ = writeln!(
+                err,
+                "  {}: {} records skipped (blank, comments, stubs)",
+                terminal_safe(&f.path),
+                f.skipped
+            );
+        }
         if f.timezone_assumed {
             let _ = writeln!(
                 err,
