@@ -32,10 +32,10 @@ type Req = Option<Vec<Atom>>;
 
 fn atom_cost(a: &Atom) -> u32 {
     match a {
-        // Short whole values (`true`, `3`, `0x0`) are common in logs: a long substring is the
-        // better filter.
+        // Short whole values (`true`, `3`, `0x0`, `4688`) are common in logs, nearly as common
+        // as the field itself: a list of long substrings is the better filter.
         Atom::Exact(_, s) if s.len() >= 5 => 2,
-        Atom::Exact(..) => 10,
+        Atom::Exact(..) => 30,
         Atom::Substr(_, s) if s.len() >= 8 => 3,
         Atom::Substr(_, s) if s.len() >= 4 => 6,
         Atom::Substr(_, s) if s.len() >= 2 => 20,
