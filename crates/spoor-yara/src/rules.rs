@@ -326,6 +326,33 @@ mod tests {
     }
 
     #[test]
+    fn modules_left_out_of_the_build_are_compile_errors() {
+        let err = YaraRulesBuilder::new()
+            .builtin(false)
+            .add_source(
+                "pe.yar",
+                "import \"pe\"\nrule dll { condition: pe.is_dll() }",
+            )
+            .build()
+            .unwrap_err();
+        let YaraError::Compile(errors) = err else {
+            panic!("expected a compile error, got {err}")
+        };
+        assert_eq!((errors[0].origin.as_str(), errors[0].line), ("pe.yar", 1));
+        assert!(
+            errors[0].title.contains("unknown module"),
+            "{:?}",
+            errors[0]
+        );
+        // The modules kept in the build work.
+        assert!(YaraRulesBuilder::new()
+            .builtin(false)
+            .add_source("h.yar", "import \"hash\"\nimport \"math\"\nrule h { condition: hash.md5(0, filesize) != \"\" and math.entropy(0, filesize) >= 0 }")
+            .build()
+            .is_ok());
+    }
+
+    #[test]
     fn same_rule_name_in_two_files() {
         let r = "rule dup { condition: true }";
         let rules = YaraRulesBuilder::new()
