@@ -38,7 +38,9 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn prepare(&mut self, set: &RuleSet, ev: &Event, all_text: bool) {
+    /// Builds the slot table and folds the text of the fields `needed` marks (all fields when
+    /// `needed` is `None` or `all_text`).
+    fn prepare(&mut self, set: &RuleSet, ev: &Event, all_text: bool, needed: Option<&[bool]>) {
         self.gen = self.gen.wrapping_add(1);
         if self.gen == 0 {
             self.slot_gen.iter_mut().for_each(|g| *g = 0);
@@ -73,7 +75,13 @@ impl Scratch {
                 }
                 self.slot_head[f] = i as u32;
             }
-            if fid.is_some() || all_text {
+            let wanted = match (fid, needed) {
+                _ if all_text => true,
+                (Some(f), Some(n)) => n.get(f as usize).copied().unwrap_or(true),
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if wanted {
                 fold_value_into(value, buf);
             }
         }
@@ -352,7 +360,7 @@ fn eval_cond(c: &Cond, rule: &CompiledRule, ctx: &Ctx, memo: &mut [u8]) -> bool 
 /// the prefilter, and by tests as the slow twin of the indexed path).
 pub(crate) fn rule_matches(rule: &CompiledRule, ev: &Event, set: &RuleSet) -> bool {
     let mut s = Scratch::default();
-    s.prepare(set, ev, true);
+    s.prepare(set, ev, true, None);
     let ctx = Ctx { ev, s: &s };
     let mut memo = vec![2u8; rule.sels.len()];
     rule.logsource.accepts(&ev.logsource) && eval_cond(&rule.cond, rule, &ctx, &mut memo)
@@ -388,7 +396,8 @@ impl<'s> Evaluator<'s> {
         if idx.rules == 0 {
             return;
         }
-        self.scratch.prepare(self.set, ev, idx.needs_all_text);
+        self.scratch
+            .prepare(self.set, ev, idx.needs_all_text, Some(&idx.needed));
         self.gen = self.gen.wrapping_add(1);
         if self.gen == 0 {
             self.cand_gen.iter_mut().for_each(|g| *g = 0);

@@ -201,6 +201,35 @@ pub fn uses_keywords(rule: &CompiledRule) -> bool {
     rule.sels.iter().any(sel)
 }
 
+/// The fields a rule reads (tests' targets and field references), so that events only get the
+/// text of those fields folded.
+pub fn rule_fields(rule: &CompiledRule) -> Vec<FieldId> {
+    fn sel(s: &Sel, out: &mut Vec<FieldId>) {
+        match s {
+            Sel::And(tests) => {
+                for t in tests {
+                    if let Target::Field(f) = t.target {
+                        out.push(f);
+                    }
+                    if let TestKind::Values { groups, .. } = &t.kind {
+                        for c in groups.iter().flatten() {
+                            if let Check::FieldRef { other, .. } = c {
+                                out.push(*other);
+                            }
+                        }
+                    }
+                }
+            }
+            Sel::Or(branches) => branches.iter().for_each(|b| sel(b, out)),
+        }
+    }
+    let mut out = Vec::new();
+    rule.sels.iter().for_each(|s| sel(s, &mut out));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Per-field part of an index.
 #[derive(Debug, Default)]
 pub struct FieldIndex {
@@ -225,6 +254,8 @@ pub struct LogSourceIndex {
     pub needs_all_text: bool,
     /// Number of rules that run on this log source.
     pub rules: usize,
+    /// By field id: some rule of this log source reads the field (only those are folded).
+    pub needed: Vec<bool>,
 }
 
 fn automaton(needles: FxHashMap<String, Vec<u32>>) -> Option<(AhoCorasick, Vec<Vec<u32>>)> {
@@ -246,13 +277,20 @@ impl LogSourceIndex {
         ids: &[u32],
         reqs: &[Option<Vec<Atom>>],
         keywords: &[bool],
+        rule_fields: &[Vec<FieldId>],
         field_count: usize,
     ) -> LogSourceIndex {
         let mut idx = LogSourceIndex {
             fields: (0..field_count).map(|_| None).collect(),
             rules: ids.len(),
+            needed: vec![false; field_count],
             ..LogSourceIndex::default()
         };
+        for &r in ids {
+            for &f in &rule_fields[r as usize] {
+                idx.needed[f as usize] = true;
+            }
+        }
         let mut substr: FxHashMap<FieldId, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
         let mut keyword: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for &r in ids {

@@ -61,7 +61,7 @@ pub use eval::Evaluator;
 pub use modifier::Modifier;
 
 use ast2ir::{compile_rule, CompileError, FieldTable};
-use index::{requirement, uses_keywords, Atom, LogSourceIndex};
+use index::{requirement, rule_fields, uses_keywords, Atom, LogSourceIndex};
 use ir::CompiledRule;
 use node2ast::{documents_to_rules, ParsedDoc};
 use rayon::prelude::*;
@@ -307,12 +307,14 @@ impl RuleSetBuilder {
         }
         let reqs: Vec<Option<Vec<Atom>>> = rules.iter().map(requirement).collect();
         let keywords = rules.iter().map(uses_keywords).collect();
+        let rule_fields = rules.iter().map(rule_fields).collect();
         let metas = rules.iter().map(|r| r.meta.clone()).collect();
         RuleSet {
             rules,
             metas,
             reqs,
             keywords,
+            rule_fields,
             fields,
             reports,
             indexes: RwLock::new(FxHashMap::default()),
@@ -326,6 +328,7 @@ pub struct RuleSet {
     metas: Vec<Arc<RuleMeta>>,
     reqs: Vec<Option<Vec<Atom>>>,
     keywords: Vec<bool>,
+    rule_fields: Vec<Vec<ir::FieldId>>,
     fields: FieldTable,
     reports: Vec<RuleReport>,
     /// Prefilter per event log source, built the first time a log source is seen.
@@ -389,6 +392,7 @@ impl RuleSet {
             &ids,
             &self.reqs,
             &self.keywords,
+            &self.rule_fields,
             self.fields.names.len(),
         ));
         if let Ok(mut map) = self.indexes.write() {
