@@ -205,6 +205,8 @@ pub struct StrPattern {
     pub cased: bool,
     /// The literal pieces (folded), for the index.
     pub literals: Vec<String>,
+    /// For `Contains`: the substring searcher, built once rather than per event.
+    finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl StrPattern {
@@ -242,7 +244,16 @@ impl StrPattern {
                 StrMatch::Glob(r)
             }
         };
-        Ok(StrPattern { m, cased, literals })
+        let finder = match &m {
+            StrMatch::Contains(s) => Some(memchr::memmem::Finder::new(s.as_bytes()).into_owned()),
+            _ => None,
+        };
+        Ok(StrPattern {
+            m,
+            cased,
+            literals,
+            finder,
+        })
     }
 
     /// Matches `text` (original) with `folded` (its lower-case form).
@@ -250,7 +261,10 @@ impl StrPattern {
         let t = if self.cased { text } else { folded };
         match &self.m {
             StrMatch::Equals(s) => t == s,
-            StrMatch::Contains(s) => memchr::memmem::find(t.as_bytes(), s.as_bytes()).is_some(),
+            StrMatch::Contains(s) => match &self.finder {
+                Some(f) => f.find(t.as_bytes()).is_some(),
+                None => memchr::memmem::find(t.as_bytes(), s.as_bytes()).is_some(),
+            },
             StrMatch::StartsWith(s) => t.starts_with(s.as_str()),
             StrMatch::EndsWith(s) => t.ends_with(s.as_str()),
             StrMatch::Any => true,
