@@ -206,7 +206,7 @@ pub struct StrPattern {
     /// The literal pieces (folded), for the index.
     pub literals: Vec<String>,
     /// For `Contains`: the substring searcher, built once rather than per event.
-    finder: Option<memchr::memmem::Finder<'static>>,
+    finder: Option<Box<memchr::memmem::Finder<'static>>>,
 }
 
 impl StrPattern {
@@ -245,7 +245,9 @@ impl StrPattern {
             }
         };
         let finder = match &m {
-            StrMatch::Contains(s) => Some(memchr::memmem::Finder::new(s.as_bytes()).into_owned()),
+            StrMatch::Contains(s) => Some(Box::new(
+                memchr::memmem::Finder::new(s.as_bytes()).into_owned(),
+            )),
             _ => None,
         };
         Ok(StrPattern {
