@@ -8,15 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn corpus() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma");
-    if root.is_dir() {
-        return Some(root);
-    }
-    if std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1") {
-        panic!("SPOOR_REQUIRE_CORPORA=1 but {} is missing", root.display());
-    }
-    eprintln!("regression: not run, {} is absent", root.display());
-    None
+    spoor_event::shared_corpora("regression").map(|c| c.join("sigma"))
 }
 
 struct Case {

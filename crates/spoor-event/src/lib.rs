@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod attack;
+mod corpora;
 mod event;
 mod finding;
 mod logsource;
@@ -14,6 +15,7 @@ mod summary;
 mod value;
 
 pub use attack::{attack_from_tags, AttackRef, TACTICS};
+pub use corpora::{corpora_at, shared_corpora};
 pub use event::{Event, Fields, Origin, Position};
 pub use finding::{
     field_text, Detector, EventMatcher, FileInfo, Finding, FindingSink, MatchedValue,

@@ -6,44 +6,8 @@ use spoor_input::{discover, read_all, read_path, InputFormat, ReadOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The corpora folder, or `None` (after saying why) when it is absent. Panics when it is absent
-/// and `SPOOR_REQUIRE_CORPORA=1`.
 fn corpora(test: &str) -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // crates/spoor-input -> workspace root -> ../shared/corpora
-    let root = manifest.parent().and_then(Path::parent)?;
-    let require = std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1");
-    corpora_at(test, root.join("../shared/corpora"), require)
-}
-
-fn corpora_at(test: &str, dir: PathBuf, require: bool) -> Option<PathBuf> {
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if require {
-        panic!(
-            "{test}: corpora folder {} is missing and SPOOR_REQUIRE_CORPORA=1",
-            dir.display()
-        );
-    }
-    println!(
-        "{test}: did not run: corpora folder {} is absent",
-        dir.display()
-    );
-    None
-}
-
-#[test]
-fn absent_corpora_skip_or_fail_as_required() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("no-corpora");
-    assert!(corpora_at("t", missing.clone(), false).is_none());
-    assert_eq!(
-        corpora_at("t", dir.path().to_path_buf(), true),
-        Some(dir.path().to_path_buf())
-    );
-    let required = std::panic::catch_unwind(|| corpora_at("t", missing, true));
-    assert!(required.is_err());
+    spoor_event::shared_corpora(test)
 }
 
 fn read_dir_all(dir: &Path, opts: &ReadOptions) -> (Vec<Event>, Vec<FileStats>) {

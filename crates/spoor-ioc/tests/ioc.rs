@@ -719,22 +719,8 @@ fn hostile_values_do_not_panic() {
     );
 }
 
-/// `../shared/corpora` beside the repository, or `None` (after saying why) when it is absent;
-/// a missing corpus fails under `SPOOR_REQUIRE_CORPORA=1`.
 fn corpora() -> Option<std::path::PathBuf> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .find(|p| p.join("Cargo.toml").is_file() && p.join("crates").is_dir())?
-        .to_path_buf();
-    let dir = root.join("../shared/corpora");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1") {
-        panic!("{} is missing and SPOOR_REQUIRE_CORPORA=1", dir.display());
-    }
-    println!("corpus test did not run: {} is absent", dir.display());
-    None
+    spoor_event::shared_corpora("spoor-ioc corpus test")
 }
 
 /// Real data: addresses of the first incidents of the Honeynet SotM 34 write-up, plus

@@ -5,15 +5,7 @@ use spoor_sigma::{RuleSetBuilder, RuleStatus};
 use std::path::PathBuf;
 
 fn corpus() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma");
-    if root.is_dir() {
-        return Some(root);
-    }
-    if std::env::var("SPOOR_REQUIRE_CORPORA").as_deref() == Ok("1") {
-        panic!("SPOOR_REQUIRE_CORPORA=1 but {} is missing", root.display());
-    }
-    eprintln!("conformance: not run, {} is absent", root.display());
-    None
+    spoor_event::shared_corpora("conformance").map(|c| c.join("sigma"))
 }
 
 #[test]
