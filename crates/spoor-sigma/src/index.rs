@@ -100,7 +100,11 @@ fn check_req(c: &Check, target: Target) -> Req {
             ]),
             Target::Keyword => None,
         },
-        Check::Regex(r) => regex_atoms(r.as_str(), target).or(present),
+        Check::Regex(r) => best([
+            regex_atoms(r.as_str(), target),
+            regex_inner_atom(r.as_str(), target),
+        ])
+        .or(present),
         Check::NumCmp(..) | Check::Cidr(_) | Check::TimePart(..) | Check::FieldRef { .. } => {
             present
         }
@@ -132,6 +136,110 @@ fn regex_atoms(pattern: &str, target: Target) -> Req {
     atoms.sort();
     atoms.dedup();
     Some(atoms)
+}
+
+/// One substring every match of a regex contains, from anywhere in it (not only its prefix):
+/// the longest run of literal characters in a concatenation that every match passes through
+/// (`\.exe\s+[^"]{0,64}werfaultsecure\.exe` gives `werfaultsecure.exe`). Kept under the same
+/// rules as [`regex_atoms`]: folded, ASCII, no `k` or `s`, at least three characters.
+fn regex_inner_atom(pattern: &str, target: Target) -> Req {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let run = required_literal(&hir, 0)?;
+    let folded = fold(&run);
+    let best = folded
+        .split(|c: char| !c.is_ascii() || c == 'k' || c == 's')
+        .max_by_key(|r| r.len())
+        .filter(|r| r.len() >= 3)?;
+    Some(vec![Atom::Substr(target, best.to_string())])
+}
+
+/// The character a class stands for when it is one character, or one ASCII letter in both cases.
+fn class_char(class: &regex_syntax::hir::Class) -> Option<char> {
+    use regex_syntax::hir::Class;
+    match class {
+        Class::Unicode(u) => {
+            let ranges: Vec<(char, char)> = u.iter().map(|r| (r.start(), r.end())).collect();
+            match ranges.as_slice() {
+                [(a, b)] if a == b => Some(*a),
+                [(a, b), (c, d)]
+                    if a == b
+                        && c == d
+                        && a.is_ascii_alphabetic()
+                        && a.to_ascii_lowercase() == *c =>
+                {
+                    Some(a.to_ascii_lowercase())
+                }
+                _ => None,
+            }
+        }
+        Class::Bytes(b) => {
+            let ranges: Vec<(u8, u8)> = b.iter().map(|r| (r.start(), r.end())).collect();
+            match ranges.as_slice() {
+                [(a, b)] if a == b && a.is_ascii() => Some(*a as char),
+                [(a, b), (c, d)]
+                    if a == b
+                        && c == d
+                        && a.is_ascii_alphabetic()
+                        && a.to_ascii_lowercase() == *c =>
+                {
+                    Some(a.to_ascii_lowercase() as char)
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The exact text a node always matches, if it is a literal or a one-character class.
+fn exact_text(hir: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(l) => std::str::from_utf8(&l.0).ok().map(str::to_string),
+        HirKind::Class(c) => class_char(c).map(String::from),
+        HirKind::Capture(c) => exact_text(&c.sub),
+        HirKind::Concat(items) => items.iter().map(exact_text).collect(),
+        _ => None,
+    }
+}
+
+/// The longest text every match of `hir` contains, if any.
+fn required_literal(hir: &regex_syntax::hir::Hir, depth: usize) -> Option<String> {
+    use regex_syntax::hir::HirKind;
+    if depth > 32 {
+        return None;
+    }
+    match hir.kind() {
+        HirKind::Literal(_) | HirKind::Class(_) => exact_text(hir),
+        HirKind::Capture(c) => required_literal(&c.sub, depth + 1),
+        HirKind::Repetition(r) if r.min >= 1 => required_literal(&r.sub, depth + 1),
+        HirKind::Concat(items) => {
+            let mut best: Option<String> = None;
+            let mut run = String::new();
+            let keep = |cand: String, best: &mut Option<String>| {
+                if best.as_ref().is_none_or(|b| cand.len() > b.len()) {
+                    *best = Some(cand);
+                }
+            };
+            for item in items {
+                match exact_text(item) {
+                    Some(t) => run.push_str(&t),
+                    None => {
+                        if !run.is_empty() {
+                            keep(std::mem::take(&mut run), &mut best);
+                        }
+                        if let Some(inner) = required_literal(item, depth + 1) {
+                            keep(inner, &mut best);
+                        }
+                    }
+                }
+            }
+            if !run.is_empty() {
+                keep(run, &mut best);
+            }
+            best
+        }
+        _ => None,
+    }
 }
 
 fn test_req(t: &Test) -> Req {
@@ -327,5 +435,37 @@ impl LogSourceIndex {
     fn field(&mut self, f: FieldId) -> &mut FieldIndex {
         let slot = &mut self.fields[f as usize];
         slot.get_or_insert_with(Box::default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inner(p: &str) -> Option<String> {
+        match regex_inner_atom(p, Target::Keyword)?.as_slice() {
+            [Atom::Substr(_, s)] => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn regex_inner_literals() {
+        assert_eq!(
+            inner(r#"(?i)\.exe["']?\s+[^"]{0,64}werfaultsecure\.exe"#).as_deref(),
+            Some("ecure.exe")
+        );
+        assert_eq!(inner(r"foo(bar)+bazz").as_deref(), Some("bazz"));
+        assert_eq!(inner(r"a|bcdef"), None, "alternation requires nothing");
+        assert_eq!(
+            inner(r"x(abcdef)?y"),
+            None,
+            "an optional group requires nothing"
+        );
+        assert_eq!(
+            inner(r"(?i)MIMIKATZ").as_deref(),
+            Some("mimi"),
+            "k breaks the run"
+        );
     }
 }
