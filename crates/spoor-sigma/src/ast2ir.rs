@@ -14,7 +14,6 @@ use crate::pattern::{
     base64_offsets, base64_plain, encode_text, escape_wildcards, fold, parse_wildcards,
     windash_variants, Piece, StrMatch, StrPattern, TextEncoding,
 };
-use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 use spoor_event::{attack_from_tags, RuleKind, RuleLevel, RuleMeta};
 use std::collections::HashMap;
@@ -371,7 +370,12 @@ fn split_fast(checks: Vec<Check>) -> (Option<Box<AnyFast>>, Vec<Check>) {
         }
     }
     if !needles.is_empty() {
-        match AhoCorasick::new(&needles) {
+        // A contiguous NFA: these lists are short, and a DFA's build time (most of rule loading
+        // when every list got one) buys nothing measurable per event.
+        let built = aho_corasick::AhoCorasickBuilder::new()
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build(&needles);
+        match built {
             Ok(ac) => {
                 fast.contains = Some(ac);
                 fast.contains_literals = needles;

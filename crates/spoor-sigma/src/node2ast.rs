@@ -96,8 +96,8 @@ pub fn documents_to_rules(docs: Vec<Node>) -> Vec<ParsedDoc> {
                 None => doc,
             },
         };
-        previous = Some(merged.clone());
         out.push(document_to_rule(&merged));
+        previous = Some(merged);
     }
     out
 }
