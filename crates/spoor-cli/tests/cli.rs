@@ -1,25 +1,14 @@
 //! End-to-end tests of the `spoor` binary.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{jsonl, spoor};
 use serde_json::Value;
 use std::fs;
 use std::path::PathBuf;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn spoor() -> Command {
-    let mut c = Command::cargo_bin("spoor").expect("binary");
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn jsonl(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
 }
 
 const WHOAMI_RULE: &str = "title: Whoami

@@ -1,24 +1,13 @@
 //! End-to-end: web shells found on disk tied back to the requests in the logs, and a STIX 2.1
 //! bundle hunted through a web log.
 
-use assert_cmd::Command;
+mod common;
+
 use base64::Engine as _;
+use common::{jsonl, spoor};
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
-
-fn spoor() -> Command {
-    let mut c = Command::cargo_bin("spoor").expect("binary");
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn jsonl(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
-}
 
 /// One of the web-shell samples the YARA crate stores base64-encoded (no live web shell sits in
 /// the repository as a plain file).

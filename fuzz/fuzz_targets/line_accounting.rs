@@ -1,0 +1,31 @@
+//! Shared by the line-based fuzz targets: read any bytes forced to one format; the reader must
+//! never panic, and every line must be accounted for (event, unparsed or skipped). A small line
+//! cap exercises the over-long path too.
+
+use spoor_input::{read_reader, InputFormat, ReadOptions};
+
+/// Whether the bytes open with a zip, gzip, zstd, bzip2 or xz signature (then lines differ).
+fn container(data: &[u8]) -> bool {
+    [&b"PK\x03\x04"[..], b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00"]
+        .iter()
+        .any(|m| data.starts_with(m))
+}
+
+/// Reads `data` as `format` and checks the line accounting.
+pub fn check(format: InputFormat, data: &[u8]) {
+    let opts = ReadOptions {
+        format: Some(format),
+        max_line_bytes: 4096,
+        syslog_year: Some(2024),
+        ..ReadOptions::default()
+    };
+    let stats = read_reader("fuzz", data, &opts, |_| {});
+    assert!(!stats.is_empty());
+    if !container(data) {
+        assert_eq!(stats.len(), 1);
+        let s = &stats[0];
+        let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
+        let lines = newlines + u64::from(data.last().is_some_and(|b| *b != b'\n'));
+        assert_eq!(s.events + s.unparsed + s.skipped, lines, "{s:?}");
+    }
+}
