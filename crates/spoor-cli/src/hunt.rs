@@ -67,10 +67,14 @@ pub fn run(args: HuntArgs) -> Result<i32> {
         warnings.extend(rules.warnings().iter().cloned());
         counts.ok += rules.len() as u64;
         let opts = scan::scan_options(64, 10, args.walk.threads);
+        // The web root is walked whole: `--glob` selects log files, only `--exclude` applies.
+        let scan_walk = spoor_input::ReadOptions {
+            excludes: read_opts.excludes.clone(),
+            ..spoor_input::ReadOptions::default()
+        };
         let outcome =
-            pool.install(|| scan::scan_files(&args.scan, &read_opts, &rules, iocs.as_ref(), &opts));
+            pool.install(|| scan::scan_files(&args.scan, &scan_walk, &rules, iocs.as_ref(), &opts));
         warnings.extend(outcome.warnings);
-        let _ = outcome.errors;
         file_stats = outcome.stats;
         file_findings = outcome.findings;
         let roots = if args.webroot.is_empty() {
