@@ -6,9 +6,15 @@ use spoor_input::{read_reader, InputFormat, ReadOptions};
 
 /// Whether the bytes open with a zip, gzip, zstd, bzip2 or xz signature (then lines differ).
 fn container(data: &[u8]) -> bool {
-    [&b"PK\x03\x04"[..], b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00"]
-        .iter()
-        .any(|m| data.starts_with(m))
+    [
+        &b"PK\x03\x04"[..],
+        b"\x1f\x8b",
+        b"\x28\xb5\x2f\xfd",
+        b"BZh",
+        b"\xfd7zXZ\x00",
+    ]
+    .iter()
+    .any(|m| data.starts_with(m))
 }
 
 /// Reads `data` as `format` and checks the line accounting.
