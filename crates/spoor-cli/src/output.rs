@@ -45,8 +45,9 @@ pub fn select(mut findings: Vec<Finding>, filter: &FindingFilter) -> Vec<Finding
     findings.retain(|f| filter.check(f).is_ok());
     findings.sort_by(Finding::report_order);
     if filter.dedup {
+        // Keeps first-seen order, so the timeline stays sorted and the earliest of identical
+        // findings stands for them.
         findings = dedup_findings(findings);
-        findings.sort_by(Finding::report_order);
     }
     findings
 }

@@ -250,18 +250,42 @@ impl Deduper {
     /// Adds `f`; false when it was merged into an earlier one.
     fn add(&mut self, f: &Finding) -> bool {
         let key = self.hasher.hash_one(EvidenceKey(f));
-        let slot = self.index.entry(key).or_default();
-        for &i in slot.iter() {
+        if self.merge(key, f) {
+            return false;
+        }
+        self.keep(key, f.clone());
+        true
+    }
+
+    /// [`Deduper::add`] for an owned finding: kept without a copy.
+    fn add_owned(&mut self, f: Finding) -> bool {
+        let key = self.hasher.hash_one(EvidenceKey(&f));
+        if self.merge(key, &f) {
+            return false;
+        }
+        self.keep(key, f);
+        true
+    }
+
+    fn keep(&mut self, key: u64, f: Finding) {
+        self.index.entry(key).or_default().push(self.findings.len());
+        self.findings.push(f);
+    }
+
+    /// Adds `f`'s count to an earlier identical finding, if there is one.
+    fn merge(&mut self, key: u64, f: &Finding) -> bool {
+        let Some(slot) = self.index.get(&key) else {
+            return false;
+        };
+        for &i in slot {
             if let Some(kept) = self.findings.get_mut(i) {
                 if same_evidence(kept, f) {
                     kept.count = kept.count.saturating_add(f.count);
-                    return false;
+                    return true;
                 }
             }
         }
-        slot.push(self.findings.len());
-        self.findings.push(f.clone());
-        true
+        false
     }
 
     fn into_findings(self) -> Vec<Finding> {
@@ -274,7 +298,7 @@ impl Deduper {
 pub fn dedup_findings(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
     let mut d = Deduper::default();
     for f in findings {
-        d.add(&f);
+        d.add_owned(f);
     }
     d.into_findings()
 }

@@ -5,7 +5,7 @@ use crate::index::LogSourceIndex;
 use crate::ir::{
     Check, CompiledRule, Cond, FieldId, Mode, RefHow, Sel, Target, Test, TestKind, TimePart,
 };
-use crate::pattern::{fold, fold_into};
+use crate::pattern::fold_into;
 use crate::RuleSet;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
 use spoor_event::{Event, EventMatcher, Finding, LogSource, RuleMeta, Value};
@@ -34,7 +34,9 @@ struct Scratch {
     /// Field id of each event field (`NONE` when no rule names it), found once per event.
     fids: Vec<u32>,
     folded: Vec<String>,
-    raw_folded: Option<String>,
+    /// The raw line folded, when keyword rules need it (buffer reused across events).
+    raw_folded: String,
+    has_raw_folded: bool,
 }
 
 impl Scratch {
@@ -85,11 +87,16 @@ impl Scratch {
                 fold_value_into(value, buf);
             }
         }
-        self.raw_folded = if all_text {
-            ev.raw.as_deref().map(fold)
-        } else {
-            None
-        };
+        self.raw_folded.clear();
+        self.has_raw_folded = false;
+        if let (true, Some(raw)) = (all_text, ev.raw.as_deref()) {
+            fold_into(raw, &mut self.raw_folded);
+            self.has_raw_folded = true;
+        }
+    }
+
+    fn raw_folded(&self) -> Option<&str> {
+        self.has_raw_folded.then_some(self.raw_folded.as_str())
     }
 
     fn head(&self, f: FieldId) -> u32 {
@@ -249,7 +256,7 @@ fn any_keyword_text(ctx: &Ctx, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
             return true;
         }
     }
-    match (ctx.ev.raw.as_deref(), ctx.s.raw_folded.as_deref()) {
+    match (ctx.ev.raw.as_deref(), ctx.s.raw_folded()) {
         (Some(raw), Some(folded)) => f(raw, folded),
         _ => false,
     }
@@ -446,7 +453,7 @@ impl<'s> Evaluator<'s> {
                 });
             }
         }
-        if let (Some((ac, rules)), Some(raw)) = (&idx.keyword, self.scratch.raw_folded.as_deref()) {
+        if let (Some((ac, rules)), Some(raw)) = (&idx.keyword, self.scratch.raw_folded()) {
             for m in ac.find_overlapping_iter(raw) {
                 mark(&rules[m.pattern().as_usize()]);
             }

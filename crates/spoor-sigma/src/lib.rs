@@ -249,60 +249,43 @@ impl RuleSetBuilder {
                 continue;
             }
             for doc in docs {
-                let report = match doc {
+                let (line, id, title, status) = match doc {
                     ParsedDoc::Rule(ast) => {
-                        let status =
+                        let (line, status) =
                             match compile_rule(&ast, &origin, &mut fields, &self.placeholders) {
                                 Ok(rule) => {
                                     rules.push(rule);
-                                    RuleStatus::Ok
+                                    (ast.line, RuleStatus::Ok)
                                 }
-                                Err(CompileError::Unsupported(r)) => RuleStatus::Unsupported(r),
+                                Err(CompileError::Unsupported(r)) => {
+                                    (ast.line, RuleStatus::Unsupported(r))
+                                }
                                 Err(CompileError::Invalid(line, r)) => {
-                                    reports.push(RuleReport {
-                                        origin: origin.clone(),
-                                        line,
-                                        id: ast.id.clone(),
-                                        title: ast.title.clone(),
-                                        status: RuleStatus::Invalid(r),
-                                    });
-                                    continue;
+                                    (line, RuleStatus::Invalid(r))
                                 }
                             };
-                        RuleReport {
-                            origin: origin.clone(),
-                            line: ast.line,
-                            id: ast.id.clone(),
-                            title: ast.title.clone(),
-                            status,
-                        }
+                        (line, ast.id, ast.title, status)
                     }
                     ParsedDoc::Unsupported {
                         title,
                         id,
                         line,
                         reason,
-                    } => RuleReport {
-                        origin: origin.clone(),
-                        line,
-                        id,
-                        title,
-                        status: RuleStatus::Unsupported(reason),
-                    },
+                    } => (line, id, title, RuleStatus::Unsupported(reason)),
                     ParsedDoc::Invalid {
                         title,
                         id,
                         line,
                         reason,
-                    } => RuleReport {
-                        origin: origin.clone(),
-                        line,
-                        id,
-                        title,
-                        status: RuleStatus::Invalid(reason),
-                    },
+                    } => (line, id, title, RuleStatus::Invalid(reason)),
                 };
-                reports.push(report);
+                reports.push(RuleReport {
+                    origin: origin.clone(),
+                    line,
+                    id,
+                    title,
+                    status,
+                });
             }
         }
         let reqs: Vec<Option<Vec<Atom>>> = rules.iter().map(requirement).collect();
