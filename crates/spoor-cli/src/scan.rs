@@ -82,6 +82,7 @@ pub fn scan_files(
                     matched: vec![matched],
                     file: Some(info.clone()),
                     related: Vec::new(),
+                    correlation: None,
                     count: 1,
                 });
             }

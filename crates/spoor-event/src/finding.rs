@@ -71,6 +71,8 @@ pub enum RuleKind {
     Indicator,
     /// A YARA rule over a file.
     Yara,
+    /// A Sigma correlation rule: a finding over several events.
+    Correlation,
 }
 
 /// What a finding says about the rule (or indicator) behind it. Shared by all findings of the
@@ -97,6 +99,10 @@ pub struct RuleMeta {
     /// The file the rule was loaded from (`builtin:...` for embedded rules).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// True for rules that only feed correlations (Sigma's `generate: false`, the default):
+    /// their matches are shown to stateful detectors but make no finding of their own.
+    #[serde(skip)]
+    pub feeds_only: bool,
 }
 
 impl RuleMeta {
@@ -116,6 +122,7 @@ impl RuleMeta {
             tags: Vec::new(),
             attack: AttackRef::default(),
             path: None,
+            feeds_only: false,
         }
     }
 }
@@ -169,6 +176,34 @@ pub struct RelatedRequest {
     pub source: Origin,
 }
 
+/// What a correlation finding adds: the group, the window and the aggregate, and the events
+/// behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorrelationInfo {
+    /// The correlation type (`event_count`, `value_count`, `temporal`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The `group-by` fields and this group's values (`None`: the field was absent).
+    pub group: Vec<(String, Option<String>)>,
+    /// Time of the earliest contributing event.
+    pub window_start: DateTime<Utc>,
+    /// Time of the last event at which the condition held.
+    pub window_end: DateTime<Utc>,
+    /// What the condition was tested on (`count`, `distinct_count`, `sum`, `rules`, ...).
+    pub aggregate: String,
+    /// Its largest value over the finding's windows.
+    pub value: f64,
+    /// The contributing events, earliest first (at most [`CorrelationInfo::MAX_ORIGINS`]).
+    pub origins: Vec<Origin>,
+    /// How many events contributed in all.
+    pub events: u64,
+}
+
+impl CorrelationInfo {
+    /// Most contributing events listed on one finding.
+    pub const MAX_ORIGINS: usize = 100;
+}
+
 /// One detection: a rule (or indicator) that matched an event or a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
@@ -190,6 +225,8 @@ pub struct Finding {
     pub file: Option<FileInfo>,
     /// Requests that used the file, for web-shell findings.
     pub related: Vec<RelatedRequest>,
+    /// For correlation findings: the group, window, aggregate and contributing events.
+    pub correlation: Option<Box<CorrelationInfo>>,
     /// How many identical findings this one stands for (after de-duplication); 1 by default.
     pub count: u64,
 }
@@ -207,6 +244,7 @@ impl Finding {
             matched: Vec::new(),
             file: None,
             related: Vec::new(),
+            correlation: None,
             count: 1,
         }
     }
@@ -251,6 +289,36 @@ struct RuleOut<'a> {
     tags: &'a [String],
 }
 
+struct CorrelationOut<'a>(&'a CorrelationInfo);
+
+impl Serialize for CorrelationOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", &c.kind)?;
+        let group: serde_json::Map<String, serde_json::Value> = c
+            .group
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_ref()
+                        .map_or(serde_json::Value::Null, |v| v.clone().into()),
+                )
+            })
+            .collect();
+        map.serialize_entry("group", &group)?;
+        let t = |d: &DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        map.serialize_entry("window_start", &t(&c.window_start))?;
+        map.serialize_entry("window_end", &t(&c.window_end))?;
+        map.serialize_entry("aggregate", &c.aggregate)?;
+        map.serialize_entry("value", &c.value)?;
+        map.serialize_entry("events", &c.events)?;
+        map.serialize_entry("origins", &c.origins)?;
+        map.end()
+    }
+}
+
 /// The JSONL finding schema (documented in the README). Field order is stable.
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -287,6 +355,9 @@ impl Serialize for Finding {
         }
         if !self.related.is_empty() {
             map.serialize_entry("related", &self.related)?;
+        }
+        if let Some(c) = &self.correlation {
+            map.serialize_entry("correlation", &CorrelationOut(c))?;
         }
         map.serialize_entry("count", &self.count)?;
         map.end()

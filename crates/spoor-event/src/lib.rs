@@ -11,6 +11,7 @@ mod corpora;
 mod event;
 mod finding;
 mod logsource;
+mod stateful;
 mod summary;
 mod value;
 
@@ -18,9 +19,12 @@ pub use attack::{attack_from_tags, AttackRef, TACTICS};
 pub use corpora::{corpora_at, shared_corpora};
 pub use event::{Event, Fields, Origin, Position};
 pub use finding::{
-    field_text, Detector, EventMatcher, FileInfo, Finding, FindingSink, MatchedValue,
-    RelatedRequest, RuleKind, RuleLevel, RuleMeta,
+    field_text, CorrelationInfo, Detector, EventMatcher, FileInfo, Finding, FindingSink,
+    MatchedValue, RelatedRequest, RuleKind, RuleLevel, RuleMeta,
 };
 pub use logsource::LogSource;
-pub use summary::{FileStats, RunSummary, UnparsedSample, MAX_UNPARSED_SAMPLES};
+pub use stateful::{
+    AnyStatefulDetector, Partials, StatefulChain, StatefulDetector, StatefulOutput,
+};
+pub use summary::{FileStats, FilterStat, RunSummary, UnparsedSample, MAX_UNPARSED_SAMPLES};
 pub use value::Value;

@@ -59,6 +59,19 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// What one Sigma filter rule suppressed in a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FilterStat {
+    /// The filter's id (empty if it has none).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Where it was loaded from.
+    pub origin: String,
+    /// Matches of its rules it suppressed.
+    pub suppressed: u64,
+}
+
 /// The whole run's summary, written at the end by every sink.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunSummary {
@@ -82,6 +95,10 @@ pub struct RunSummary {
     pub findings: u64,
     /// Wall time in seconds.
     pub elapsed_seconds: f64,
+    /// Sigma filter rules and what each suppressed, so that tuning never hides findings
+    /// silently.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterStat>,
     /// Warnings worth the analyst's attention (rule problems, unreadable files).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

@@ -98,6 +98,8 @@ pub struct RuleAst {
     pub title: String,
     /// `id`.
     pub id: Option<String>,
+    /// `name`: how correlation rules refer to it.
+    pub name: Option<String>,
     /// `status`.
     pub status: Option<String>,
     /// `level`.

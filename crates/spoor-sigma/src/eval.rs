@@ -21,6 +21,7 @@ pub struct Evaluator<'s> {
     cands: Vec<u32>,
     gen: u32,
     memo: Vec<u8>,
+    filter_memo: Vec<u8>,
     last: Option<(LogSource, Arc<LogSourceIndex>)>,
 }
 
@@ -373,6 +374,43 @@ pub(crate) fn rule_matches(rule: &CompiledRule, ev: &Event, set: &RuleSet) -> bo
     rule.logsource.accepts(&ev.logsource) && eval_cond(&rule.cond, rule, &ctx, &mut memo)
 }
 
+/// True when a filter rule attached to rule `r` holds on the event; `count` adds it to the
+/// filter's suppression count.
+fn suppressed(set: &RuleSet, r: usize, ctx: &Ctx, memo: &mut Vec<u8>, count: bool) -> bool {
+    let Some(fs) = set.filters_of.get(r) else {
+        return false;
+    };
+    for &fi in fs {
+        let Some(f) = set.filters.get(fi as usize) else {
+            continue;
+        };
+        if !f.rule.logsource.accepts(&ctx.ev.logsource) {
+            continue;
+        }
+        memo.clear();
+        memo.resize(f.rule.sels.len(), 2);
+        if eval_cond(&f.rule.cond, &f.rule, ctx, memo) {
+            if count {
+                f.suppressed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// The slow twin's filter check (no counting).
+pub(crate) fn filtered(set: &RuleSet, r: usize, ev: &Event) -> bool {
+    if set.filters_of.get(r).is_none_or(Vec::is_empty) {
+        return false;
+    }
+    let mut s = Scratch::default();
+    s.prepare(set, ev, true, None);
+    let ctx = Ctx { ev, s: &s };
+    suppressed(set, r, &ctx, &mut Vec::new(), false)
+}
+
 impl<'s> Evaluator<'s> {
     pub(crate) fn new(set: &'s RuleSet) -> Self {
         Evaluator {
@@ -382,6 +420,7 @@ impl<'s> Evaluator<'s> {
             cands: Vec::new(),
             gen: 0,
             memo: Vec::new(),
+            filter_memo: Vec::new(),
             last: None,
         }
     }
@@ -467,7 +506,9 @@ impl<'s> Evaluator<'s> {
             let rule = &self.set.rules[r as usize];
             self.memo.clear();
             self.memo.resize(rule.sels.len(), 2);
-            if eval_cond(&rule.cond, rule, &ctx, &mut self.memo) {
+            if eval_cond(&rule.cond, rule, &ctx, &mut self.memo)
+                && !suppressed(self.set, r as usize, &ctx, &mut self.filter_memo, true)
+            {
                 f(&rule.meta);
             }
         }

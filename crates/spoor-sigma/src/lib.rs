@@ -41,12 +41,15 @@
 mod ast;
 mod ast2ir;
 mod condition;
+mod corr2set;
+mod correlation;
 mod eval;
 mod index;
 mod ir;
 mod logsource;
 mod modifier;
 mod node2ast;
+mod node2corr;
 mod pattern;
 mod yaml2node;
 
@@ -57,8 +60,12 @@ pub use ast::{
     ConditionAst, FieldSpec, LogSourceAst, Quantifier, RuleAst, SelectionAst, SigmaValue,
 };
 pub use ast2ir::Placeholders;
+pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
 pub use eval::Evaluator;
 pub use modifier::Modifier;
+pub use node2corr::{
+    parse_timespan, CorrelationAst, CorrelationType, FilterAst, FilterTargets, MetricCondition,
+};
 
 use ast2ir::{compile_rule, CompileError, FieldTable};
 use index::{requirement, rule_fields, uses_keywords, Atom, LogSourceIndex};
@@ -66,8 +73,9 @@ use ir::CompiledRule;
 use node2ast::{documents_to_rules, ParsedDoc};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use spoor_event::{Detector, EventMatcher, LogSource, RuleMeta};
+use spoor_event::{Detector, EventMatcher, FilterStat, LogSource, RuleMeta};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Parses YAML text (any number of documents, rule collections applied) into rule ASTs without
@@ -80,9 +88,9 @@ pub fn parse_rules(yaml: &str) -> Vec<Result<RuleAst, String>> {
             .into_iter()
             .map(|d| match d {
                 ParsedDoc::Rule(ast) => Ok(*ast),
-                ParsedDoc::Unsupported { reason, .. } | ParsedDoc::Invalid { reason, .. } => {
-                    Err(reason)
-                }
+                ParsedDoc::Correlation(_) => Err("a correlation rule, not a detection".into()),
+                ParsedDoc::Filter(_) => Err("a filter rule, not a detection".into()),
+                ParsedDoc::Invalid { reason, .. } => Err(reason),
             })
             .collect(),
     }
@@ -223,7 +231,11 @@ impl RuleSetBuilder {
             .collect();
         let mut fields = FieldTable::default();
         let mut rules = Vec::new();
+        let mut names: Vec<Option<String>> = Vec::new();
         let mut reports = self.reports;
+        let mut correlations = Vec::new();
+        let mut filter_asts = Vec::new();
+        let mut not_loaded = corr2set::NotLoaded::default();
         for (origin, docs) in parsed {
             let docs = match docs {
                 Ok(d) => d,
@@ -255,6 +267,7 @@ impl RuleSetBuilder {
                             match compile_rule(&ast, &origin, &mut fields, &self.placeholders) {
                                 Ok(rule) => {
                                     rules.push(rule);
+                                    names.push(ast.name.clone());
                                     (ast.line, RuleStatus::Ok)
                                 }
                                 Err(CompileError::Unsupported(r)) => {
@@ -264,20 +277,35 @@ impl RuleSetBuilder {
                                     (line, RuleStatus::Invalid(r))
                                 }
                             };
+                        if status != RuleStatus::Ok {
+                            for key in ast.id.iter().chain(ast.name.iter()) {
+                                not_loaded.insert(key.clone(), status.clone());
+                            }
+                        }
                         (line, ast.id, ast.title, status)
                     }
-                    ParsedDoc::Unsupported {
-                        title,
-                        id,
-                        line,
-                        reason,
-                    } => (line, id, title, RuleStatus::Unsupported(reason)),
+                    ParsedDoc::Correlation(ast) => {
+                        correlations.push(corr2set::LoadedCorrelation {
+                            origin: origin.clone(),
+                            ast: *ast,
+                        });
+                        continue;
+                    }
+                    ParsedDoc::Filter(f) => {
+                        filter_asts.push((origin.clone(), *f));
+                        continue;
+                    }
                     ParsedDoc::Invalid {
                         title,
                         id,
                         line,
                         reason,
-                    } => (line, id, title, RuleStatus::Invalid(reason)),
+                    } => {
+                        if let Some(i) = &id {
+                            not_loaded.insert(i.clone(), RuleStatus::Invalid(reason.clone()));
+                        }
+                        (line, id, title, RuleStatus::Invalid(reason))
+                    }
                 };
                 reports.push(RuleReport {
                     origin: origin.clone(),
@@ -288,9 +316,30 @@ impl RuleSetBuilder {
                 });
             }
         }
+        let (filters, filters_of, filter_reports) =
+            compile_filters(filter_asts, &rules, &names, &mut fields, &self.placeholders);
+        reports.extend(filter_reports);
+        let (correlations, corr_reports) =
+            corr2set::build(correlations, &mut rules, &names, &not_loaded);
+        reports.extend(corr_reports);
         let reqs: Vec<Option<Vec<Atom>>> = rules.iter().map(requirement).collect();
-        let keywords = rules.iter().map(uses_keywords).collect();
-        let rule_fields = rules.iter().map(rule_fields).collect();
+        let mut keywords: Vec<bool> = rules.iter().map(uses_keywords).collect();
+        let mut rule_fields: Vec<Vec<ir::FieldId>> = rules.iter().map(rule_fields).collect();
+        // A filter reads fields of the events of its rules: the per-event scratch must hold them.
+        for (r, fs) in filters_of.iter().enumerate() {
+            for &fi in fs {
+                if let Some(f) = filters.get(fi as usize) {
+                    if let Some(list) = rule_fields.get_mut(r) {
+                        list.extend(index::rule_fields(&f.rule));
+                        list.sort_unstable();
+                        list.dedup();
+                    }
+                    if let Some(k) = keywords.get_mut(r) {
+                        *k |= uses_keywords(&f.rule);
+                    }
+                }
+            }
+        }
         let metas = rules.iter().map(|r| r.meta.clone()).collect();
         RuleSet {
             rules,
@@ -300,9 +349,88 @@ impl RuleSetBuilder {
             rule_fields,
             fields,
             reports,
+            filters,
+            filters_of,
+            correlations,
             indexes: RwLock::new(FxHashMap::default()),
         }
     }
+}
+
+/// A compiled filter rule and what it suppressed so far (all threads).
+pub(crate) struct CompiledFilter {
+    pub(crate) rule: CompiledRule,
+    origin: String,
+    pub(crate) suppressed: AtomicU64,
+}
+
+type Filters = (Vec<CompiledFilter>, Vec<Vec<u32>>, Vec<RuleReport>);
+
+/// Compiles filter rules and attaches each to the rules it names (by id or name).
+fn compile_filters(
+    asts: Vec<(String, FilterAst)>,
+    rules: &[CompiledRule],
+    names: &[Option<String>],
+    fields: &mut FieldTable,
+    placeholders: &Placeholders,
+) -> Filters {
+    let mut filters = Vec::new();
+    let mut filters_of: Vec<Vec<u32>> = vec![Vec::new(); rules.len()];
+    let mut reports = Vec::new();
+    for (origin, f) in asts {
+        let mut report = RuleReport {
+            origin: origin.clone(),
+            line: f.rule.line,
+            id: f.rule.id.clone(),
+            title: f.rule.title.clone(),
+            status: RuleStatus::Ok,
+        };
+        let targets: Vec<u32> = match &f.targets {
+            FilterTargets::Any => (0..rules.len() as u32).collect(),
+            FilterTargets::Rules(list) => {
+                let mut out = Vec::new();
+                for (name, _) in list {
+                    for (i, r) in rules.iter().enumerate() {
+                        let by_name = names.get(i).and_then(Option::as_ref) == Some(name);
+                        if r.meta.id == *name || by_name {
+                            out.push(i as u32);
+                        }
+                    }
+                }
+                if out.is_empty() {
+                    report.line = list.first().map_or(f.rule.line, |(_, l)| *l);
+                    report.status = RuleStatus::Invalid(
+                        "filter: none of the rules it names is loaded".to_string(),
+                    );
+                }
+                out
+            }
+        };
+        if report.status == RuleStatus::Ok {
+            match compile_rule(&f.rule, &origin, fields, placeholders) {
+                Ok(rule) => {
+                    let fi = filters.len() as u32;
+                    for t in targets {
+                        if let Some(v) = filters_of.get_mut(t as usize) {
+                            v.push(fi);
+                        }
+                    }
+                    filters.push(CompiledFilter {
+                        rule,
+                        origin: origin.clone(),
+                        suppressed: AtomicU64::new(0),
+                    });
+                }
+                Err(CompileError::Unsupported(r)) => report.status = RuleStatus::Unsupported(r),
+                Err(CompileError::Invalid(line, r)) => {
+                    report.line = line;
+                    report.status = RuleStatus::Invalid(r);
+                }
+            }
+        }
+        reports.push(report);
+    }
+    (filters, filters_of, reports)
 }
 
 /// A compiled, immutable set of Sigma rules, shared by all threads.
@@ -314,6 +442,10 @@ pub struct RuleSet {
     rule_fields: Vec<Vec<ir::FieldId>>,
     fields: FieldTable,
     reports: Vec<RuleReport>,
+    pub(crate) filters: Vec<CompiledFilter>,
+    /// Per rule: the filters that apply to it.
+    pub(crate) filters_of: Vec<Vec<u32>>,
+    correlations: CorrelationSet,
     /// Prefilter per event log source, built the first time a log source is seen.
     indexes: RwLock<FxHashMap<LogSource, Arc<LogSourceIndex>>>,
 }
@@ -346,6 +478,24 @@ impl RuleSet {
     /// True if no rule runs.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// The correlation rules: a stateful detector over the findings of this set's rules.
+    pub fn correlations(&self) -> &CorrelationSet {
+        &self.correlations
+    }
+
+    /// Every filter rule and how many matches it has suppressed so far.
+    pub fn filter_stats(&self) -> Vec<FilterStat> {
+        self.filters
+            .iter()
+            .map(|f| FilterStat {
+                id: f.rule.meta.id.clone(),
+                title: f.rule.meta.title.clone(),
+                origin: f.origin.clone(),
+                suppressed: f.suppressed.load(Ordering::Relaxed),
+            })
+            .collect()
     }
 
     /// A per-thread evaluator.
@@ -389,8 +539,9 @@ impl RuleSet {
     pub fn matching_rules_unindexed(&self, ev: &spoor_event::Event) -> Vec<Arc<RuleMeta>> {
         self.rules
             .iter()
-            .filter(|r| eval::rule_matches(r, ev, self))
-            .map(|r| r.meta.clone())
+            .enumerate()
+            .filter(|(i, r)| eval::rule_matches(r, ev, self) && !eval::filtered(self, *i, ev))
+            .map(|(_, r)| r.meta.clone())
             .collect()
     }
 }

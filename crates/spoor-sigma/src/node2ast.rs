@@ -11,17 +11,10 @@ use crate::yaml2node::{is_null_text, Node, NodeKind};
 pub enum ParsedDoc {
     /// A detection rule.
     Rule(Box<RuleAst>),
-    /// A rule Sigma defines but spoor does not run yet (correlation or filter rule).
-    Unsupported {
-        /// Title if any.
-        title: String,
-        /// Id if any.
-        id: Option<String>,
-        /// Line of the document.
-        line: usize,
-        /// Why.
-        reason: String,
-    },
+    /// A correlation rule (resolved against the other rules when the set is built).
+    Correlation(Box<crate::node2corr::CorrelationAst>),
+    /// A filter rule.
+    Filter(Box<crate::node2corr::FilterAst>),
     /// A broken rule.
     Invalid {
         /// Title if known.
@@ -35,12 +28,13 @@ pub enum ParsedDoc {
     },
 }
 
-struct Problem {
-    line: usize,
-    reason: String,
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) line: usize,
+    pub(crate) reason: String,
 }
 
-fn problem(line: usize, reason: impl Into<String>) -> Problem {
+pub(crate) fn problem(line: usize, reason: impl Into<String>) -> Problem {
     Problem {
         line,
         reason: reason.into(),
@@ -144,7 +138,7 @@ fn deep_merge(base: Node, over: Node) -> Node {
     }
 }
 
-fn text_of(node: Option<&Node>) -> Option<String> {
+pub(crate) fn text_of(node: Option<&Node>) -> Option<String> {
     node.and_then(Node::as_str).map(str::to_string)
 }
 
@@ -161,19 +155,25 @@ pub fn document_to_rule(doc: &Node) -> ParsedDoc {
         };
     }
     if doc.get("correlation").is_some() {
-        return ParsedDoc::Unsupported {
-            title,
-            id,
-            line: doc.line,
-            reason: "correlation: correlation rules are recognised but not run yet".into(),
+        return match crate::node2corr::parse_correlation(doc, &title) {
+            Ok(c) => ParsedDoc::Correlation(Box::new(c)),
+            Err(p) => ParsedDoc::Invalid {
+                title,
+                id,
+                line: p.line,
+                reason: p.reason,
+            },
         };
     }
     if doc.get("filter").is_some() && doc.get("detection").is_none() {
-        return ParsedDoc::Unsupported {
-            title,
-            id,
-            line: doc.line,
-            reason: "correlation: filter (meta) rules are recognised but not applied yet".into(),
+        return match crate::node2corr::parse_filter(doc, &title) {
+            Ok(f) => ParsedDoc::Filter(Box::new(f)),
+            Err(p) => ParsedDoc::Invalid {
+                title,
+                id,
+                line: p.line,
+                reason: p.reason,
+            },
         };
     }
     match parse_rule(doc, &title, &id) {
@@ -191,6 +191,29 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
     if title.trim().is_empty() {
         return Err(problem(doc.line, "missing 'title'"));
     }
+    let logsource = parse_logsource(doc)?;
+    let detection = doc
+        .get("detection")
+        .ok_or_else(|| problem(doc.line, "missing 'detection'"))?;
+    let (selections, conditions) = parse_detection(detection, &["timeframe"])?;
+    let level = parse_level(doc)?;
+    Ok(RuleAst {
+        title: title.to_string(),
+        id: id.clone(),
+        name: text_of(doc.get("name")).filter(|n| !n.trim().is_empty()),
+        status: text_of(doc.get("status")),
+        level,
+        description: text_of(doc.get("description")),
+        tags: parse_tags(doc),
+        logsource,
+        selections,
+        conditions,
+        line: doc.line,
+    })
+}
+
+/// The `logsource` section (mandatory).
+pub(crate) fn parse_logsource(doc: &Node) -> Result<LogSourceAst, Problem> {
     let logsource_node = doc
         .get("logsource")
         .ok_or_else(|| problem(doc.line, "missing 'logsource'"))?;
@@ -207,14 +230,45 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
             .filter(|s| !s.trim().is_empty())
             .map(|s| s.trim().to_ascii_lowercase())
     };
-    let logsource = LogSourceAst {
+    Ok(LogSourceAst {
         product: lower("product"),
         category: lower("category"),
         service: lower("service"),
-    };
-    let detection = doc
-        .get("detection")
-        .ok_or_else(|| problem(doc.line, "missing 'detection'"))?;
+    })
+}
+
+/// `tags`: a list of strings (or one string).
+pub(crate) fn parse_tags(doc: &Node) -> Vec<String> {
+    match doc.get("tags") {
+        None => Vec::new(),
+        Some(n) => match &n.kind {
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            NodeKind::Scalar { text, .. } if !is_null_text(text) => vec![text.clone()],
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// `level`, checked against Sigma's five levels.
+pub(crate) fn parse_level(doc: &Node) -> Result<Option<String>, Problem> {
+    let level = text_of(doc.get("level"));
+    if let Some(l) = &level {
+        if l.parse::<spoor_event::RuleLevel>().is_err() {
+            let line = doc.get("level").map_or(doc.line, |n| n.line);
+            return Err(problem(line, format!("unknown level '{l}'")));
+        }
+    }
+    Ok(level)
+}
+
+type Detection = (Vec<(String, SelectionAst)>, Vec<ConditionAst>);
+
+/// A detection mapping (search identifiers and `condition`); keys in `skip` are not search
+/// identifiers (`timeframe` of old rules, `rules` of a filter).
+pub(crate) fn parse_detection(detection: &Node, skip: &[&str]) -> Result<Detection, Problem> {
     let entries = detection
         .as_map()
         .ok_or_else(|| problem(detection.line, "'detection' must be a mapping"))?;
@@ -226,7 +280,7 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
             .ok_or_else(|| problem(k.line, "search identifiers must be strings"))?;
         match key {
             "condition" => condition_node = Some(v),
-            "timeframe" => {}
+            k if skip.contains(&k) => {}
             _ => selections.push((key.to_string(), parse_selection(v)?)),
         }
     }
@@ -256,36 +310,7 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
         check_names(&c, &names).map_err(|e| problem(line, e))?;
         conditions.push(c);
     }
-    let tags = match doc.get("tags") {
-        None => Vec::new(),
-        Some(n) => match &n.kind {
-            NodeKind::Seq(items) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            NodeKind::Scalar { text, .. } if !is_null_text(text) => vec![text.clone()],
-            _ => Vec::new(),
-        },
-    };
-    let level = text_of(doc.get("level"));
-    if let Some(l) = &level {
-        if l.parse::<spoor_event::RuleLevel>().is_err() {
-            let line = doc.get("level").map_or(doc.line, |n| n.line);
-            return Err(problem(line, format!("unknown level '{l}'")));
-        }
-    }
-    Ok(RuleAst {
-        title: title.to_string(),
-        id: id.clone(),
-        status: text_of(doc.get("status")),
-        level,
-        description: text_of(doc.get("description")),
-        tags,
-        logsource,
-        selections,
-        conditions,
-        line: doc.line,
-    })
+    Ok((selections, conditions))
 }
 
 /// Every identifier a condition names exists, and every `x of` pattern matches one, so that the
@@ -547,11 +572,13 @@ mod tests {
     }
 
     #[test]
-    fn correlation_and_filter_are_unsupported() {
+    fn correlation_and_filter_documents_are_recognised() {
         let docs = parse(
-            "title: c\ncorrelation:\n  type: event_count\n---\ntitle: f\nfilter:\n  rules: [a]\n",
+            "title: c\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 3}\n---\ntitle: f\nlogsource: {product: windows}\nfilter:\n  rules: [a]\n  sel: {User: x}\n  condition: sel\n---\ntitle: broken\ncorrelation:\n  type: event_count\n",
         );
-        assert!(docs.iter().all(|d| matches!(d, ParsedDoc::Unsupported { reason, .. } if reason.starts_with("correlation"))));
+        assert!(matches!(docs[0], ParsedDoc::Correlation(_)));
+        assert!(matches!(docs[1], ParsedDoc::Filter(_)));
+        assert!(matches!(&docs[2], ParsedDoc::Invalid { reason, .. } if reason.contains("rules")));
     }
 
     #[test]

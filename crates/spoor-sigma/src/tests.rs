@@ -31,6 +31,7 @@ macro_rules! ev {
 }
 
 mod conditions;
+mod correlation;
 mod hostile;
 mod invalid;
 mod modifiers;

@@ -38,6 +38,7 @@ impl FileScan {
                     .collect(),
                 file: self.info.clone(),
                 related: Vec::new(),
+                correlation: None,
                 count: 1,
             })
             .collect()
