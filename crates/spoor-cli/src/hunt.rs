@@ -1,31 +1,37 @@
 //! `spoor hunt`: the main job. Logs are read in parallel; every event goes through the Sigma
-//! engine and the indicator engine (each thread with its own matchers); web shells found by an
-//! optional `--scan` are tied back to the requests that used them; findings are filtered,
-//! sorted into a deterministic timeline and written.
+//! engine and the indicator engine (each thread with its own matchers), then through the
+//! stateful detectors (Sigma correlations, STIX observation sequences, the tie-back of web
+//! shells found by an optional `--scan` to the requests that used them), all on one lifecycle
+//! ([`StatefulChain`]); findings are filtered, sorted into a deterministic timeline and written.
 
 use crate::args::HuntArgs;
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
-use spoor_event::{Detector, Event, EventMatcher, Finding, RunSummary};
+use spoor_event::{Detector, Event, EventMatcher, Finding, Partials, RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, InputFormat};
-use spoor_yara::{TieBack, DEFAULT_MAX_REQUESTS};
+use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
 use std::time::Instant;
 
-/// Per-work-unit state: the matchers of one thread and what they found.
+/// Per-work-unit state: the matchers of one thread, the stateful detectors' partial states and
+/// what was found.
 struct UnitState<'d> {
     matchers: Vec<Box<dyn EventMatcher + Send + 'd>>,
+    partials: Partials,
+    /// The current event's findings (reused buffer).
+    hits: Vec<Finding>,
     findings: Vec<Finding>,
-    tieback: Option<TieBack>,
 }
 
 impl UnitState<'_> {
-    fn on_event(&mut self, ev: Event) {
+    fn on_event(&mut self, chain: &StatefulChain<'_>, ev: Event) {
+        self.hits.clear();
         for m in &mut self.matchers {
-            m.check(&ev, &mut self.findings);
+            m.check(&ev, &mut self.hits);
         }
-        if let Some(tb) = &mut self.tieback {
-            tb.observe(&ev);
-        }
+        chain.observe(&mut self.partials, &ev, &self.hits);
+        // Rules that only feed correlations make no finding of their own.
+        self.findings
+            .extend(self.hits.drain(..).filter(|f| !f.rule.feeds_only));
     }
 }
 
@@ -76,14 +82,15 @@ pub fn run(args: HuntArgs) -> Result<i32> {
             pool.install(|| scan::scan_files(&args.scan, &scan_walk, &rules, iocs.as_ref(), &opts));
         warnings.extend(outcome.warnings);
         file_stats = outcome.stats;
-        file_findings = outcome.findings;
         let roots = if args.webroot.is_empty() {
             &args.scan
         } else {
             &args.webroot
         };
-        let tb = TieBack::from_findings(&file_findings, roots, DEFAULT_MAX_REQUESTS);
-        if !tb.is_empty() {
+        let tb = WebShellRequests::new(outcome.findings, roots, DEFAULT_MAX_REQUESTS);
+        if tb.is_empty() {
+            file_findings = tb.into_findings();
+        } else {
             tieback = Some(tb);
         }
     }
@@ -92,6 +99,16 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let detectors: Vec<&dyn Detector> = std::iter::once(&sigma as &dyn Detector)
         .chain(iocs.as_ref().map(|s| s as &dyn Detector))
         .collect();
+    let mut chain = StatefulChain::new();
+    if !sigma.correlations().is_empty() {
+        chain.push(sigma.correlations());
+    }
+    if let Some(set) = iocs.as_ref().filter(|s| s.has_stateful()) {
+        chain.push(set);
+    }
+    if let Some(tb) = &tieback {
+        chain.push(tb);
+    }
     let progress = Progress::new(files.len());
     let (states, stats) = pool.install(|| {
         read_all(
@@ -99,41 +116,27 @@ pub fn run(args: HuntArgs) -> Result<i32> {
             &read_opts,
             || UnitState {
                 matchers: detectors.iter().map(|d| d.matcher()).collect(),
+                partials: chain.start(),
+                hits: Vec::new(),
                 findings: Vec::new(),
-                tieback: tieback.clone(),
             },
             |state, ev| {
                 progress.event();
-                state.on_event(ev)
+                state.on_event(&chain, ev)
             },
         )
     });
     progress.finish();
 
     let mut findings = Vec::new();
-    let mut merged_tieback: Option<TieBack> = None;
+    let mut partials = Vec::with_capacity(states.len());
     for state in states {
         findings.extend(state.findings);
-        drop(state.matchers); // indicator matchers hand over their stateful hits here
-        if let Some(tb) = state.tieback {
-            match &mut merged_tieback {
-                Some(m) => m.merge(tb),
-                None => merged_tieback = Some(tb),
-            }
-        }
+        partials.push(state.partials);
     }
-    if let Some(set) = &iocs {
-        if set.has_stateful() {
-            let correlation = set.correlate_pending();
-            findings.extend(correlation.findings);
-            warnings.extend(correlation.notes);
-        } else {
-            let _ = set.take_pending_hits();
-        }
-    }
-    if let Some(tb) = &merged_tieback {
-        tb.attach(&mut file_findings);
-    }
+    let stateful = chain.finish(partials);
+    findings.extend(stateful.findings);
+    warnings.extend(stateful.notes);
     findings.extend(file_findings);
     let findings = output::select(findings, &filter);
 
@@ -147,6 +150,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
         rules_loaded: counts.ok,
         rules_unsupported: counts.unsupported,
         rules_invalid: counts.invalid,
+        filters: sigma.filter_stats(),
         warnings,
         ..RunSummary::default()
     };

@@ -203,6 +203,14 @@ pub fn print_summary(summary: &RunSummary) {
             );
         }
     }
+    for f in &summary.filters {
+        let _ = writeln!(
+            err,
+            "  filter {}: {} suppressed",
+            terminal_safe(&f.title),
+            f.suppressed
+        );
+    }
     for w in summary.warnings.iter().take(20) {
         let _ = writeln!(err, "  warning: {}", terminal_safe(w));
     }

@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use spoor_event::{
     Detector, Event, EventMatcher, Finding, MatchedValue, Position, RuleKind, RuleLevel, RuleMeta,
+    StatefulDetector, StatefulOutput,
 };
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// Most hits one matcher keeps per observation of a stateful indicator; more are counted.
 pub const MAX_HITS_PER_OBSERVATION: usize = 10_000;
@@ -353,6 +354,10 @@ impl IocSetBuilder {
     pub fn build(mut self) -> Result<IocSet, IocError> {
         let mapping = self.mapping.map_err(IocError::Mapping)?;
         self.index.finish().map_err(IocError::Mapping)?;
+        let stateful = self
+            .indicators
+            .iter()
+            .any(|i| matches!(&i.body, Body::Stix(s) if !s.stateless));
         Ok(IocSet {
             options: self.options,
             mapping,
@@ -362,7 +367,7 @@ impl IocSetBuilder {
             origins: self.origins,
             reports: self.reports,
             counts: self.counts,
-            pending: Mutex::new((Vec::new(), 0)),
+            stateful,
         })
     }
 }
@@ -378,7 +383,8 @@ pub struct IocSet {
     origins: Vec<Arc<str>>,
     reports: Vec<LoadReport>,
     counts: LoadCounts,
-    pending: Mutex<(Vec<ObservationHit>, u64)>,
+    /// Whether any indicator has a stateful pattern (computed once).
+    stateful: bool,
 }
 
 impl IocSet {
@@ -407,9 +413,7 @@ impl IocSet {
     /// Whether any indicator needs [`IocSet::correlate`] after the events (several
     /// observations, `FOLLOWEDBY` or qualifiers).
     pub fn has_stateful(&self) -> bool {
-        self.indicators
-            .iter()
-            .any(|i| matches!(&i.body, Body::Stix(s) if !s.stateless))
+        self.stateful
     }
 
     /// A matcher for one thread. Its stateful hits stay with it ([`IocMatcher::take_hits`]).
@@ -421,27 +425,8 @@ impl IocSet {
             hits: Vec::new(),
             hit_counts: FxHashMap::default(),
             dropped: 0,
-            flush_on_drop: false,
+            mode: MatchMode::Both,
         }
-    }
-
-    /// Hits left by matchers obtained through [`Detector::matcher`] (they hand their hits over
-    /// when dropped), and how many were dropped over the per-observation cap. Takes them out.
-    pub fn take_pending_hits(&self) -> (Vec<ObservationHit>, u64) {
-        let mut guard = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *guard)
-    }
-
-    /// Convenience: correlates the pending hits ([`IocSet::take_pending_hits`]).
-    pub fn correlate_pending(&self) -> Correlation {
-        let (hits, dropped) = self.take_pending_hits();
-        let mut c = self.correlate(hits);
-        if dropped > 0 {
-            c.notes.push(format!(
-                "{dropped} observation hits over the cap of {MAX_HITS_PER_OBSERVATION} per observation were not correlated"
-            ));
-        }
-        c
     }
 
     fn meta(&self, id: u32) -> Option<Arc<RuleMeta>> {
@@ -636,7 +621,17 @@ pub struct IocMatcher<'a> {
     hits: Vec<ObservationHit>,
     hit_counts: FxHashMap<(u32, u32), usize>,
     dropped: u64,
-    flush_on_drop: bool,
+    mode: MatchMode,
+}
+
+/// What a matcher looks at: [`IocSet::ioc_matcher`] does both; as a [`Detector`] the set's
+/// matcher makes the single-event findings and, as a [`StatefulDetector`], the set records the
+/// observations of its stateful patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchMode {
+    Both,
+    Stateless,
+    Stateful,
 }
 
 impl IocMatcher<'_> {
@@ -702,6 +697,16 @@ impl EventMatcher for IocMatcher<'_> {
                 Target::List(i) => (i, None),
                 Target::Obs(i, j) => (i, Some(j)),
             };
+            if self.mode != MatchMode::Both {
+                let stateful = obs.is_some()
+                    && matches!(
+                        set.indicators.get(ind as usize),
+                        Some(Indicator { body: Body::Stix(b), .. }) if !b.stateless
+                    );
+                if stateful != (self.mode == MatchMode::Stateful) {
+                    continue;
+                }
+            }
             let validity = set.validity(ind, event.timestamp);
             if set.options.valid_only && validity == Some(false) {
                 continue;
@@ -773,22 +778,72 @@ impl EventMatcher for IocMatcher<'_> {
     }
 }
 
-impl Drop for IocMatcher<'_> {
-    fn drop(&mut self) {
-        if self.flush_on_drop && (!self.hits.is_empty() || self.dropped > 0) {
-            let mut guard = self.set.pending.lock().unwrap_or_else(|e| e.into_inner());
-            guard.0.append(&mut self.hits);
-            guard.1 += self.dropped;
-        }
+impl Detector for IocSet {
+    /// A matcher for the single-event indicators; the stateful patterns are the
+    /// [`StatefulDetector`] side of the set.
+    fn matcher(&self) -> Box<dyn EventMatcher + Send + '_> {
+        let mut m = self.ioc_matcher();
+        m.mode = MatchMode::Stateless;
+        Box::new(m)
     }
 }
 
-impl Detector for IocSet {
-    /// A matcher that hands its stateful hits to the set when dropped; after the run, call
-    /// [`IocSet::correlate_pending`].
-    fn matcher(&self) -> Box<dyn EventMatcher + Send + '_> {
-        let mut m = self.ioc_matcher();
-        m.flush_on_drop = true;
-        Box::new(m)
+/// The observations one work unit recorded for the set's stateful patterns.
+#[derive(Debug, Default)]
+pub struct IocPartial {
+    hits: Vec<ObservationHit>,
+    hit_counts: FxHashMap<(u32, u32), usize>,
+    dropped: u64,
+    cands: Vec<(Target, usize)>,
+    matched: Vec<usize>,
+}
+
+impl StatefulDetector for IocSet {
+    type Partial = IocPartial;
+
+    fn start(&self) -> IocPartial {
+        IocPartial::default()
+    }
+
+    fn observe(&self, p: &mut IocPartial, event: &Event, _findings: &[Finding]) {
+        if !self.has_stateful() {
+            return;
+        }
+        let mut m = IocMatcher {
+            set: self,
+            cands: std::mem::take(&mut p.cands),
+            matched: std::mem::take(&mut p.matched),
+            hits: std::mem::take(&mut p.hits),
+            hit_counts: std::mem::take(&mut p.hit_counts),
+            dropped: p.dropped,
+            mode: MatchMode::Stateful,
+        };
+        let mut none = Vec::new();
+        m.check(event, &mut none);
+        p.cands = m.cands;
+        p.matched = m.matched;
+        p.hits = m.hits;
+        p.hit_counts = m.hit_counts;
+        p.dropped = m.dropped;
+    }
+
+    fn merge(&self, into: &mut IocPartial, from: IocPartial) {
+        into.hits.extend(from.hits);
+        into.dropped += from.dropped;
+    }
+
+    fn finish(&self, p: IocPartial) -> StatefulOutput {
+        let c = self.correlate(p.hits);
+        let mut notes = c.notes;
+        if p.dropped > 0 {
+            notes.push(format!(
+                "{} observation hits over the cap of {MAX_HITS_PER_OBSERVATION} per observation were not correlated",
+                p.dropped
+            ));
+        }
+        StatefulOutput {
+            findings: c.findings,
+            notes,
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! written here as tests.
 
 use chrono::{DateTime, TimeZone, Utc};
-use spoor_event::{Detector, Event, EventMatcher, Finding, Position, RuleKind, RuleLevel, Value};
+use spoor_event::{
+    Detector, Event, EventMatcher, Finding, Position, RuleKind, RuleLevel, StatefulDetector, Value,
+};
 use spoor_ioc::{IocOptions, IocSet, IocSetBuilder, LoadStatus};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -375,18 +377,18 @@ fn correlation_is_the_same_however_hits_are_split() {
 }
 
 #[test]
-fn detector_trait_hands_hits_over() {
+fn detector_and_stateful_sides_split_the_work() {
     let set = stix_set(&[("indicator--f", FOLLOWED)], IocOptions::default());
     let mut out = Vec::new();
-    {
-        let mut m = Detector::matcher(&set);
-        m.check(&file_ev(1, 0), &mut out);
-        m.check(&reg_ev(2, 10), &mut out);
+    let mut m = Detector::matcher(&set);
+    let mut p = StatefulDetector::start(&set);
+    for ev in [file_ev(1, 0), reg_ev(2, 10)] {
+        m.check(&ev, &mut out);
+        StatefulDetector::observe(&set, &mut p, &ev, &out);
     }
-    assert!(out.is_empty());
-    let c = set.correlate_pending();
+    assert!(out.is_empty(), "the single-event side makes no finding of a sequence");
+    let c = StatefulDetector::finish(&set, p);
     assert_eq!(lines(&c.findings), vec![2]);
-    assert!(set.correlate_pending().findings.is_empty(), "taken once");
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //! ```
 //! for (name, yaml) in spoor_pack::sigma_rules() {
 //!     assert!(name.ends_with(".yml"));
-//!     assert!(yaml.contains("detection:"));
+//!     assert!(yaml.contains("detection:") || yaml.contains("correlation:"));
 //! }
 //! assert!(spoor_pack::origin("x.yml") == "builtin:x.yml");
 //! ```
@@ -72,7 +72,10 @@ mod tests {
                 "fixture embedded as rule: {name}"
             );
             assert!(name.ends_with(".yml") || name.ends_with(".yaml"), "{name}");
-            assert!(text.contains("detection:"), "{name} has no detection");
+            assert!(
+                text.contains("detection:") || text.contains("correlation:"),
+                "{name} has neither a detection nor a correlation"
+            );
             assert!(
                 text.contains("attack.t"),
                 "{name} has no ATT&CK technique tag"

@@ -4,7 +4,7 @@
 //! keeps the table, CSV and HTML in agreement.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use spoor_event::{Finding, Value};
+use spoor_event::{CorrelationInfo, Finding, Origin, Position, Value};
 use std::fmt::Write as _;
 
 /// Event fields that name the host that logged the event, first present wins. Sigma / Windows
@@ -38,6 +38,9 @@ pub const CLIENT_IP_FIELDS: &[&str] = &[
 /// otherwise the event's fields as `name=value` separated by spaces; for a file finding with no
 /// fields, the file's size and hashes. Not sanitised: each writer escapes for its own context.
 pub fn evidence_text(f: &Finding) -> String {
+    if let Some(c) = &f.correlation {
+        return correlation_text(c);
+    }
     if let Some(raw) = &f.raw {
         return raw.to_string();
     }
@@ -61,6 +64,33 @@ pub fn evidence_text(f: &Finding) -> String {
         }
     }
     out
+}
+
+/// A correlation finding in one line: the aggregate, the events, the window and the group.
+fn correlation_text(c: &CorrelationInfo) -> String {
+    let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let mut out = format!(
+        "{}: {}={} over {} events, {} .. {}",
+        c.kind,
+        c.aggregate,
+        c.value,
+        c.events,
+        ts(&c.window_start),
+        ts(&c.window_end)
+    );
+    for (k, v) in &c.group {
+        let _ = write!(out, " {k}={}", v.as_deref().unwrap_or("(none)"));
+    }
+    out
+}
+
+/// Where a contributing event is, as `path:line` (`#record`, `[index]`).
+pub fn origin_text(o: &Origin) -> String {
+    match o.position {
+        Position::Line(n) => format!("{}:{n}", o.path),
+        Position::Record(n) => format!("{}#{n}", o.path),
+        Position::Index(n) => format!("{}[{n}]", o.path),
+    }
 }
 
 fn first_field(f: &Finding, names: &[&str]) -> Option<String> {

@@ -183,5 +183,6 @@ pub(crate) fn kind_name(kind: RuleKind) -> &'static str {
         RuleKind::Sigma => "sigma",
         RuleKind::Indicator => "indicator",
         RuleKind::Yara => "yara",
+        RuleKind::Correlation => "correlation",
     }
 }

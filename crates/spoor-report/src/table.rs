@@ -208,6 +208,14 @@ impl<W: Write> TableWriter<W> {
                 .collect();
             let _ = writeln!(b, "by tactic  {}", list.join(", "));
         }
+        for flt in &s.filters {
+            let _ = writeln!(
+                b,
+                "filter     {}: {} suppressed",
+                terminal_safe(&flt.title),
+                flt.suppressed
+            );
+        }
         let _ = writeln!(b, "elapsed    {:.2} s", s.elapsed_seconds);
         for f in s.files.iter().filter(|f| f.error.is_some()) {
             let _ = writeln!(

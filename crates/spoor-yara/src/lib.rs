@@ -42,6 +42,6 @@ pub use hashing::{digest_bytes, digest_reader, Digests};
 pub use options::ScanOptions;
 pub use rules::{YaraRules, YaraRulesBuilder};
 pub use scanner::{FileScan, FileScanner, MatchedString, SkipReason, YaraMatch};
-pub use tieback::{TieBack, TieBackEntry, DEFAULT_MAX_REQUESTS};
+pub use tieback::{TieBack, TieBackEntry, TieBackHits, WebShellRequests, DEFAULT_MAX_REQUESTS};
 pub use urlpath::{tomcat_url_path, url_path};
 pub use walk::{scan_paths, ScanReport, ScanStats};

@@ -18,7 +18,9 @@
 
 use crate::{tomcat_url_path, url_path};
 use chrono::{DateTime, Utc};
-use spoor_event::{Event, Finding, Origin, Position, RelatedRequest};
+use spoor_event::{
+    Event, Finding, Origin, Position, RelatedRequest, StatefulDetector, StatefulOutput,
+};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
@@ -167,22 +169,28 @@ impl TieBack {
 
     /// Looks at one event; a web request to an indexed file is recorded for it.
     pub fn observe(&mut self, event: &Event) {
-        if self.entries.is_empty() {
+        let Some((hits, kept)) = self.lookup(event) else {
             return;
+        };
+        for i in hits {
+            if let Some(e) = self.entries.get_mut(i) {
+                e.total += 1;
+                push_bounded(&mut e.kept, kept.clone(), self.max_per_file);
+            }
         }
-        let Some(raw_uri) = URI_FIELDS
+    }
+
+    /// The indexed files a web request asks for, and the request as kept (read only).
+    fn lookup(&self, event: &Event) -> Option<(Vec<usize>, Kept)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let raw_uri = URI_FIELDS
             .iter()
-            .find_map(|f| event.get(f).and_then(|v| v.as_text()))
-        else {
-            return;
-        };
+            .find_map(|f| event.get(f).and_then(|v| v.as_text()))?;
         let req_path = normalise_path(&raw_uri);
-        let Some(name) = last_segment(&req_path) else {
-            return;
-        };
-        let Some(candidates) = self.by_name.get(name) else {
-            return;
-        };
+        let name = last_segment(&req_path)?;
+        let candidates = self.by_name.get(name)?;
         let exact: Vec<usize> = candidates
             .iter()
             .copied()
@@ -208,7 +216,7 @@ impl TieBack {
             exact
         };
         if hits.is_empty() {
-            return;
+            return None;
         }
         let req = related_request(event, &raw_uri);
         let key = (
@@ -217,19 +225,7 @@ impl TieBack {
             Arc::clone(&event.origin.path),
             event.origin.position,
         );
-        for i in hits {
-            if let Some(e) = self.entries.get_mut(i) {
-                e.total += 1;
-                push_bounded(
-                    &mut e.kept,
-                    Kept {
-                        key: key.clone(),
-                        req: req.clone(),
-                    },
-                    self.max_per_file,
-                );
-            }
-        }
+        Some((hits, Kept { key, req }))
     }
 
     /// Adds what another index (built from the same findings, fed other events) observed.
@@ -288,6 +284,93 @@ impl TieBack {
             n += 1;
         }
         n
+    }
+}
+
+/// The tie-back as a stateful detector of the run: it owns the file findings, each work unit
+/// records the requests it sees for them ([`TieBackHits`], plain data: the index itself is
+/// shared, never cloned per unit), and `finish` returns the findings with `related` set.
+#[derive(Debug)]
+pub struct WebShellRequests {
+    index: TieBack,
+    findings: Vec<Finding>,
+}
+
+/// Requests one work unit saw for the indexed files: per entry, the earliest kept and a total.
+#[derive(Debug, Default)]
+pub struct TieBackHits {
+    per_entry: HashMap<usize, (BinaryHeap<Kept>, u64)>,
+}
+
+impl WebShellRequests {
+    /// Indexes the file findings served under `webroots` (see [`TieBack::from_findings`]).
+    pub fn new(findings: Vec<Finding>, webroots: &[PathBuf], max_per_file: usize) -> Self {
+        let index = TieBack::from_findings(&findings, webroots, max_per_file);
+        WebShellRequests { index, findings }
+    }
+
+    /// True when no finding is served from a web root (observing would be wasted work).
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The file findings, without requests (for a run that reads no logs).
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}
+
+impl StatefulDetector for WebShellRequests {
+    type Partial = TieBackHits;
+
+    fn start(&self) -> TieBackHits {
+        TieBackHits::default()
+    }
+
+    fn observe(&self, p: &mut TieBackHits, event: &Event, _findings: &[Finding]) {
+        let Some((hits, kept)) = self.index.lookup(event) else {
+            return;
+        };
+        for i in hits {
+            let (heap, total) = p.per_entry.entry(i).or_default();
+            *total += 1;
+            push_bounded(heap, kept.clone(), self.index.max_per_file);
+        }
+    }
+
+    fn merge(&self, into: &mut TieBackHits, from: TieBackHits) {
+        for (i, (heap, total)) in from.per_entry {
+            let (h, t) = into.per_entry.entry(i).or_default();
+            *t += total;
+            for k in heap {
+                push_bounded(h, k, self.index.max_per_file);
+            }
+        }
+    }
+
+    fn finish(&self, p: TieBackHits) -> StatefulOutput {
+        let mut findings = self.findings.clone();
+        let mut notes = Vec::new();
+        for f in &mut findings {
+            let Some(&i) = self.index.by_path.get(&f.source.path) else {
+                continue;
+            };
+            let Some((heap, total)) = p.per_entry.get(&i) else {
+                continue;
+            };
+            let mut kept: Vec<&Kept> = heap.iter().collect();
+            kept.sort();
+            f.related = kept.into_iter().map(|k| k.req.clone()).collect();
+            if *total > f.related.len() as u64 {
+                notes.push(format!(
+                    "web shell {}: {total} requests, the first {} attached",
+                    f.source.path,
+                    f.related.len()
+                ));
+            }
+        }
+        notes.dedup();
+        StatefulOutput { findings, notes }
     }
 }
 
@@ -549,4 +632,40 @@ mod tests {
             let _ = crate::tomcat_url_path(std::path::Path::new(&uri));
         }
     }
+
+    #[test]
+    fn stateful_side_equals_the_index_whatever_the_split() {
+        let root = PathBuf::from("/var/www");
+        let findings = vec![file_finding("/var/www/up/s.php"), file_finding("/var/www/a.php")];
+        let events: Vec<Event> = (0..30)
+            .map(|i| {
+                let stem = if i % 3 == 0 { "/up/s.php" } else { "/index.html" };
+                web(&format!("access{}.log", i % 2), i as u64 + 1, 1_700_000_000 + (29 - i) * 60, stem, "203.0.113.66")
+            })
+            .collect();
+        // The plain index fed in one pass.
+        let mut tb = TieBack::from_findings(&findings, std::slice::from_ref(&root), 4);
+        for e in &events {
+            tb.observe(e);
+        }
+        let mut want = findings.clone();
+        tb.attach(&mut want);
+        // The detector fed in two units, in reverse order.
+        let d = WebShellRequests::new(findings, &[root], 4);
+        let (mut a, mut b) = (d.start(), d.start());
+        for e in events.iter().rev() {
+            if e.origin.path.ends_with("0.log") {
+                d.observe(&mut a, e, &[]);
+            } else {
+                d.observe(&mut b, e, &[]);
+            }
+        }
+        d.merge(&mut b, a);
+        let out = d.finish(b);
+        assert_eq!(out.findings[0].related.len(), 4);
+        assert_eq!(out.findings[0].related, want[0].related);
+        assert!(out.findings[1].related.is_empty());
+        assert_eq!(out.notes, vec!["web shell /var/www/up/s.php: 10 requests, the first 4 attached"]);
+    }
+
 }

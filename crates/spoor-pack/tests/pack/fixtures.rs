@@ -51,6 +51,75 @@ pub fn load(path: &Path) -> Result<Fixture, String> {
     Ok(fixture)
 }
 
+/// A correlation rule's fixture (`fires:` and `quiet:`): scenarios, each a list of timed
+/// events. An item is `{at: SECONDS, logsource, fields}` with optional `repeat: N` copies
+/// `every: SECONDS` apart and `each: {field: [values...]}` cycling through values per copy.
+pub struct Scenarios {
+    /// Scenarios in which the correlation must report.
+    pub fires: Vec<Vec<Event>>,
+    /// Near misses in which it must stay quiet.
+    pub quiet: Vec<Vec<Event>>,
+}
+
+/// Reads a correlation fixture.
+pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let docs = YamlLoader::load_from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc = docs
+        .first()
+        .ok_or_else(|| format!("{}: empty fixture", path.display()))?;
+    let origin = path.display().to_string();
+    let base = chrono::DateTime::parse_from_rfc3339("2024-07-12T00:00:00Z")
+        .map_err(|e| e.to_string())?
+        .with_timezone(&chrono::Utc);
+    let scenarios = |key: &str| -> Result<Vec<Vec<Event>>, String> {
+        let list = doc[key]
+            .as_vec()
+            .ok_or_else(|| format!("{origin}: `{key}` is not a list of scenarios"))?;
+        let mut out = Vec::new();
+        for (si, sc) in list.iter().enumerate() {
+            let items = sc
+                .as_vec()
+                .ok_or_else(|| format!("{origin} {key}[{si}]: a scenario is a list of events"))?;
+            let mut events = Vec::new();
+            for (ii, item) in items.iter().enumerate() {
+                let what = format!("{origin} {key}[{si}][{ii}]");
+                let at = item["at"].as_i64().ok_or_else(|| format!("{what}: no `at`"))?;
+                let repeat = item["repeat"].as_i64().unwrap_or(1).max(1);
+                let every = item["every"].as_i64().unwrap_or(1);
+                for k in 0..repeat {
+                    let mut ev = event(item, &what, events.len())?;
+                    if let Some(each) = item["each"].as_hash() {
+                        for (name, values) in each {
+                            let (Some(name), Some(values)) = (name.as_str(), values.as_vec())
+                            else {
+                                return Err(format!("{what}: `each` maps fields to lists"));
+                            };
+                            let v = values
+                                .get(k as usize % values.len().max(1))
+                                .ok_or_else(|| format!("{what}: empty `each` list"))?;
+                            ev.fields.retain(|(n, _)| &**n != name);
+                            ev.push(name, value(v, &what)?);
+                        }
+                    }
+                    ev.timestamp = Some(base + chrono::Duration::seconds(at + k * every));
+                    events.push(ev);
+                }
+            }
+            out.push(events);
+        }
+        Ok(out)
+    };
+    let s = Scenarios {
+        fires: scenarios("fires")?,
+        quiet: scenarios("quiet")?,
+    };
+    if s.fires.is_empty() || s.quiet.is_empty() {
+        return Err(format!("{origin}: needs at least one `fires` and one `quiet` scenario"));
+    }
+    Ok(s)
+}
+
 fn event(item: &Yaml, what: &str, index: usize) -> Result<Event, String> {
     let ls = &item["logsource"];
     let part = |k: &str| ls[k].as_str();

@@ -5,7 +5,7 @@
 mod decode;
 mod fixtures;
 
-use spoor_event::attack_from_tags;
+use spoor_event::{attack_from_tags, EventMatcher, Finding, StatefulDetector};
 use spoor_sigma::{RuleSet, RuleSetBuilder, RuleStatus};
 use std::collections::BTreeSet;
 use yaml_rust2::YamlLoader;
@@ -55,6 +55,9 @@ fn every_rule_matches_its_fixture_and_no_near_miss() {
     let mut failures = Vec::new();
     let mut checked = 0usize;
     for (name, yaml) in spoor_pack::sigma_rules() {
+        if is_correlation(yaml) {
+            continue;
+        }
         let id = rule_id(name, yaml);
         let path = fixtures::rules_dir().join("sigma/tests").join(name);
         let fixture = match fixtures::load(&path) {
@@ -87,10 +90,81 @@ fn every_rule_matches_its_fixture_and_no_near_miss() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(
-        checked >= 4 * spoor_pack::sigma_rules().len(),
-        "too few fixture events: {checked}"
-    );
+    let detections = spoor_pack::sigma_rules()
+        .iter()
+        .filter(|(_, y)| !is_correlation(y))
+        .count();
+    assert!(checked >= 4 * detections, "too few fixture events: {checked}");
+}
+
+fn is_correlation(yaml: &str) -> bool {
+    yaml.lines().any(|l| l.starts_with("correlation:"))
+}
+
+/// Every finding of the whole pack over one scenario (single-event rules, then correlations).
+fn hunt(set: &RuleSet, events: &[spoor_event::Event]) -> Vec<Finding> {
+    let corr = set.correlations();
+    let mut p = corr.start();
+    let mut ev = set.evaluator();
+    let mut out = Vec::new();
+    for e in events {
+        let mut hits = Vec::new();
+        ev.check(e, &mut hits);
+        corr.observe(&mut p, e, &hits);
+        out.extend(hits.into_iter().filter(|f| !f.rule.feeds_only));
+    }
+    out.extend(corr.finish(p).findings);
+    out
+}
+
+#[test]
+fn every_correlation_fires_on_its_scenarios_and_not_on_near_misses() {
+    let set = pack_set();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, yaml) in spoor_pack::sigma_rules() {
+        if !is_correlation(yaml) {
+            continue;
+        }
+        let id = rule_id(name, yaml);
+        let path = fixtures::rules_dir().join("sigma/tests").join(name);
+        let sc = match fixtures::load_scenarios(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                failures.push(format!("{name}: no usable fixture: {e}"));
+                continue;
+            }
+        };
+        let visible = set
+            .correlations()
+            .rules()
+            .any(|m| m.id == id && !m.feeds_only);
+        for (want, list) in [(true, &sc.fires), (false, &sc.quiet)] {
+            for (i, events) in list.iter().enumerate() {
+                checked += 1;
+                let findings = hunt(&set, events);
+                let hit = if visible {
+                    findings.iter().any(|f| f.rule.id == id)
+                } else {
+                    // A chain step reports nothing itself: it must still fire for its chain,
+                    // so check it through a copy of the set where it stands alone.
+                    let mut b = RuleSetBuilder::new();
+                    for (n, y) in spoor_pack::sigma_rules() {
+                        if !is_correlation(y) || *n == *name {
+                            b.add_source(n, y);
+                        }
+                    }
+                    hunt(&b.build(), events).iter().any(|f| f.rule.id == id)
+                };
+                if hit != want {
+                    let verb = if want { "missed" } else { "wrongly fired on" };
+                    failures.push(format!("{name} {verb} scenario {i}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 2, "too few scenarios: {checked}");
 }
 
 #[test]

@@ -245,7 +245,26 @@ impl<W: Write> HtmlWriter<W> {
         push_text(r, ip.map(String::as_str).unwrap_or(""));
         r.push_str("</td><td class=\"ev\">");
         let evidence = evidence_text(f);
-        match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
+        if let Some(c) = &f.correlation {
+            // One row that expands to the events behind it.
+            r.push_str("<details><summary>");
+            push_text(r, &evidence);
+            r.push_str("</summary><ol class=\"origins\">");
+            for o in &c.origins {
+                r.push_str("<li>");
+                push_text(r, &crate::evidence::origin_text(o));
+                r.push_str("</li>");
+            }
+            r.push_str("</ol>");
+            let more = c.events.saturating_sub(c.origins.len() as u64);
+            if more > 0 {
+                r.push_str("<span class=\"muted\">and ");
+                push_num(r, more);
+                r.push_str(" more events</span>");
+            }
+            r.push_str("</details>");
+        } else {
+            match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
             Some((cut, _)) => {
                 push_text(r, evidence.get(..cut).unwrap_or_default());
                 r.push_str("<span class=\"muted\"> … [");
@@ -255,7 +274,8 @@ impl<W: Write> HtmlWriter<W> {
                 );
                 r.push_str(" more characters]</span>");
             }
-            None => push_text(r, &evidence),
+                None => push_text(r, &evidence),
+            }
         }
         r.push_str("</td><td class=\"n\" data-sort=\"");
         push_num(r, f.count);
@@ -355,6 +375,18 @@ impl<W: Write> HtmlWriter<W> {
                 push_text(d, tactic_display_name(t));
                 d.push(' ');
                 push_num(d, **n);
+            }
+            d.push_str("</p>");
+        }
+        if !s.filters.is_empty() {
+            d.push_str("<p>Filter rules: ");
+            for (i, flt) in s.filters.iter().enumerate() {
+                if i > 0 {
+                    d.push_str(", ");
+                }
+                push_text(d, &flt.title);
+                d.push_str(" suppressed ");
+                push_num(d, flt.suppressed);
             }
             d.push_str("</p>");
         }
