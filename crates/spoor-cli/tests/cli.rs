@@ -105,6 +105,16 @@ fn rules_check_reports_every_rule_and_fails_on_invalid() {
         "title: Many\ncorrelation:\n  type: event_count\n  rules: [x]\n",
     )
     .unwrap();
+    fs::write(
+        dir.path().join("corr_ok.yml"),
+        "title: Many whoami\ncorrelation:\n  type: event_count\n  rules: [11111111-1111-1111-1111-111111111111]\n  timespan: 5m\n  condition: {gte: 3}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("placeholder.yml"),
+        "title: Admins\nlogsource: {product: windows}\ndetection:\n  sel:\n    User|expand: '%admins%'\n  condition: sel\n",
+    )
+    .unwrap();
     let out = spoor()
         .args(["rules", "check", "-f", "jsonl"])
         .arg(dir.path())
@@ -112,18 +122,23 @@ fn rules_check_reports_every_rule_and_fails_on_invalid() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let lines = jsonl(&out.stdout);
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 6);
     let bad = lines.iter().find(|l| l["title"] == "Bad").unwrap();
     assert_eq!(bad["status"], "invalid");
     assert_eq!(bad["line"], 5);
     assert!(bad["reason"].as_str().unwrap().contains("nosuch"));
     let corr = lines.iter().find(|l| l["title"] == "Many").unwrap();
-    assert_eq!(corr["status"], "unsupported");
-    assert!(corr["reason"].as_str().unwrap().starts_with("correlation"));
-    assert_eq!(lines[3]["summary"]["ok"], 1);
+    assert_eq!(corr["status"], "invalid");
+    assert!(corr["reason"].as_str().unwrap().contains("timespan"));
+    let ok = lines.iter().find(|l| l["title"] == "Many whoami").unwrap();
+    assert_eq!(ok["status"], "ok");
+    let ph = lines.iter().find(|l| l["title"] == "Admins").unwrap();
+    assert_eq!(ph["status"], "unsupported");
+    assert_eq!(lines[5]["summary"]["ok"], 2);
 
-    // Without the invalid rule: exit 0, unless --strict (the correlation rule is unsupported).
+    // Without the invalid rules: exit 0, unless --strict (the placeholder rule is unsupported).
     fs::remove_file(dir.path().join("bad.yml")).unwrap();
+    fs::remove_file(dir.path().join("corr.yml")).unwrap();
     spoor()
         .args(["rules", "check"])
         .arg(dir.path())
@@ -184,8 +199,91 @@ fn default_hunt_over_the_examples_finds_the_advisory_tradecraft() {
     }
     let summary = lines.last().unwrap();
     assert_eq!(summary["summary"]["unparsed"], 0);
-    // examples/README.md lists every expected finding: 75 on 65 lines.
-    assert_eq!(findings.len(), 75, "examples/README.md lists 75 findings");
+    // examples/README.md lists every expected finding as (file, line, rule file): the run must
+    // give exactly that list, no more, no fewer.
+    let want = published_findings(&repo().join("examples/README.md"));
+    assert!(want.len() > 40, "README tables not read: {want:?}");
+    let ids = pack_rule_files();
+    let mut got: Vec<(String, u64, String)> = findings
+        .iter()
+        .map(|f| {
+            let path = f["source"]["path"].as_str().unwrap();
+            let rel = path
+                .rsplit_once("examples/logs/")
+                .map_or(path, |(_, r)| r)
+                .to_string();
+            let line = f["source"]["line"].as_u64().unwrap_or(0);
+            let id = f["rule"]["id"].as_str().unwrap();
+            let rule = ids.get(id).cloned().unwrap_or_else(|| format!("id {id}"));
+            (rel, line, rule)
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "findings differ from examples/README.md");
+    // Correlation findings carry their group, window and contributing events.
+    let spray = findings
+        .iter()
+        .find(|f| {
+            f["rule"]["kind"] == "correlation"
+                && f["rule"]["title"].as_str().unwrap().contains("Spray")
+        })
+        .expect("password spray finding");
+    assert_eq!(spray["correlation"]["group"]["IpAddress"], "203.0.113.81");
+    assert_eq!(spray["correlation"]["value"], 6.0);
+    assert_eq!(spray["correlation"]["origins"].as_array().unwrap().len(), 6);
+}
+
+/// The (file, line, rule file stem) rows of the tables in examples/README.md, sorted; a row
+/// whose line cell is `a-b` stands for every line of the range.
+fn published_findings(readme: &std::path::Path) -> Vec<(String, u64, String)> {
+    let text = std::fs::read_to_string(readme).unwrap();
+    let mut file = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("## logs/") {
+            file = h.split_whitespace().next().unwrap_or_default().to_string();
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (Some(first), Some(last)) = (cells.get(1), cells.iter().rev().nth(1)) else {
+            continue;
+        };
+        let range: Vec<u64> = match first.split_once('-') {
+            Some((a, b)) => match (a.parse::<u64>(), b.parse::<u64>()) {
+                (Ok(a), Ok(b)) => (a..=b).collect(),
+                _ => continue,
+            },
+            None => match first.parse::<u64>() {
+                Ok(n) => vec![n],
+                Err(_) => continue,
+            },
+        };
+        let rules: Vec<&str> = last.split('`').skip(1).step_by(2).collect();
+        for n in range {
+            for r in &rules {
+                out.push((file.clone(), n, r.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Rule id -> file stem for every rule of the pack.
+fn pack_rule_files() -> std::collections::HashMap<String, String> {
+    let mut map = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(repo().join("rules/sigma")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Some(id) = text.lines().find_map(|l| l.strip_prefix("id: ")) {
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            map.insert(id.trim().to_string(), stem);
+        }
+    }
+    map
 }
 
 #[test]

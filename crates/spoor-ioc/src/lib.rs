@@ -73,7 +73,6 @@ pub use correlate::{Correlation, ObservationHit, MAX_SETS};
 pub use error::IocError;
 pub use list::IocType;
 pub use set::{
-    IocPartial,
-    IocMatcher, IocOptions, IocSet, IocSetBuilder, LoadCounts, LoadReport, LoadStatus,
+    IocMatcher, IocOptions, IocPartial, IocSet, IocSetBuilder, LoadCounts, LoadReport, LoadStatus,
     MAX_HITS_PER_OBSERVATION,
 };

@@ -386,7 +386,10 @@ fn detector_and_stateful_sides_split_the_work() {
         m.check(&ev, &mut out);
         StatefulDetector::observe(&set, &mut p, &ev, &out);
     }
-    assert!(out.is_empty(), "the single-event side makes no finding of a sequence");
+    assert!(
+        out.is_empty(),
+        "the single-event side makes no finding of a sequence"
+    );
     let c = StatefulDetector::finish(&set, p);
     assert_eq!(lines(&c.findings), vec![2]);
 }

@@ -636,11 +636,24 @@ mod tests {
     #[test]
     fn stateful_side_equals_the_index_whatever_the_split() {
         let root = PathBuf::from("/var/www");
-        let findings = vec![file_finding("/var/www/up/s.php"), file_finding("/var/www/a.php")];
+        let findings = vec![
+            file_finding("/var/www/up/s.php"),
+            file_finding("/var/www/a.php"),
+        ];
         let events: Vec<Event> = (0..30)
             .map(|i| {
-                let stem = if i % 3 == 0 { "/up/s.php" } else { "/index.html" };
-                web(&format!("access{}.log", i % 2), i as u64 + 1, 1_700_000_000 + (29 - i) * 60, stem, "203.0.113.66")
+                let stem = if i % 3 == 0 {
+                    "/up/s.php"
+                } else {
+                    "/index.html"
+                };
+                web(
+                    &format!("access{}.log", i % 2),
+                    i as u64 + 1,
+                    1_700_000_000 + (29 - i) * 60,
+                    stem,
+                    "203.0.113.66",
+                )
             })
             .collect();
         // The plain index fed in one pass.
@@ -665,7 +678,9 @@ mod tests {
         assert_eq!(out.findings[0].related.len(), 4);
         assert_eq!(out.findings[0].related, want[0].related);
         assert!(out.findings[1].related.is_empty());
-        assert_eq!(out.notes, vec!["web shell /var/www/up/s.php: 10 requests, the first 4 attached"]);
+        assert_eq!(
+            out.notes,
+            vec!["web shell /var/www/up/s.php: 10 requests, the first 4 attached"]
+        );
     }
-
 }

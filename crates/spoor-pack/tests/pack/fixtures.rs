@@ -84,7 +84,9 @@ pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
             let mut events = Vec::new();
             for (ii, item) in items.iter().enumerate() {
                 let what = format!("{origin} {key}[{si}][{ii}]");
-                let at = item["at"].as_i64().ok_or_else(|| format!("{what}: no `at`"))?;
+                let at = item["at"]
+                    .as_i64()
+                    .ok_or_else(|| format!("{what}: no `at`"))?;
                 let repeat = item["repeat"].as_i64().unwrap_or(1).max(1);
                 let every = item["every"].as_i64().unwrap_or(1);
                 for k in 0..repeat {
@@ -115,7 +117,9 @@ pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
         quiet: scenarios("quiet")?,
     };
     if s.fires.is_empty() || s.quiet.is_empty() {
-        return Err(format!("{origin}: needs at least one `fires` and one `quiet` scenario"));
+        return Err(format!(
+            "{origin}: needs at least one `fires` and one `quiet` scenario"
+        ));
     }
     Ok(s)
 }

@@ -94,7 +94,10 @@ fn every_rule_matches_its_fixture_and_no_near_miss() {
         .iter()
         .filter(|(_, y)| !is_correlation(y))
         .count();
-    assert!(checked >= 4 * detections, "too few fixture events: {checked}");
+    assert!(
+        checked >= 4 * detections,
+        "too few fixture events: {checked}"
+    );
 }
 
 fn is_correlation(yaml: &str) -> bool {

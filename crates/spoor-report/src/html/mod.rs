@@ -265,15 +265,15 @@ impl<W: Write> HtmlWriter<W> {
             r.push_str("</details>");
         } else {
             match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
-            Some((cut, _)) => {
-                push_text(r, evidence.get(..cut).unwrap_or_default());
-                r.push_str("<span class=\"muted\"> … [");
-                push_num(
-                    r,
-                    evidence.get(cut..).unwrap_or_default().chars().count() as u64,
-                );
-                r.push_str(" more characters]</span>");
-            }
+                Some((cut, _)) => {
+                    push_text(r, evidence.get(..cut).unwrap_or_default());
+                    r.push_str("<span class=\"muted\"> … [");
+                    push_num(
+                        r,
+                        evidence.get(cut..).unwrap_or_default().chars().count() as u64,
+                    );
+                    r.push_str(" more characters]</span>");
+                }
                 None => push_text(r, &evidence),
             }
         }
