@@ -41,6 +41,7 @@ mod walk;
 mod webdecode;
 mod weberror;
 mod windows;
+mod winfields;
 mod winjson;
 
 pub use error::InputError;
