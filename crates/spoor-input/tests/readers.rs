@@ -816,3 +816,28 @@ fn security_4688_is_process_creation_with_sysmon_names() {
     println!("Security 4688: {n4688}, 5156: {n5156}, 4663 on files: {n4663_file}");
     assert!(n4688 > 0 && n5156 > 0);
 }
+
+/// Issue 14: `source.record` is the event's EventRecordID, not the file's record number; they
+/// differ in exported logs (this sample's first record is EventRecordID 3139859).
+#[test]
+fn evtx_record_is_the_event_record_id() {
+    let Some(c) = corpora("evtx_record_is_the_event_record_id") else {
+        return;
+    };
+    let path = c.join("evtx-attack-samples/Credential Access/4794_DSRM_password_change_t1098.evtx");
+    let mut records = Vec::new();
+    read_path(&path, &ReadOptions::default(), |e| {
+        let id = match e.get("EventRecordID") {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        };
+        records.push((e.origin.position, id));
+    });
+    assert!(!records.is_empty());
+    for (pos, id) in &records {
+        let id = id.expect("every record has an EventRecordID");
+        assert_eq!(*pos, Position::Record(id as u64));
+    }
+    // The file's own numbering starts at 1; the log it was cut from did not.
+    assert_ne!(records[0].0, Position::Record(1));
+}
