@@ -30,6 +30,10 @@ pub struct InputFile {
     pub display: String,
     /// Its size in bytes when discovered.
     pub size: u64,
+    /// Named on the command line (or built with [`InputFile::new`]), not found by walking a
+    /// folder. A walked file that is no log is skipped ([`FileStats::skipped_not_log`]); an
+    /// explicit one is an error.
+    pub explicit: bool,
 }
 
 impl InputFile {
@@ -41,6 +45,7 @@ impl InputFile {
             display: path.to_string_lossy().into_owned(),
             path,
             size,
+            explicit: true,
         }
     }
 }
@@ -350,8 +355,10 @@ pub(crate) fn read_file(
         return vec![ctx.finish()];
     }
     let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF_BYTES, f));
-    if let Err(e) = read_stream_from_start(reader, &mut ctx) {
-        ctx.stats.error = Some(e.to_string());
+    match read_stream_from_start(reader, &mut ctx) {
+        Ok(()) => {}
+        Err(InputError::Unrecognised) if !file.explicit => ctx.stats.skipped_not_log = true,
+        Err(e) => ctx.stats.error = Some(e.to_string()),
     }
     vec![ctx.finish()]
 }

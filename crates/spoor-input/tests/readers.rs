@@ -415,7 +415,8 @@ fn forced_format_and_stats_in_path_order() {
         .collect();
     assert_eq!(names, vec!["a.log", "b.log", "c.bin"]);
     assert_eq!(stats[0].format, "syslog");
-    assert!(stats[2].error.is_some());
+    // Found by walking and no log: skipped, not an error (issue 14).
+    assert!(stats[2].error.is_none() && stats[2].skipped_not_log);
     assert_eq!(stats[2].format, "unknown");
     let forced = ReadOptions {
         format: Some(InputFormat::Syslog),
@@ -840,4 +841,58 @@ fn evtx_record_is_the_event_record_id() {
     }
     // The file's own numbering starts at 1; the log it was cut from did not.
     assert_ne!(records[0].0, Position::Record(1));
+}
+
+/// Issue 14: a README in a walked folder is skipped and counted, not an error; the same file
+/// named on the command line stays an error.
+#[test]
+fn walked_non_log_files_are_skipped_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let readme = write(
+        d,
+        "README.md",
+        b"# Evidence\n\nCollected from web01 on 2024-07-08.\n",
+    );
+    write(
+        d,
+        "access.log",
+        b"10.0.0.1 - - [08/Jul/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n",
+    );
+    let opts = ReadOptions::default();
+    let (files, problems) = discover(&[d.to_path_buf()], &opts);
+    assert!(problems.is_empty());
+    assert!(files.iter().all(|f| !f.explicit));
+    let (_, stats) = read_all(&files, &opts, || 0u64, |n, _| *n += 1);
+    let by_name = |name: &str| {
+        stats
+            .iter()
+            .find(|s| s.path.ends_with(name))
+            .cloned()
+            .unwrap()
+    };
+    let r = by_name("README.md");
+    assert!(r.skipped_not_log);
+    assert_eq!(r.error, None);
+    assert_eq!(r.events, 0);
+    let log = by_name("access.log");
+    assert!(!log.skipped_not_log && log.error.is_none() && log.events == 1);
+
+    // Named explicitly (also beside the folder): an error.
+    let (files, _) = discover(&[readme.clone(), d.to_path_buf()], &opts);
+    let f = files.iter().find(|f| f.path == readme).unwrap();
+    assert!(f.explicit);
+    let st = read_path(&readme, &opts, |_| {});
+    assert!(!st[0].skipped_not_log);
+    assert!(st[0]
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("not recognised"));
+    let (_, stats) = read_all(&files, &opts, || 0u64, |n, _| *n += 1);
+    let r = stats
+        .iter()
+        .find(|s| s.path.ends_with("README.md"))
+        .unwrap();
+    assert!(r.error.is_some() && !r.skipped_not_log);
 }
