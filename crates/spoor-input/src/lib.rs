@@ -47,10 +47,11 @@ mod winjson;
 pub use error::InputError;
 pub use format::InputFormat;
 pub use options::{
-    ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES, DEFAULT_SPLIT_BYTES,
+    EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,
+    DEFAULT_SPLIT_BYTES,
 };
 pub use parallel::read_all;
-pub use read::InputFile;
+pub use read::{sniff_file, InputFile};
 pub use walk::discover;
 pub use windows::{windows_logsource, windows_logsource_for};
 
@@ -70,7 +71,7 @@ pub fn read_path(
 /// Compression is peeled and the format sniffed as for files; a zip archive is read entry by
 /// entry from its local headers; an EVTX stream is held in memory up to
 /// [`ReadOptions::max_memory_evtx_bytes`]. RFC 3164 syslog years come from
-/// [`ReadOptions::syslog_year`] or, failing that, the current date.
+/// [`ReadOptions::syslog_year`], else [`ReadOptions::syslog_year_hint`], else the current date.
 pub fn read_reader(
     name: &str,
     reader: impl std::io::Read,

@@ -48,6 +48,7 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     let scratch = || Event::new("", Position::Line(0));
     let year =
         crate::syslog::YearRule::FromMtime(Utc.timestamp_opt(0, 0).single().unwrap_or_default());
+    let years = crate::syslog::YearTracker::new(year);
     let candidates = [
         (
             InputFormat::WebAccess,
@@ -55,7 +56,7 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         ),
         (
             InputFormat::Syslog,
-            count(&|l| crate::syslog::parse(l, &mut scratch(), year).is_ok()),
+            count(&|l| crate::syslog::parse(l, &mut scratch(), &mut years.clone()).is_ok()),
         ),
         (
             InputFormat::WebError,

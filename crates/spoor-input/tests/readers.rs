@@ -896,3 +896,59 @@ fn walked_non_log_files_are_skipped_not_errors() {
         .unwrap();
     assert!(r.error.is_some() && !r.skipped_not_log);
 }
+
+/// Issue 14: RFC 3164 years. Without help the file's time decides, December lines in a file
+/// modified in January being the year before; the span of the run's other evidence
+/// (`syslog_year_hint`) beats a copied file's time; `syslog_year` beats both.
+#[test]
+fn syslog_years_from_mtime_hint_or_fixed() {
+    use chrono::{Datelike, TimeZone, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "auth.log",
+        b"Dec 30 23:00:00 web01 sshd[1]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n\
+Dec 31 23:59:00 web01 sshd[2]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n\
+Jan  1 00:01:00 web01 sshd[3]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n\
+Jan  2 08:00:00 web01 cron[4]: (root) CMD (true)\n",
+    );
+    let set_mtime = |t: chrono::DateTime<Utc>| {
+        let f = std::fs::File::options().append(true).open(&p).unwrap();
+        f.set_modified(std::time::SystemTime::from(t)).unwrap();
+    };
+    let years = |opts: &ReadOptions| {
+        let mut out = Vec::new();
+        let st = read_path(&p, opts, |e| out.push(e.timestamp.unwrap().year()));
+        assert_eq!((st[0].events, st[0].unparsed), (4, 0), "{st:?}");
+        out
+    };
+    let hint = ReadOptions {
+        syslog_year_hint: spoor_input::EvidenceSpan::of([
+            Utc.with_ymd_and_hms(2020, 12, 29, 10, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2020, 12, 31, 18, 0, 0).unwrap(),
+        ]),
+        ..ReadOptions::default()
+    };
+    let fixed = ReadOptions {
+        syslog_year: Some(2019),
+        ..hint.clone()
+    };
+
+    set_mtime(Utc.with_ymd_and_hms(2025, 1, 5, 0, 0, 0).unwrap());
+    assert_eq!(years(&ReadOptions::default()), vec![2024, 2024, 2025, 2025]);
+    // A fresh copy: the file's time says nothing; the other evidence does.
+    set_mtime(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+    assert_ne!(years(&ReadOptions::default()), vec![2020, 2020, 2021, 2021]);
+    assert_eq!(years(&hint), vec![2020, 2020, 2021, 2021]);
+    assert_eq!(years(&fixed), vec![2019; 4]);
+
+    // The caller can tell syslog files from the rest before reading them.
+    let f = spoor_input::InputFile::new(&p);
+    assert_eq!(
+        spoor_input::sniff_file(&f, &ReadOptions::default()),
+        Some(InputFormat::Syslog)
+    );
+    let readme = write(dir.path(), "notes.txt", b"just some words here\nand more\n");
+    let r = spoor_input::InputFile::new(&readme);
+    assert_eq!(spoor_input::sniff_file(&r, &ReadOptions::default()), None);
+}
