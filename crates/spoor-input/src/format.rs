@@ -28,11 +28,13 @@ pub enum InputFormat {
     Csv,
     /// Tab-separated values with a header row.
     Tsv,
+    /// Squid proxy access.log: native format, or Squid's combined with proxy requests.
+    Squid,
 }
 
 impl InputFormat {
     /// Every format, in the order the CLI lists them.
-    pub const ALL: [InputFormat; 8] = [
+    pub const ALL: [InputFormat; 9] = [
         InputFormat::Evtx,
         InputFormat::Json,
         InputFormat::WebAccess,
@@ -41,6 +43,7 @@ impl InputFormat {
         InputFormat::Syslog,
         InputFormat::Csv,
         InputFormat::Tsv,
+        InputFormat::Squid,
     ];
 
     /// The name used by `--format-in` and in [`spoor_event::FileStats::format`].
@@ -54,6 +57,7 @@ impl InputFormat {
             InputFormat::Syslog => "syslog",
             InputFormat::Csv => "csv",
             InputFormat::Tsv => "tsv",
+            InputFormat::Squid => "squid",
         }
     }
 
@@ -62,7 +66,10 @@ impl InputFormat {
     pub(crate) fn splittable(self) -> bool {
         matches!(
             self,
-            InputFormat::WebAccess | InputFormat::Syslog | InputFormat::WebError
+            InputFormat::WebAccess
+                | InputFormat::Syslog
+                | InputFormat::WebError
+                | InputFormat::Squid
         )
     }
 }
@@ -77,7 +84,7 @@ impl FromStr for InputFormat {
     type Err = InputError;
 
     /// Accepts the canonical names plus common aliases (`ndjson`, `jsonl`, `combined`,
-    /// `common`, `apache`, `nginx`, `w3c`, `auth`), case-insensitively.
+    /// `common`, `apache`, `nginx`, `w3c`, `auth`, `proxy`), case-insensitively.
     fn from_str(s: &str) -> Result<Self, InputError> {
         let f = match s.trim().to_ascii_lowercase().as_str() {
             "evtx" => InputFormat::Evtx,
@@ -88,6 +95,7 @@ impl FromStr for InputFormat {
             "syslog" | "auth" | "authlog" => InputFormat::Syslog,
             "csv" => InputFormat::Csv,
             "tsv" => InputFormat::Tsv,
+            "squid" | "proxy" => InputFormat::Squid,
             _ => return Err(InputError::UnknownFormat(s.to_string())),
         };
         Ok(f)

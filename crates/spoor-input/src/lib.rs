@@ -1,4 +1,4 @@
-//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, JSON, CSV), turned into
+//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, Squid, JSON, CSV), turned into
 //! [`spoor_event::Event`]s under the field names Sigma rules use, streaming and in parallel.
 //!
 //! Why one crate: the readers share sniffing, decompression, line capping and the accounting
@@ -35,6 +35,7 @@ mod options;
 mod parallel;
 mod read;
 mod sniff;
+mod squid;
 mod syslog;
 mod time;
 mod walk;

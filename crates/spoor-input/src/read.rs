@@ -194,6 +194,18 @@ pub(crate) fn read_text(
                 }
             })
         }
+        InputFormat::Squid => {
+            let ls = crate::squid::logsource();
+            each_line(lines, ctx, |line, mut ev, _| {
+                match crate::squid::parse(line, &mut ev) {
+                    Ok(()) => {
+                        ev.logsource = ls.clone();
+                        Outcome::Event(ev)
+                    }
+                    Err(r) => Outcome::Bad(r.to_string()),
+                }
+            })
+        }
         InputFormat::Evtx => {
             ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
             Ok(())

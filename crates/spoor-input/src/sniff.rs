@@ -68,6 +68,12 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         .copied()
         .max_by_key(|(_, n)| *n)
         .unwrap_or((InputFormat::WebAccess, 0));
+    // A proxy's log: native Squid lines, or Squid's combined format (access-log lines with
+    // proxy requests and Squid's result codes); these beat a web server's reading of them.
+    let proxy = crate::squid::looks_like_proxy(&lines);
+    if proxy > 0 && proxy * 2 >= lines.len() && (best == InputFormat::WebAccess || proxy > n) {
+        return Some(InputFormat::Squid);
+    }
     if n * 2 >= lines.len() && n > 0 {
         return Some(best);
     }
@@ -133,6 +139,18 @@ mod tests {
             sniff(b"[Sun Mar 13 04:05:47 2005] [error] x\n"),
             Some(InputFormat::WebError)
         );
+        assert_eq!(
+            sniff(b"1720432800.123    512 10.1.2.3 TCP_MISS/200 4711 GET http://a.example/ - HIER_DIRECT/203.0.113.7 text/html\n"),
+            Some(InputFormat::Squid)
+        );
+        let squid_combined = b"10.1.2.3 - - [08/Jul/2024:12:00:00 +0200] \"GET http://a.example/ HTTP/1.1\" 200 5 \"-\" \"x\" TCP_MISS:HIER_DIRECT\n\
+10.1.2.3 - - [08/Jul/2024:12:00:01 +0200] \"CONNECT a.example:443 HTTP/1.1\" 200 5 \"-\" \"x\" TCP_TUNNEL:HIER_DIRECT\n";
+        assert_eq!(sniff(squid_combined), Some(InputFormat::Squid));
+        // A web server that saw one proxy probe among its requests is still a web server.
+        let web = b"1.2.3.4 - - [13/Mar/2005:04:05:47 -0500] \"GET http://probe.example/ HTTP/1.1\" 400 5 \"-\" \"x\"\n\
+1.2.3.4 - - [13/Mar/2005:04:05:48 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n\
+1.2.3.4 - - [13/Mar/2005:04:05:49 -0500] \"GET /a HTTP/1.1\" 200 5 \"-\" \"x\"\n";
+        assert_eq!(sniff(web), Some(InputFormat::WebAccess));
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
         assert_eq!(sniff(b"a\tb\n1\t2\n"), Some(InputFormat::Tsv));
         assert_eq!(sniff(b"just some words\nand more\n"), None);

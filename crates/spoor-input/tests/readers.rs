@@ -952,3 +952,45 @@ Jan  2 08:00:00 web01 cron[4]: (root) CMD (true)\n",
     let r = spoor_input::InputFile::new(&readme);
     assert_eq!(spoor_input::sniff_file(&r, &ReadOptions::default()), None);
 }
+
+/// Issue 14: Squid's access.log (native and combined) is sniffed and read as Sigma `proxy`
+/// events, every line accounted for.
+#[test]
+fn squid_access_log_is_a_proxy_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let native = write(
+        dir.path(),
+        "access.log",
+        b"1720432800.123    512 10.1.2.3 TCP_MISS/200 4711 GET http://dl.example.net/tools/a.exe - HIER_DIRECT/203.0.113.7 application/octet-stream\n\
+1720432801.000      0 10.1.2.3 TCP_DENIED/403 3900 CONNECT c2.example.org:443 - HIER_NONE/- text/html\n\
+\n\
+not a proxy line\n",
+    );
+    let mut evs = Vec::new();
+    let st = read_path(&native, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(st[0].format, "squid");
+    assert_eq!(
+        (st[0].events, st[0].unparsed, st[0].skipped),
+        (2, 1, 1),
+        "{st:?}"
+    );
+    assert_eq!(st[0].unparsed_samples[0].line, 4);
+    assert!(evs
+        .iter()
+        .all(|e| e.logsource.category.as_deref() == Some("proxy")));
+    assert_eq!(text(&evs[0], "c-uri-extension").as_deref(), Some("exe"));
+    assert_eq!(text(&evs[1], "cs-host").as_deref(), Some("c2.example.org"));
+    assert_eq!(evs[1].origin.position, Position::Line(2));
+    assert!(evs[0].raw.is_some());
+
+    let combined = write(
+        dir.path(),
+        "squid-combined.log",
+        b"10.1.2.3 - - [08/Jul/2024:12:00:00 +0200] \"GET http://upd.example.com/p.ps1 HTTP/1.1\" 200 1234 \"-\" \"Mozilla/5.0\" TCP_MISS:HIER_DIRECT\n",
+    );
+    let mut evs = Vec::new();
+    let st = read_path(&combined, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!((st[0].format.as_str(), st[0].events), ("squid", 1));
+    assert_eq!(text(&evs[0], "c-useragent").as_deref(), Some("Mozilla/5.0"));
+    assert_eq!(evs[0].logsource.category.as_deref(), Some("proxy"));
+}
