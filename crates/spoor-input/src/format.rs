@@ -30,11 +30,14 @@ pub enum InputFormat {
     Tsv,
     /// Squid proxy access.log: native format, or Squid's combined with proxy requests.
     Squid,
+    /// W3C extended log of a web proxy (Blue Coat ProxySG, Zscaler exports): `#Fields:` with
+    /// proxy columns (`s-action`, `cs-uri-scheme`, ...).
+    W3cProxy,
 }
 
 impl InputFormat {
     /// Every format, in the order the CLI lists them.
-    pub const ALL: [InputFormat; 9] = [
+    pub const ALL: [InputFormat; 10] = [
         InputFormat::Evtx,
         InputFormat::Json,
         InputFormat::WebAccess,
@@ -44,6 +47,7 @@ impl InputFormat {
         InputFormat::Csv,
         InputFormat::Tsv,
         InputFormat::Squid,
+        InputFormat::W3cProxy,
     ];
 
     /// The name used by `--format-in` and in [`spoor_event::FileStats::format`].
@@ -58,6 +62,7 @@ impl InputFormat {
             InputFormat::Csv => "csv",
             InputFormat::Tsv => "tsv",
             InputFormat::Squid => "squid",
+            InputFormat::W3cProxy => "w3c-proxy",
         }
     }
 
@@ -84,7 +89,7 @@ impl FromStr for InputFormat {
     type Err = InputError;
 
     /// Accepts the canonical names plus common aliases (`ndjson`, `jsonl`, `combined`,
-    /// `common`, `apache`, `nginx`, `w3c`, `auth`, `proxy`), case-insensitively.
+    /// `common`, `apache`, `nginx`, `w3c`, `auth`, `proxy`, `bluecoat`), case-insensitively.
     fn from_str(s: &str) -> Result<Self, InputError> {
         let f = match s.trim().to_ascii_lowercase().as_str() {
             "evtx" => InputFormat::Evtx,
@@ -96,6 +101,7 @@ impl FromStr for InputFormat {
             "csv" => InputFormat::Csv,
             "tsv" => InputFormat::Tsv,
             "squid" | "proxy" => InputFormat::Squid,
+            "w3c-proxy" | "w3cproxy" | "bluecoat" | "proxysg" => InputFormat::W3cProxy,
             _ => return Err(InputError::UnknownFormat(s.to_string())),
         };
         Ok(f)

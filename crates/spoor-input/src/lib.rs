@@ -38,6 +38,7 @@ mod sniff;
 mod squid;
 mod syslog;
 mod time;
+mod w3cproxy;
 mod walk;
 mod webdecode;
 mod weberror;

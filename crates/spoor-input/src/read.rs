@@ -194,6 +194,18 @@ pub(crate) fn read_text(
                 }
             })
         }
+        InputFormat::W3cProxy => {
+            let mut p = crate::w3cproxy::W3cProxyParser::default();
+            let ls = crate::w3cproxy::logsource();
+            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
+                crate::w3cproxy::ProxyLine::Directive => Outcome::Skip,
+                crate::w3cproxy::ProxyLine::Record(mut e) => {
+                    e.logsource = ls.clone();
+                    Outcome::Event(e)
+                }
+                crate::w3cproxy::ProxyLine::Bad(r) => Outcome::Bad(r),
+            })
+        }
         InputFormat::Squid => {
             let ls = crate::squid::logsource();
             each_line(lines, ctx, |line, mut ev, _| {

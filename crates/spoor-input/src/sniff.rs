@@ -29,6 +29,9 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         || trimmed.starts_with(b"#Version:")
         || trimmed.starts_with(b"#Fields:")
     {
+        if crate::w3cproxy::head_is_proxy(trimmed) {
+            return Some(InputFormat::W3cProxy);
+        }
         return Some(InputFormat::Iis);
     }
     let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
@@ -151,6 +154,10 @@ mod tests {
 1.2.3.4 - - [13/Mar/2005:04:05:48 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n\
 1.2.3.4 - - [13/Mar/2005:04:05:49 -0500] \"GET /a HTTP/1.1\" 200 5 \"-\" \"x\"\n";
         assert_eq!(sniff(web), Some(InputFormat::WebAccess));
+        assert_eq!(
+            sniff(b"#Software: SGOS 6.7.5.3\n#Version: 1.0\n#Fields: date time c-ip s-action cs-host\n"),
+            Some(InputFormat::W3cProxy)
+        );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
         assert_eq!(sniff(b"a\tb\n1\t2\n"), Some(InputFormat::Tsv));
         assert_eq!(sniff(b"just some words\nand more\n"), None);

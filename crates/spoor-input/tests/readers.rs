@@ -994,3 +994,37 @@ not a proxy line\n",
     assert_eq!(text(&evs[0], "c-useragent").as_deref(), Some("Mozilla/5.0"));
     assert_eq!(evs[0].logsource.category.as_deref(), Some("proxy"));
 }
+
+/// Issue 14: a proxy's W3C extended log (Blue Coat style) is sniffed as `w3c-proxy` and read as
+/// Sigma `proxy` events; directives are skipped, a short record is counted.
+#[test]
+fn w3c_proxy_log_is_a_proxy_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "proxysg_main.log",
+        b"#Software: SGOS 6.7.5.3\n#Version: 1.0\n#Date: 2024-07-08 10:00:00\n\
+#Fields: date time c-ip cs-username s-action sc-status cs-method cs-uri-scheme cs-host cs-uri-port cs-uri-path cs-uri-query cs(User-Agent)\n\
+2024-07-08 10:00:00 10.1.2.3 - TCP_NC_MISS 200 GET https upd.example.com 443 /a/b.ps1 - \"WindowsPowerShell/5.1\"\n\
+2024-07-08 10:00:01 10.1.2.3 -\n",
+    );
+    let mut evs = Vec::new();
+    let st = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(st[0].format, "w3c-proxy");
+    assert_eq!(
+        (st[0].events, st[0].unparsed, st[0].skipped),
+        (1, 1, 4),
+        "{st:?}"
+    );
+    let e = &evs[0];
+    assert_eq!(e.logsource.category.as_deref(), Some("proxy"));
+    assert_eq!(
+        text(e, "c-uri").as_deref(),
+        Some("https://upd.example.com/a/b.ps1")
+    );
+    assert_eq!(
+        text(e, "c-useragent").as_deref(),
+        Some("WindowsPowerShell/5.1")
+    );
+    assert_eq!(e.origin.position, Position::Line(5));
+}
