@@ -313,11 +313,15 @@ fn zip_entries_stubs_and_truncation() {
         ("__MACOSX/logs/._a.json", b"\x00\x05\x16\x07junk"),
         ("logs/._b.json", b"\x00\x05\x16\x07junk"),
         ("logs/access.log", ACCESS.as_bytes()),
+        ("logs/README.txt", b"Collected by the on-call responder.\n"),
     ]);
     let p = write(dir.path(), "case.zip", &data);
     let mut evs = Vec::new();
     let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
-    assert_eq!(stats.len(), 3, "{stats:?}");
+    assert_eq!(stats.len(), 4, "{stats:?}");
+    // An entry that is no log is skipped and counted, not an error (issue 14).
+    assert!(stats[3].path.ends_with("!logs/README.txt"));
+    assert!(stats[3].skipped_not_log && stats[3].error.is_none());
     assert_eq!(stats[0].skipped, 2);
     assert!(stats[1].path.ends_with("case.zip!logs/a.json"));
     assert_eq!(evs[0].logsource.category.as_deref(), Some("ps_script"));
