@@ -50,6 +50,8 @@ pub struct ReadOptions {
 /// let b = Utc.with_ymd_and_hms(2024, 6, 30, 9, 0, 0).unwrap();
 /// let span = EvidenceSpan::of([a, b]).unwrap();
 /// assert_eq!((span.first, span.last), (b, a));
+/// let later = Utc.with_ymd_and_hms(2024, 7, 9, 0, 0, 0).unwrap();
+/// assert_eq!(span.union(EvidenceSpan::new(later, later)).last, later);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvidenceSpan {
@@ -75,6 +77,11 @@ impl EvidenceSpan {
             EvidenceSpan::include(&mut span, t);
         }
         span
+    }
+
+    /// The span covering both (for merging per-thread spans).
+    pub fn union(self, other: EvidenceSpan) -> Self {
+        EvidenceSpan::new(self.first.min(other.first), self.last.max(other.last))
     }
 
     /// Widens `span` (or starts it) to take in `t`: for folding event times as they come.

@@ -24,6 +24,7 @@ enum Conversion {
     Integrity,
     RegPath,
     Initiated,
+    NonZero,
 }
 
 impl Conversion {
@@ -35,6 +36,7 @@ impl Conversion {
             "integrity" => Conversion::Integrity,
             "regpath" => Conversion::RegPath,
             "initiated" => Conversion::Initiated,
+            "nonzero" => Conversion::NonZero,
             _ => return None,
         })
     }
@@ -206,6 +208,12 @@ fn value_for(row: &Row, fields: &Fields) -> Option<Value> {
             Some(Value::str(registry_path(&key, value_name)))
         }
         Conversion::Initiated => first().and_then(|t| initiated(&t)).map(Value::str),
+        Conversion::NonZero => row
+            .sources
+            .iter()
+            .filter_map(|s| text_of(fields, s))
+            .find(|t| hex_or_decimal(t) != Some(0))
+            .map(Value::str),
     }
 }
 
@@ -278,6 +286,7 @@ mod tests {
             ("SubjectUserName", "DefaultAppPool"),
             ("SubjectDomainName", "IIS APPPOOL"),
             ("SubjectLogonId", "0x3e7"),
+            ("TargetLogonId", "0x0"),
             ("NewProcessId", "0x1fc"),
             ("NewProcessName", "C:\\Windows\\System32\\whoami.exe"),
             ("ProcessId", "0x278"),
@@ -304,6 +313,7 @@ mod tests {
         assert_eq!(get(&f, "ParentProcessId"), Some(&Value::Int(0x278)));
         assert_eq!(f.iter().filter(|(k, _)| &**k == "ProcessId").count(), 1);
         assert_eq!(t("User").as_deref(), Some("IIS APPPOOL\\DefaultAppPool"));
+        // TargetLogonId 0x0 (not set): the creator's.
         assert_eq!(t("LogonId").as_deref(), Some("0x3e7"));
         assert_eq!(t("IntegrityLevel").as_deref(), Some("High"));
         // The Security names stay.
