@@ -33,6 +33,11 @@ pub struct FileStats {
     /// directives, macOS `__MACOSX/` and `._*` AppleDouble stubs in archives.
     #[serde(skip_serializing_if = "is_zero")]
     pub skipped: u64,
+    /// The file was found by walking a folder and is in no format spoor reads (a README, an
+    /// image): passed over and counted here, not an error. A file named on the command line
+    /// that is not a log is an error instead.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped_not_log: bool,
     /// A fault that stopped reading the file (truncated archive, I/O error), with what was
     /// read before it still counted above.
     #[serde(skip_serializing_if = "Option::is_none")]

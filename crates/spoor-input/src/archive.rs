@@ -2,12 +2,13 @@
 //! format sniffed) under the path `archive.zip!entry`.
 //!
 //! macOS `__MACOSX/` folders and `._*` AppleDouble stubs are passed over and counted as skipped
-//! on the archive's own statistics line; folders are not counted. When the central directory is
+//! on the archive's own statistics line; folders are not counted. An entry that is no log is
+//! skipped and counted (`skipped_not_log`), as a file in a walked folder is. When the central directory is
 //! unreadable (a truncated download), the local headers are walked from the start instead, and the
 //! archive's line says so, with everything read before the fault still counted.
 
 use crate::read::{read_stream_from_start, Ctx, InputFile, BUF_BYTES};
-use crate::ReadOptions;
+use crate::{InputError, ReadOptions};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use spoor_event::{Event, FileStats};
 use std::fs::File;
@@ -46,8 +47,12 @@ fn read_entry(
     let mut ctx = Ctx::new(&path, opts, emit);
     ctx.mtime = mtime;
     let reader = Box::new(BufReader::with_capacity(BUF_BYTES, entry));
-    if let Err(e) = read_stream_from_start(reader, &mut ctx) {
-        ctx.stats.error = Some(e.to_string());
+    match read_stream_from_start(reader, &mut ctx) {
+        Ok(()) => {}
+        // Entries are found in the archive, as files are in a walked folder: one that is no
+        // log (a README, a screenshot) is skipped and counted, not an error.
+        Err(InputError::Unrecognised) => ctx.stats.skipped_not_log = true,
+        Err(e) => ctx.stats.error = Some(e.to_string()),
     }
     ctx.finish()
 }

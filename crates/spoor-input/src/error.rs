@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub enum InputError {
     /// `--format-in` named no known format.
     #[error(
-        "unknown input format '{0}' (known: evtx, json, access, iis, weberror, syslog, csv, tsv)"
+        "unknown input format '{0}' (known: evtx, json, access, iis, weberror, syslog, csv, tsv, squid, w3c-proxy)"
     )]
     UnknownFormat(String),
     /// A `--glob` or `--exclude` pattern did not compile.

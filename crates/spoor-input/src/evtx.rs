@@ -1,8 +1,12 @@
 //! Windows `.evtx` files through the `evtx` crate, rendered to JSON and mapped with the same code
 //! as evtx_dump JSON ([`crate::winjson`]), so both give identical events: `EventID` (integer),
 //! `Channel`, `Provider_Name`, `Computer`, `EventRecordID`, `Level`, `Task`, ..., EventData
-//! `<Data Name="X">` as `X`, UserData leaves by name. Positions are `EventRecordID`s and times come
-//! from `TimeCreated/@SystemTime`.
+//! `<Data Name="X">` as `X`, UserData leaves by name. Times come from `TimeCreated/@SystemTime`.
+//!
+//! Positions ([`Position::Record`]) are the events' own `System/EventRecordID`s, the number
+//! Event Viewer shows, not the record header's number: they differ in exported or cut logs
+//! (a sample whose first record is EventRecordID 3139859). A record without an EventRecordID
+//! falls back to the header's number; unparsed records are counted under the header's number.
 //!
 //! A record the crate cannot render is counted unparsed with its error; a file whose header is
 //! unreadable is a file error, and so is a file shorter than the chunks its header announces
@@ -34,6 +38,20 @@ pub(crate) fn read_evtx<T: Read + Seek>(source: T, ctx: &mut Ctx) -> Result<(), 
     }
 }
 
+/// The event's own `System/EventRecordID`, which is what an analyst looks up in Event Viewer
+/// or `wevtutil`; the record header's number (`fallback`) only when the event has none (or a
+/// negative one). The two differ in exported or cut logs.
+fn event_record_id(fields: &spoor_event::Fields, fallback: u64) -> u64 {
+    fields
+        .iter()
+        .find(|(k, _)| &**k == "EventRecordID")
+        .and_then(|(_, v)| match v {
+            spoor_event::Value::Int(i) => u64::try_from(*i).ok(),
+            other => other.as_text().and_then(|t| t.trim().parse().ok()),
+        })
+        .unwrap_or(fallback)
+}
+
 /// EVTX chunk size.
 const CHUNK_BYTES: u64 = 65536;
 
@@ -63,14 +81,14 @@ fn read_records<T: Read + Seek>(mut source: T, ctx: &mut Ctx) -> Result<(), Stri
         match rec {
             Ok(r) => {
                 let id = r.event_record_id;
-                let pos = Position::Record(id);
                 let Json::Object(root) = &r.data else {
                     ctx.unparsed(id, "record is not a JSON object");
                     continue;
                 };
-                let mut ev = Event::new(ctx.path.clone(), pos);
+                let mut ev = Event::new(ctx.path.clone(), Position::Record(id));
                 match map_windows(root) {
                     Some(w) => {
+                        ev.origin.position = Position::Record(event_record_id(&w.fields, id));
                         ev.fields = w.fields;
                         ev.logsource = w.logsource;
                         ev.timestamp = w.time.map(|(t, _)| t);

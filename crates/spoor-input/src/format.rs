@@ -28,11 +28,16 @@ pub enum InputFormat {
     Csv,
     /// Tab-separated values with a header row.
     Tsv,
+    /// Squid proxy access.log: native format, or Squid's combined with proxy requests.
+    Squid,
+    /// W3C extended log of a web proxy (Blue Coat ProxySG, Zscaler exports): `#Fields:` with
+    /// proxy columns (`s-action`, `cs-uri-scheme`, ...).
+    W3cProxy,
 }
 
 impl InputFormat {
     /// Every format, in the order the CLI lists them.
-    pub const ALL: [InputFormat; 8] = [
+    pub const ALL: [InputFormat; 10] = [
         InputFormat::Evtx,
         InputFormat::Json,
         InputFormat::WebAccess,
@@ -41,6 +46,8 @@ impl InputFormat {
         InputFormat::Syslog,
         InputFormat::Csv,
         InputFormat::Tsv,
+        InputFormat::Squid,
+        InputFormat::W3cProxy,
     ];
 
     /// The name used by `--format-in` and in [`spoor_event::FileStats::format`].
@@ -54,6 +61,8 @@ impl InputFormat {
             InputFormat::Syslog => "syslog",
             InputFormat::Csv => "csv",
             InputFormat::Tsv => "tsv",
+            InputFormat::Squid => "squid",
+            InputFormat::W3cProxy => "w3c-proxy",
         }
     }
 
@@ -62,7 +71,10 @@ impl InputFormat {
     pub(crate) fn splittable(self) -> bool {
         matches!(
             self,
-            InputFormat::WebAccess | InputFormat::Syslog | InputFormat::WebError
+            InputFormat::WebAccess
+                | InputFormat::Syslog
+                | InputFormat::WebError
+                | InputFormat::Squid
         )
     }
 }
@@ -77,7 +89,7 @@ impl FromStr for InputFormat {
     type Err = InputError;
 
     /// Accepts the canonical names plus common aliases (`ndjson`, `jsonl`, `combined`,
-    /// `common`, `apache`, `nginx`, `w3c`, `auth`), case-insensitively.
+    /// `common`, `apache`, `nginx`, `w3c`, `auth`, `proxy`, `bluecoat`), case-insensitively.
     fn from_str(s: &str) -> Result<Self, InputError> {
         let f = match s.trim().to_ascii_lowercase().as_str() {
             "evtx" => InputFormat::Evtx,
@@ -88,6 +100,8 @@ impl FromStr for InputFormat {
             "syslog" | "auth" | "authlog" => InputFormat::Syslog,
             "csv" => InputFormat::Csv,
             "tsv" => InputFormat::Tsv,
+            "squid" | "proxy" => InputFormat::Squid,
+            "w3c-proxy" | "w3cproxy" | "bluecoat" | "proxysg" => InputFormat::W3cProxy,
             _ => return Err(InputError::UnknownFormat(s.to_string())),
         };
         Ok(f)

@@ -1,4 +1,4 @@
-//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, JSON, CSV), turned into
+//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, Squid, JSON, CSV), turned into
 //! [`spoor_event::Event`]s under the field names Sigma rules use, streaming and in parallel.
 //!
 //! Why one crate: the readers share sniffing, decompression, line capping and the accounting
@@ -35,21 +35,25 @@ mod options;
 mod parallel;
 mod read;
 mod sniff;
+mod squid;
 mod syslog;
 mod time;
+mod w3cproxy;
 mod walk;
 mod webdecode;
 mod weberror;
 mod windows;
+mod winfields;
 mod winjson;
 
 pub use error::InputError;
 pub use format::InputFormat;
 pub use options::{
-    ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES, DEFAULT_SPLIT_BYTES,
+    EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,
+    DEFAULT_SPLIT_BYTES,
 };
 pub use parallel::read_all;
-pub use read::InputFile;
+pub use read::{sniff_file, InputFile};
 pub use walk::discover;
 pub use windows::{windows_logsource, windows_logsource_for};
 
@@ -69,7 +73,7 @@ pub fn read_path(
 /// Compression is peeled and the format sniffed as for files; a zip archive is read entry by
 /// entry from its local headers; an EVTX stream is held in memory up to
 /// [`ReadOptions::max_memory_evtx_bytes`]. RFC 3164 syslog years come from
-/// [`ReadOptions::syslog_year`] or, failing that, the current date.
+/// [`ReadOptions::syslog_year`], else [`ReadOptions::syslog_year_hint`], else the current date.
 pub fn read_reader(
     name: &str,
     reader: impl std::io::Read,

@@ -5,7 +5,7 @@ use crate::decompress::{fill_head, peel};
 use crate::json::{looks_like_ndjson, read_ndjson, read_stream};
 use crate::lines::{Line, LineReader};
 use crate::sniff::{sniff, web_product_from_path, EVTX_MAGIC};
-use crate::syslog::YearRule;
+use crate::syslog::{YearRule, YearTracker};
 use crate::{InputError, InputFormat, ReadOptions};
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, FileStats, LogSource, Position};
@@ -30,6 +30,10 @@ pub struct InputFile {
     pub display: String,
     /// Its size in bytes when discovered.
     pub size: u64,
+    /// Named on the command line (or built with [`InputFile::new`]), not found by walking a
+    /// folder. A walked file that is no log is skipped ([`FileStats::skipped_not_log`]); an
+    /// explicit one is an error.
+    pub explicit: bool,
 }
 
 impl InputFile {
@@ -41,6 +45,7 @@ impl InputFile {
             display: path.to_string_lossy().into_owned(),
             path,
             size,
+            explicit: true,
         }
     }
 }
@@ -172,15 +177,41 @@ pub(crate) fn read_text(
             }
         }),
         InputFormat::Syslog => {
-            let rule = match (ctx.opts.syslog_year, ctx.mtime) {
-                (Some(y), _) => YearRule::Fixed(y),
-                (None, Some(m)) => YearRule::FromMtime(m),
-                (None, None) => YearRule::FromMtime(Utc::now()),
+            let rule = match (ctx.opts.syslog_year, ctx.opts.syslog_year_hint, ctx.mtime) {
+                (Some(y), _, _) => YearRule::Fixed(y),
+                (None, Some(span), _) => YearRule::FromEvidence(span),
+                (None, None, Some(m)) => YearRule::FromMtime(m),
+                (None, None, None) => YearRule::FromMtime(Utc::now()),
             };
+            let mut years = YearTracker::new(rule);
             each_line(lines, ctx, |line, mut ev, c| {
-                match crate::syslog::parse(line, &mut ev, rule) {
+                match crate::syslog::parse(line, &mut ev, &mut years) {
                     Ok(assumed) => {
                         c.note_tz_assumed(assumed);
+                        Outcome::Event(ev)
+                    }
+                    Err(r) => Outcome::Bad(r.to_string()),
+                }
+            })
+        }
+        InputFormat::W3cProxy => {
+            let mut p = crate::w3cproxy::W3cProxyParser::default();
+            let ls = crate::w3cproxy::logsource();
+            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
+                crate::w3cproxy::ProxyLine::Directive => Outcome::Skip,
+                crate::w3cproxy::ProxyLine::Record(mut e) => {
+                    e.logsource = ls.clone();
+                    Outcome::Event(e)
+                }
+                crate::w3cproxy::ProxyLine::Bad(r) => Outcome::Bad(r),
+            })
+        }
+        InputFormat::Squid => {
+            let ls = crate::squid::logsource();
+            each_line(lines, ctx, |line, mut ev, _| {
+                match crate::squid::parse(line, &mut ev) {
+                    Ok(()) => {
+                        ev.logsource = ls.clone();
                         Outcome::Event(ev)
                     }
                     Err(r) => Outcome::Bad(r.to_string()),
@@ -350,10 +381,38 @@ pub(crate) fn read_file(
         return vec![ctx.finish()];
     }
     let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF_BYTES, f));
-    if let Err(e) = read_stream_from_start(reader, &mut ctx) {
-        ctx.stats.error = Some(e.to_string());
+    match read_stream_from_start(reader, &mut ctx) {
+        Ok(()) => {}
+        Err(InputError::Unrecognised) if !file.explicit => ctx.stats.skipped_not_log = true,
+        Err(e) => ctx.stats.error = Some(e.to_string()),
     }
     vec![ctx.finish()]
+}
+
+/// The format `file` would be read as, from its first 64 KiB (compression peeled), without
+/// reading it: the forced format if there is one, `None` for a zip archive (its entries may
+/// differ), an unreadable file or one in no known format. For a caller that reads some files
+/// before others, e.g. syslog files (whose RFC 3164 lines have no year) after the rest, to
+/// pass the others' time span as [`ReadOptions::syslog_year_hint`].
+pub fn sniff_file(file: &InputFile, opts: &ReadOptions) -> Option<InputFormat> {
+    if let Some(f) = opts.format {
+        return Some(f);
+    }
+    let f = File::open(&file.path).ok()?;
+    let mut raw: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF_BYTES, f));
+    let magic = fill_head(&mut raw, 8).ok()?;
+    if magic.starts_with(b"PK") {
+        return None;
+    }
+    if magic.starts_with(EVTX_MAGIC) {
+        return Some(InputFormat::Evtx);
+    }
+    let (mut reader, _) = peel(raw, MAX_LAYERS).ok()?;
+    let head = fill_head(&mut reader, BUF_BYTES).ok()?;
+    if head.starts_with(b"PK\x03\x04") {
+        return None;
+    }
+    sniff(&head)
 }
 
 /// Reads a non-seekable stream: zip by local headers, anything else as a text or EVTX stream.

@@ -29,6 +29,9 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         || trimmed.starts_with(b"#Version:")
         || trimmed.starts_with(b"#Fields:")
     {
+        if crate::w3cproxy::head_is_proxy(trimmed) {
+            return Some(InputFormat::W3cProxy);
+        }
         return Some(InputFormat::Iis);
     }
     let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
@@ -48,6 +51,7 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     let scratch = || Event::new("", Position::Line(0));
     let year =
         crate::syslog::YearRule::FromMtime(Utc.timestamp_opt(0, 0).single().unwrap_or_default());
+    let years = crate::syslog::YearTracker::new(year);
     let candidates = [
         (
             InputFormat::WebAccess,
@@ -55,7 +59,7 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         ),
         (
             InputFormat::Syslog,
-            count(&|l| crate::syslog::parse(l, &mut scratch(), year).is_ok()),
+            count(&|l| crate::syslog::parse(l, &mut scratch(), &mut years.clone()).is_ok()),
         ),
         (
             InputFormat::WebError,
@@ -67,6 +71,12 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         .copied()
         .max_by_key(|(_, n)| *n)
         .unwrap_or((InputFormat::WebAccess, 0));
+    // A proxy's log: native Squid lines, or Squid's combined format (access-log lines with
+    // proxy requests and Squid's result codes); these beat a web server's reading of them.
+    let proxy = crate::squid::looks_like_proxy(&lines);
+    if proxy > 0 && proxy * 2 >= lines.len() && (best == InputFormat::WebAccess || proxy > n) {
+        return Some(InputFormat::Squid);
+    }
     if n * 2 >= lines.len() && n > 0 {
         return Some(best);
     }
@@ -131,6 +141,22 @@ mod tests {
         assert_eq!(
             sniff(b"[Sun Mar 13 04:05:47 2005] [error] x\n"),
             Some(InputFormat::WebError)
+        );
+        assert_eq!(
+            sniff(b"1720432800.123    512 10.1.2.3 TCP_MISS/200 4711 GET http://a.example/ - HIER_DIRECT/203.0.113.7 text/html\n"),
+            Some(InputFormat::Squid)
+        );
+        let squid_combined = b"10.1.2.3 - - [08/Jul/2024:12:00:00 +0200] \"GET http://a.example/ HTTP/1.1\" 200 5 \"-\" \"x\" TCP_MISS:HIER_DIRECT\n\
+10.1.2.3 - - [08/Jul/2024:12:00:01 +0200] \"CONNECT a.example:443 HTTP/1.1\" 200 5 \"-\" \"x\" TCP_TUNNEL:HIER_DIRECT\n";
+        assert_eq!(sniff(squid_combined), Some(InputFormat::Squid));
+        // A web server that saw one proxy probe among its requests is still a web server.
+        let web = b"1.2.3.4 - - [13/Mar/2005:04:05:47 -0500] \"GET http://probe.example/ HTTP/1.1\" 400 5 \"-\" \"x\"\n\
+1.2.3.4 - - [13/Mar/2005:04:05:48 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n\
+1.2.3.4 - - [13/Mar/2005:04:05:49 -0500] \"GET /a HTTP/1.1\" 200 5 \"-\" \"x\"\n";
+        assert_eq!(sniff(web), Some(InputFormat::WebAccess));
+        assert_eq!(
+            sniff(b"#Software: SGOS 6.7.5.3\n#Version: 1.0\n#Fields: date time c-ip s-action cs-host\n"),
+            Some(InputFormat::W3cProxy)
         );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
         assert_eq!(sniff(b"a\tb\n1\t2\n"), Some(InputFormat::Tsv));

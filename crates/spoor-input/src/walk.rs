@@ -1,6 +1,7 @@
 //! Finding the files to read: paths given, folders walked recursively (following symlinks, with
 //! loops detected and reported rather than followed), `--glob` and `--exclude` applied to what
-//! the walk finds (a file named explicitly is always read).
+//! the walk finds (a file named explicitly is always read). Files are marked explicit or walked
+//! ([`InputFile::explicit`]): a walked file that is no log is skipped, an explicit one an error.
 
 use crate::read::InputFile;
 use crate::{InputError, ReadOptions};
@@ -91,11 +92,15 @@ pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<F
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             let display = path.to_string_lossy().into_owned();
-            files.entry(display.clone()).or_insert(InputFile {
+            let explicit = entry.depth() == 0;
+            let file = files.entry(display.clone()).or_insert(InputFile {
                 path: path.to_path_buf(),
                 display,
                 size,
+                explicit,
             });
+            // Named on the command line and also inside a walked folder: explicit.
+            file.explicit |= explicit;
         }
     }
     (files.into_values().collect(), problems)

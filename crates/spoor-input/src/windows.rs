@@ -11,9 +11,9 @@ const TABLE: &str = include_str!("../data/windows_logsource.tsv");
 
 /// A row's condition: a field of the event and the values that satisfy it.
 #[derive(Debug)]
-struct Condition {
-    field: String,
-    values: Vec<String>,
+pub(crate) struct Condition {
+    pub(crate) field: String,
+    pub(crate) values: Vec<String>,
 }
 
 /// Key: lower-case channel and event id (`None` for the channel's default row). Value: the rows,
@@ -32,7 +32,7 @@ fn parsed() -> &'static Parsed {
     CELL.get_or_init(|| parse_table(TABLE))
 }
 
-fn parse_condition(text: &str) -> Option<Condition> {
+pub(crate) fn parse_condition(text: &str) -> Option<Condition> {
     let (field, values) = text.split_once('=')?;
     let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
     (!field.trim().is_empty() && values.iter().all(|v| !v.is_empty())).then(|| Condition {

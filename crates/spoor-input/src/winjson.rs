@@ -9,6 +9,10 @@
 //! All give `EventID` (an integer), `Channel`, `Computer`, `Provider_Name` and the EventData names
 //! as top-level fields, and a log source from the [`crate::windows_logsource`] table.
 //!
+//! Security events that Sigma also classes by category (4688 process creation, 4657, 5156, 4663
+//! on files) get Sysmon's names beside their own (`NewProcessName` also as `Image`, ...): see
+//! [`crate::winfields`].
+//!
 //! EventData names with spaces (Windows Defender's `Threat Name`, `Process Name`) are also given
 //! without them (`ThreatName`), the form SigmaHQ rules use.
 
@@ -67,7 +71,7 @@ fn text_value(v: &Json) -> Value {
     }
 }
 
-fn finish(fields: Fields, time: Option<Stamp>) -> WinEvent {
+fn finish(mut fields: Fields, time: Option<Stamp>) -> WinEvent {
     let channel = fields
         .iter()
         .find(|(k, _)| &**k == "Channel")
@@ -79,6 +83,9 @@ fn finish(fields: Fields, time: Option<Stamp>) -> WinEvent {
             Value::Int(i) => Some(*i),
             other => other.as_text().and_then(|t| t.trim().parse().ok()),
         });
+    if let (Some(c), Some(id)) = (&channel, id) {
+        crate::winfields::add_sigma_names(c, id, &mut fields);
+    }
     let logsource = channel
         .and_then(|c| windows_logsource_for(&c, id, &fields))
         .unwrap_or_else(windows_default);

@@ -313,11 +313,15 @@ fn zip_entries_stubs_and_truncation() {
         ("__MACOSX/logs/._a.json", b"\x00\x05\x16\x07junk"),
         ("logs/._b.json", b"\x00\x05\x16\x07junk"),
         ("logs/access.log", ACCESS.as_bytes()),
+        ("logs/README.txt", b"Collected by the on-call responder.\n"),
     ]);
     let p = write(dir.path(), "case.zip", &data);
     let mut evs = Vec::new();
     let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
-    assert_eq!(stats.len(), 3, "{stats:?}");
+    assert_eq!(stats.len(), 4, "{stats:?}");
+    // An entry that is no log is skipped and counted, not an error (issue 14).
+    assert!(stats[3].path.ends_with("!logs/README.txt"));
+    assert!(stats[3].skipped_not_log && stats[3].error.is_none());
     assert_eq!(stats[0].skipped, 2);
     assert!(stats[1].path.ends_with("case.zip!logs/a.json"));
     assert_eq!(evs[0].logsource.category.as_deref(), Some("ps_script"));
@@ -415,7 +419,8 @@ fn forced_format_and_stats_in_path_order() {
         .collect();
     assert_eq!(names, vec!["a.log", "b.log", "c.bin"]);
     assert_eq!(stats[0].format, "syslog");
-    assert!(stats[2].error.is_some());
+    // Found by walking and no log: skipped, not an error (issue 14).
+    assert!(stats[2].error.is_none() && stats[2].skipped_not_log);
     assert_eq!(stats[2].format, "unknown");
     let forced = ReadOptions {
         format: Some(InputFormat::Syslog),
@@ -733,4 +738,297 @@ fn evtx_and_its_json_export_give_the_same_events() {
     }
     println!("{compared} events identical from EVTX and from its JSON export");
     assert!(compared > 50, "{compared}");
+}
+
+/// Issue 14: Security 4688 (and 5156) are also Sigma's `process_creation` (`network_connection`),
+/// under Sysmon's field names beside their own, and keep service `security`.
+#[test]
+fn security_4688_is_process_creation_with_sysmon_names() {
+    let Some(c) = corpora("security_4688_is_process_creation_with_sysmon_names") else {
+        return;
+    };
+    let path = c.join(
+        "evtx-attack-samples/Privilege Escalation/NTLM2SelfRelay-med0x2e-security_4624_4688.evtx",
+    );
+    let mut seen = Vec::new();
+    let stats = read_path(&path, &ReadOptions::default(), |e| {
+        if e.get("EventID") == Some(&Value::Int(4688)) {
+            seen.push(e);
+        }
+    });
+    assert!(stats[0].error.is_none(), "{stats:?}");
+    let e = seen.first().expect("the sample holds a 4688");
+    let ls = &e.logsource;
+    assert_eq!(
+        (
+            ls.product.as_deref(),
+            ls.category.as_deref(),
+            ls.service.as_deref()
+        ),
+        (Some("windows"), Some("process_creation"), Some("security"))
+    );
+    assert_eq!(text(e, "Image"), text(e, "NewProcessName"));
+    assert!(text(e, "Image").unwrap().ends_with("\\notepad.exe"));
+    assert!(text(e, "ParentImage").unwrap().ends_with("\\WmiPrvSE.exe"));
+    assert_eq!(text(e, "ParentImage"), text(e, "ParentProcessName"));
+    assert_eq!(e.get("ProcessId"), Some(&Value::Int(0x1dc)));
+    assert_eq!(e.get("ParentProcessId"), Some(&Value::Int(0xe8c)));
+    assert_eq!(text(e, "NewProcessId").as_deref(), Some("0x1dc"));
+    assert_eq!(
+        text(e, "User").as_deref(),
+        Some("WINLAB.LOCAL\\Administrator")
+    );
+    assert_eq!(text(e, "IntegrityLevel").as_deref(), Some("High"));
+
+    // All of the corpus: every 4688 is a process creation with an Image, every 5156 a network
+    // connection with a destination; counts printed for the record. (Checked after the read: the
+    // EVTX reader turns a panic inside it, an assertion too, into the file's error.)
+    let (files, _) = discover(&[c.join("evtx-attack-samples")], &ReadOptions::default());
+    let (mut n4688, mut n5156, mut n4663_file) = (0u64, 0u64, 0u64);
+    let mut wrong = Vec::new();
+    for f in files.iter().filter(|f| f.display.ends_with(".evtx")) {
+        read_path(&f.path, &ReadOptions::default(), |e| {
+            let cat = e.logsource.category.as_deref();
+            let security = text(&e, "Channel").as_deref() == Some("Security");
+            let ok = match e.get("EventID") {
+                Some(Value::Int(4688)) if security => {
+                    n4688 += 1;
+                    cat == Some("process_creation")
+                        && e.logsource.service.as_deref() == Some("security")
+                        && text(&e, "Image") == text(&e, "NewProcessName")
+                        && matches!(e.get("ProcessId"), Some(Value::Int(_)))
+                        && e.get("User").is_some()
+                }
+                Some(Value::Int(5156)) if security => {
+                    n5156 += 1;
+                    cat == Some("network_connection")
+                        && text(&e, "DestinationIp") == text(&e, "DestAddress")
+                        && e.get("Initiated").is_some()
+                }
+                Some(Value::Int(4663)) if cat == Some("file_access") => {
+                    n4663_file += 1;
+                    text(&e, "ObjectType").as_deref() == Some("File")
+                        && text(&e, "FileName") == text(&e, "ObjectName")
+                }
+                _ => true,
+            };
+            if !ok {
+                wrong.push(e);
+            }
+        });
+    }
+    assert!(wrong.is_empty(), "{:?}", wrong.first());
+    println!("Security 4688: {n4688}, 5156: {n5156}, 4663 on files: {n4663_file}");
+    assert!(n4688 > 0 && n5156 > 0);
+}
+
+/// Issue 14: `source.record` is the event's EventRecordID, not the file's record number; they
+/// differ in exported logs (this sample's first record is EventRecordID 3139859).
+#[test]
+fn evtx_record_is_the_event_record_id() {
+    let Some(c) = corpora("evtx_record_is_the_event_record_id") else {
+        return;
+    };
+    let path = c.join("evtx-attack-samples/Credential Access/4794_DSRM_password_change_t1098.evtx");
+    let mut records = Vec::new();
+    read_path(&path, &ReadOptions::default(), |e| {
+        let id = match e.get("EventRecordID") {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        };
+        records.push((e.origin.position, id));
+    });
+    assert!(!records.is_empty());
+    for (pos, id) in &records {
+        let id = id.expect("every record has an EventRecordID");
+        assert_eq!(*pos, Position::Record(id as u64));
+    }
+    // The file's own numbering starts at 1; the log it was cut from did not.
+    assert_ne!(records[0].0, Position::Record(1));
+}
+
+/// Issue 14: a README in a walked folder is skipped and counted, not an error; the same file
+/// named on the command line stays an error.
+#[test]
+fn walked_non_log_files_are_skipped_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let readme = write(
+        d,
+        "README.md",
+        b"# Evidence\n\nCollected from web01 on 2024-07-08.\n",
+    );
+    write(
+        d,
+        "access.log",
+        b"10.0.0.1 - - [08/Jul/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n",
+    );
+    let opts = ReadOptions::default();
+    let (files, problems) = discover(&[d.to_path_buf()], &opts);
+    assert!(problems.is_empty());
+    assert!(files.iter().all(|f| !f.explicit));
+    let (_, stats) = read_all(&files, &opts, || 0u64, |n, _| *n += 1);
+    let by_name = |name: &str| {
+        stats
+            .iter()
+            .find(|s| s.path.ends_with(name))
+            .cloned()
+            .unwrap()
+    };
+    let r = by_name("README.md");
+    assert!(r.skipped_not_log);
+    assert_eq!(r.error, None);
+    assert_eq!(r.events, 0);
+    let log = by_name("access.log");
+    assert!(!log.skipped_not_log && log.error.is_none() && log.events == 1);
+
+    // Named explicitly (also beside the folder): an error.
+    let (files, _) = discover(&[readme.clone(), d.to_path_buf()], &opts);
+    let f = files.iter().find(|f| f.path == readme).unwrap();
+    assert!(f.explicit);
+    let st = read_path(&readme, &opts, |_| {});
+    assert!(!st[0].skipped_not_log);
+    assert!(st[0]
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("not recognised"));
+    let (_, stats) = read_all(&files, &opts, || 0u64, |n, _| *n += 1);
+    let r = stats
+        .iter()
+        .find(|s| s.path.ends_with("README.md"))
+        .unwrap();
+    assert!(r.error.is_some() && !r.skipped_not_log);
+}
+
+/// Issue 14: RFC 3164 years. Without help the file's time decides, December lines in a file
+/// modified in January being the year before; the span of the run's other evidence
+/// (`syslog_year_hint`) beats a copied file's time; `syslog_year` beats both.
+#[test]
+fn syslog_years_from_mtime_hint_or_fixed() {
+    use chrono::{Datelike, TimeZone, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "auth.log",
+        b"Dec 30 23:00:00 web01 sshd[1]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n\
+Dec 31 23:59:00 web01 sshd[2]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n\
+Jan  1 00:01:00 web01 sshd[3]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n\
+Jan  2 08:00:00 web01 cron[4]: (root) CMD (true)\n",
+    );
+    let set_mtime = |t: chrono::DateTime<Utc>| {
+        let f = std::fs::File::options().append(true).open(&p).unwrap();
+        f.set_modified(std::time::SystemTime::from(t)).unwrap();
+    };
+    let years = |opts: &ReadOptions| {
+        let mut out = Vec::new();
+        let st = read_path(&p, opts, |e| out.push(e.timestamp.unwrap().year()));
+        assert_eq!((st[0].events, st[0].unparsed), (4, 0), "{st:?}");
+        out
+    };
+    let hint = ReadOptions {
+        syslog_year_hint: spoor_input::EvidenceSpan::of([
+            Utc.with_ymd_and_hms(2020, 12, 29, 10, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2020, 12, 31, 18, 0, 0).unwrap(),
+        ]),
+        ..ReadOptions::default()
+    };
+    let fixed = ReadOptions {
+        syslog_year: Some(2019),
+        ..hint.clone()
+    };
+
+    set_mtime(Utc.with_ymd_and_hms(2025, 1, 5, 0, 0, 0).unwrap());
+    assert_eq!(years(&ReadOptions::default()), vec![2024, 2024, 2025, 2025]);
+    // A fresh copy: the file's time says nothing; the other evidence does.
+    set_mtime(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+    assert_ne!(years(&ReadOptions::default()), vec![2020, 2020, 2021, 2021]);
+    assert_eq!(years(&hint), vec![2020, 2020, 2021, 2021]);
+    assert_eq!(years(&fixed), vec![2019; 4]);
+
+    // The caller can tell syslog files from the rest before reading them.
+    let f = spoor_input::InputFile::new(&p);
+    assert_eq!(
+        spoor_input::sniff_file(&f, &ReadOptions::default()),
+        Some(InputFormat::Syslog)
+    );
+    let readme = write(dir.path(), "notes.txt", b"just some words here\nand more\n");
+    let r = spoor_input::InputFile::new(&readme);
+    assert_eq!(spoor_input::sniff_file(&r, &ReadOptions::default()), None);
+}
+
+/// Issue 14: Squid's access.log (native and combined) is sniffed and read as Sigma `proxy`
+/// events, every line accounted for.
+#[test]
+fn squid_access_log_is_a_proxy_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let native = write(
+        dir.path(),
+        "access.log",
+        b"1720432800.123    512 10.1.2.3 TCP_MISS/200 4711 GET http://dl.example.net/tools/a.exe - HIER_DIRECT/203.0.113.7 application/octet-stream\n\
+1720432801.000      0 10.1.2.3 TCP_DENIED/403 3900 CONNECT c2.example.org:443 - HIER_NONE/- text/html\n\
+\n\
+not a proxy line\n",
+    );
+    let mut evs = Vec::new();
+    let st = read_path(&native, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(st[0].format, "squid");
+    assert_eq!(
+        (st[0].events, st[0].unparsed, st[0].skipped),
+        (2, 1, 1),
+        "{st:?}"
+    );
+    assert_eq!(st[0].unparsed_samples[0].line, 4);
+    assert!(evs
+        .iter()
+        .all(|e| e.logsource.category.as_deref() == Some("proxy")));
+    assert_eq!(text(&evs[0], "c-uri-extension").as_deref(), Some("exe"));
+    assert_eq!(text(&evs[1], "cs-host").as_deref(), Some("c2.example.org"));
+    assert_eq!(evs[1].origin.position, Position::Line(2));
+    assert!(evs[0].raw.is_some());
+
+    let combined = write(
+        dir.path(),
+        "squid-combined.log",
+        b"10.1.2.3 - - [08/Jul/2024:12:00:00 +0200] \"GET http://upd.example.com/p.ps1 HTTP/1.1\" 200 1234 \"-\" \"Mozilla/5.0\" TCP_MISS:HIER_DIRECT\n",
+    );
+    let mut evs = Vec::new();
+    let st = read_path(&combined, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!((st[0].format.as_str(), st[0].events), ("squid", 1));
+    assert_eq!(text(&evs[0], "c-useragent").as_deref(), Some("Mozilla/5.0"));
+    assert_eq!(evs[0].logsource.category.as_deref(), Some("proxy"));
+}
+
+/// Issue 14: a proxy's W3C extended log (Blue Coat style) is sniffed as `w3c-proxy` and read as
+/// Sigma `proxy` events; directives are skipped, a short record is counted.
+#[test]
+fn w3c_proxy_log_is_a_proxy_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "proxysg_main.log",
+        b"#Software: SGOS 6.7.5.3\n#Version: 1.0\n#Date: 2024-07-08 10:00:00\n\
+#Fields: date time c-ip cs-username s-action sc-status cs-method cs-uri-scheme cs-host cs-uri-port cs-uri-path cs-uri-query cs(User-Agent)\n\
+2024-07-08 10:00:00 10.1.2.3 - TCP_NC_MISS 200 GET https upd.example.com 443 /a/b.ps1 - \"WindowsPowerShell/5.1\"\n\
+2024-07-08 10:00:01 10.1.2.3 -\n",
+    );
+    let mut evs = Vec::new();
+    let st = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(st[0].format, "w3c-proxy");
+    assert_eq!(
+        (st[0].events, st[0].unparsed, st[0].skipped),
+        (1, 1, 4),
+        "{st:?}"
+    );
+    let e = &evs[0];
+    assert_eq!(e.logsource.category.as_deref(), Some("proxy"));
+    assert_eq!(
+        text(e, "c-uri").as_deref(),
+        Some("https://upd.example.com/a/b.ps1")
+    );
+    assert_eq!(
+        text(e, "c-useragent").as_deref(),
+        Some("WindowsPowerShell/5.1")
+    );
+    assert_eq!(e.origin.position, Position::Line(5));
 }

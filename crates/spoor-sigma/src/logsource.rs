@@ -121,5 +121,21 @@ mod tests {
         assert!(rule(Some("windows"), None, Some("security")).accepts(&LogSource::default()));
         let reg = LogSource::new(Some("windows"), Some("registry_set"), Some("sysmon"));
         assert!(rule(Some("windows"), Some("registry_event"), None).accepts(&reg));
+        // Security 4688 as spoor-input classes it: process_creation rules and Security rules
+        // both run on it, Sysmon-only rules do not.
+        let sec4688 = LogSource::new(Some("windows"), Some("process_creation"), Some("security"));
+        assert!(rule(Some("windows"), Some("process_creation"), None).accepts(&sec4688));
+        assert!(rule(Some("windows"), None, Some("security")).accepts(&sec4688));
+        assert!(!rule(Some("windows"), Some("process_creation"), Some("sysmon")).accepts(&sec4688));
+        assert!(!rule(Some("windows"), Some("network_connection"), None).accepts(&sec4688));
+        // Squid and W3C proxy logs: category proxy, whatever the product.
+        let squid = LogSource::new(Some("squid"), Some("proxy"), None);
+        assert!(rule(None, Some("proxy"), None).accepts(&squid));
+        assert!(rule(None, Some("proxy"), None).accepts(&LogSource::new(
+            None,
+            Some("proxy"),
+            None
+        )));
+        assert!(!rule(Some("windows"), Some("proxy"), None).accepts(&squid));
     }
 }
