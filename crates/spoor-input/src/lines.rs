@@ -1,6 +1,7 @@
 //! Line splitting with a size cap, so that a hostile file with a gigabyte-long "line" is counted,
 //! not loaded.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead};
 
 /// One line as read: its text (without `\n` / `\r\n`), or the fact that it was too long.
@@ -12,6 +13,15 @@ pub(crate) enum Line<'a> {
     TooLong(u64),
 }
 
+/// A line read ahead (by the sniffer) and handed back to be read again.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HeldLine {
+    /// The line's bytes.
+    Text(Vec<u8>),
+    /// An over-long line of this many bytes.
+    TooLong(u64),
+}
+
 /// Reads lines from a `BufRead`, numbering them, keeping at most `cap` bytes of any line.
 pub(crate) struct LineReader<R> {
     inner: R,
@@ -20,6 +30,8 @@ pub(crate) struct LineReader<R> {
     line_no: u64,
     consumed: u64,
     limit: Option<u64>,
+    /// Lines read ahead and handed back ([`LineReader::replay`]), returned before any new one.
+    held: VecDeque<(u64, HeldLine)>,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -32,7 +44,14 @@ impl<R: BufRead> LineReader<R> {
             line_no: first_line.saturating_sub(1),
             consumed: 0,
             limit: None,
+            held: VecDeque::new(),
         }
+    }
+
+    /// Hands back lines read ahead (in order, with their numbers), to be returned again before
+    /// any line not yet read.
+    pub(crate) fn replay(&mut self, lines: impl IntoIterator<Item = (u64, HeldLine)>) {
+        self.held.extend(lines);
     }
 
     /// Stops before any line that starts at or after `limit` bytes into the stream (for chunks:
@@ -42,13 +61,22 @@ impl<R: BufRead> LineReader<R> {
         self
     }
 
-    /// The underlying reader (only meaningful before any line was read).
+    /// The underlying reader (only meaningful before any line was read, and none handed back).
     pub(crate) fn into_inner(self) -> R {
         self.inner
     }
 
     /// The next line and its number, or `None` at the end.
     pub(crate) fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
+        if let Some((no, held)) = self.held.pop_front() {
+            return Ok(Some(match held {
+                HeldLine::Text(t) => {
+                    self.buf = t;
+                    (no, Line::Text(&self.buf))
+                }
+                HeldLine::TooLong(n) => (no, Line::TooLong(n)),
+            }));
+        }
         if self.limit.is_some_and(|l| self.consumed >= l) {
             return Ok(None);
         }
@@ -156,6 +184,23 @@ mod tests {
         let v = all(b"\xef\xbb\xbf#Fields: a\n\xef\xbb\xbfx\n", 100);
         assert_eq!(v[0].1, "#Fields: a");
         assert_eq!(v[1].1, "\u{feff}x");
+    }
+
+    #[test]
+    fn replayed_lines_come_first_with_their_numbers() {
+        let mut r = LineReader::new(&b"c\nd\n"[..], 100, 3);
+        r.replay([
+            (1, HeldLine::Text(b"a".to_vec())),
+            (2, HeldLine::TooLong(500)),
+        ]);
+        let mut got = Vec::new();
+        while let Some((n, l)) = r.next_line().unwrap() {
+            got.push((n, format!("{l:?}")));
+        }
+        assert_eq!(got[0], (1, format!("{:?}", Line::Text(b"a"))));
+        assert_eq!(got[1], (2, "TooLong(500)".to_string()));
+        assert_eq!(got[2], (3, format!("{:?}", Line::Text(b"c"))));
+        assert_eq!(got[3].0, 4);
     }
 
     #[test]

@@ -132,6 +132,12 @@ pub(crate) fn read_text(
     if let Some(l) = plan.limit {
         lines = lines.with_limit(l);
     }
+    read_lines(lines, plan, ctx)
+}
+
+/// Reads the lines of a text stream with a known format (some perhaps read ahead by the sniffer
+/// and handed back; never for a JSON document, which is read as bytes).
+fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -> io::Result<()> {
     match plan.format {
         InputFormat::Json if plan.ndjson => read_ndjson(lines, ctx),
         InputFormat::Json => read_stream(lines.into_inner(), ctx),
@@ -217,6 +223,12 @@ fn each_line<R: BufRead>(
             }
             Line::Text(t) => t,
         };
+        // NUL padding run into a record (a log truncated under its writer): the record is read.
+        let lead = text.iter().take_while(|b| **b == 0).count();
+        let text = match text.get(lead..) {
+            Some(rest) if lead > 0 && !rest.is_empty() => rest,
+            _ => text,
+        };
         if text.trim_ascii().is_empty() {
             ctx.skip();
             continue;
@@ -228,6 +240,13 @@ fn each_line<R: BufRead>(
                 ctx.event(e);
             }
             Outcome::Skip => ctx.skip(),
+            Outcome::Bad(_) if crate::sniff::is_filler(text) => ctx.unparsed(
+                no,
+                format!(
+                    "{} bytes of NUL padding (a preallocated or truncated log?)",
+                    text.len()
+                ),
+            ),
             Outcome::Bad(r) => ctx.unparsed(no, r),
         }
     }
@@ -241,24 +260,43 @@ pub(crate) fn read_stream_from_start<'r>(
     raw: Box<dyn BufRead + 'r>,
     ctx: &mut Ctx,
 ) -> Result<(), InputError> {
+    let path = PathBuf::from(&*ctx.path);
     let io_err = |e| InputError::Io {
-        path: PathBuf::from(&*ctx.path),
+        path: path.clone(),
         source: e,
     };
     let (mut reader, layers) = peel(raw, MAX_LAYERS).map_err(io_err)?;
     let head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
-    let format = match ctx.opts.format {
-        Some(f) => f,
-        None if head.starts_with(b"PK\x03\x04") => {
-            return Err(InputError::Archive("nested zip archive not read".into()))
-        }
-        None => sniff(&head).ok_or(InputError::Unrecognised)?,
-    };
     let mut name = String::new();
     for l in &layers {
         name.push_str(l.name());
         name.push('+');
     }
+    let format = match ctx.opts.format {
+        Some(f) => f,
+        None if head.starts_with(b"PK\x03\x04") => {
+            return Err(InputError::Archive("nested zip archive not read".into()))
+        }
+        None => match sniff(&head) {
+            Some(f) => f,
+            None => {
+                // The head says nothing: read on past over-long lines and NUL padding.
+                let mut lines = LineReader::new(reader, ctx.opts.max_line_bytes, 1);
+                let (format, ndjson) = crate::sniff::sniff_past_junk(&mut lines)
+                    .map_err(io_err)?
+                    .ok_or(InputError::Unrecognised)?;
+                name.push_str(format.name());
+                ctx.stats.format = name;
+                let plan = TextPlan {
+                    format,
+                    ndjson,
+                    first_line: 1,
+                    limit: None,
+                };
+                return read_lines(lines, plan, ctx).map_err(io_err);
+            }
+        },
+    };
     name.push_str(format.name());
     ctx.stats.format = name;
     if format == InputFormat::Evtx {

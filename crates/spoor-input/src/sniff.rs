@@ -1,9 +1,31 @@
 //! Format sniffing from content: the first bytes of the (decompressed) stream decide, not the
 //! file name. Line formats are tried on up to 20 lines; the one that parses most of them wins.
+//!
+//! When the first 64 KiB say nothing (a first line longer than that, or a run of NUL padding as
+//! `copytruncate` leaves), [`sniff_past_junk`] reads on: lines longer than the sniff window and
+//! lines of NULs are passed over as samples (and handed back to be read, so they are counted),
+//! within a bounded look-ahead.
 
+use crate::lines::{HeldLine, Line, LineReader};
 use crate::InputFormat;
 use chrono::{TimeZone, Utc};
 use spoor_event::{Event, Position};
+use std::io::{self, BufRead};
+
+/// Longest line taken as a sample when sniffing (longer ones are passed over).
+pub(crate) const SNIFF_WINDOW: usize = 64 * 1024;
+
+/// Sample lines a format is decided on.
+const SAMPLE_LINES: usize = 20;
+
+/// Most bytes held back while sniffing past junk (lines kept to be read again), counting a
+/// small overhead per line so that millions of empty lines are bounded too.
+const SNIFF_HELD_BYTES: usize = 4 << 20;
+
+/// Whether a line says nothing about the format: blank, or only NUL bytes and blanks.
+pub(crate) fn is_filler(line: &[u8]) -> bool {
+    line.iter().all(|b| *b == 0 || b.is_ascii_whitespace())
+}
 
 /// The EVTX file magic.
 pub(crate) const EVTX_MAGIC: &[u8] = b"ElfFile\0";
@@ -38,8 +60,8 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     let lines: Vec<&[u8]> = lines
         .into_iter()
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.trim_ascii().is_empty())
-        .take(20)
+        .filter(|l| !is_filler(l))
+        .take(SAMPLE_LINES)
         .collect();
     if lines.is_empty() {
         return None;
@@ -71,6 +93,49 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         return Some(best);
     }
     delimited(&lines)
+}
+
+/// Sniffs a stream whose first bytes said nothing, reading its lines: lines over
+/// [`SNIFF_WINDOW`], NUL-only and blank lines are no samples; the format is decided on the first
+/// [`SAMPLE_LINES`] others, read within [`SNIFF_HELD_BYTES`]. Every line read is handed back to
+/// `lines`, so the reader counts it as usual. Returns the format and whether it is NDJSON; `None`
+/// when nothing fits (or when the samples are a JSON document, which is read as a byte stream
+/// and is not recognised past junk).
+pub(crate) fn sniff_past_junk<R: BufRead>(
+    lines: &mut LineReader<R>,
+) -> io::Result<Option<(InputFormat, bool)>> {
+    let mut held: Vec<(u64, HeldLine)> = Vec::new();
+    let mut held_bytes = 0usize;
+    let mut samples: Vec<u8> = Vec::new();
+    let mut n_samples = 0;
+    while n_samples < SAMPLE_LINES && held_bytes < SNIFF_HELD_BYTES {
+        let Some((no, line)) = lines.next_line()? else {
+            break;
+        };
+        match line {
+            Line::TooLong(n) => held.push((no, HeldLine::TooLong(n))),
+            Line::Text(t) => {
+                if t.len() <= SNIFF_WINDOW && !is_filler(t) {
+                    // NUL padding glued to a record: the record still tells the format.
+                    let start = t.iter().position(|b| *b != 0).unwrap_or(t.len());
+                    samples.extend_from_slice(t.get(start..).unwrap_or_default());
+                    samples.push(b'\n');
+                    n_samples += 1;
+                }
+                held_bytes += t.len() + 32;
+                held.push((no, HeldLine::Text(t.to_vec())));
+            }
+        }
+    }
+    lines.replay(held);
+    let found = match sniff(&samples) {
+        Some(InputFormat::Json) if crate::json::looks_like_ndjson(&samples) => {
+            Some((InputFormat::Json, true))
+        }
+        Some(InputFormat::Json | InputFormat::Evtx) | None => None,
+        Some(f) => Some((f, false)),
+    };
+    Ok(found)
 }
 
 /// A header row with at least two columns, and following rows with as many separators.
@@ -137,6 +202,40 @@ mod tests {
         assert_eq!(sniff(b"just some words\nand more\n"), None);
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(b"\x00\x01\x02\xff"), None);
+    }
+
+    fn past_junk(input: &[u8]) -> (Option<(InputFormat, bool)>, Vec<u64>) {
+        let mut lines = LineReader::new(input, 100_000, 1);
+        let found = sniff_past_junk(&mut lines).unwrap();
+        let mut numbers = Vec::new();
+        while let Some((no, _)) = lines.next_line().unwrap() {
+            numbers.push(no);
+        }
+        (found, numbers)
+    }
+
+    #[test]
+    fn sniffs_past_long_lines_and_nul_runs() {
+        let access =
+            b"1.2.3.4 - - [13/Mar/2005:04:05:47 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n";
+        let mut input = vec![b'x'; 70_000];
+        input.push(b'\n');
+        input.extend_from_slice(&vec![0u8; 1000]);
+        input.push(b'\n');
+        for _ in 0..30 {
+            input.extend_from_slice(access);
+        }
+        // The head alone says nothing.
+        assert_eq!(sniff(input.get(..SNIFF_WINDOW).unwrap()), None);
+        let (found, numbers) = past_junk(&input);
+        assert_eq!(found, Some((InputFormat::WebAccess, false)));
+        // Every line is read again, the junk included.
+        assert_eq!(numbers, (1..=32).collect::<Vec<_>>());
+        let mut nd = vec![0u8; 70_000];
+        nd.extend_from_slice(b"\n{\"a\":1}\n{\"a\":2}\n");
+        assert_eq!(past_junk(&nd).0, Some((InputFormat::Json, true)));
+        assert_eq!(past_junk(&vec![0u8; 200_000]).0, None);
+        assert_eq!(past_junk(b"prose\nmore prose\n").0, None);
     }
 
     #[test]

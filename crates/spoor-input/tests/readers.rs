@@ -734,3 +734,75 @@ fn evtx_and_its_json_export_give_the_same_events() {
     println!("{compared} events identical from EVTX and from its JSON export");
     assert!(compared > 50, "{compared}");
 }
+
+// Issue 17: hostile and awkward input.
+
+/// `n` access-log lines, request `/p{i}` on the i-th (from 0).
+fn access_lines(n: usize, end: &str) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "10.0.{}.{} - - [01/Jan/2024:00:00:00 +0000] \"GET /p{i} HTTP/1.1\" 200 {i} \"-\" \"ua\"{end}",
+                i / 250 % 250,
+                i % 250
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue17_long_first_line_or_nul_padding_does_not_hide_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = access_lines(20_000, "\n");
+    let mut long = vec![b'A'; 70 * 1024];
+    long.push(b'\n');
+    let mut nuls = vec![0u8; 70_000];
+    nuls.push(b'\n');
+    // copytruncate style: the NULs run straight into the first record.
+    let glued = vec![0u8; 70_000];
+    let mut huge = vec![b'B'; 3 << 20];
+    huge.push(b'\n');
+    for (name, junk) in [
+        ("long.log", &long),
+        ("nuls.log", &nuls),
+        ("glued.log", &glued),
+        ("huge.log", &huge),
+    ] {
+        let mut bytes = junk.clone();
+        bytes.extend_from_slice(body.as_bytes());
+        let p = write(dir.path(), name, &bytes);
+        let mut lines = Vec::new();
+        let mut first = Vec::new();
+        let stats = read_path(&p, &ReadOptions::default(), |e| {
+            lines.push(e.origin.position.number());
+            if first.is_empty() {
+                first.push(e);
+            }
+        });
+        let s = &stats[0];
+        assert_eq!(s.format, "access", "{name}: {s:?}");
+        assert!(s.error.is_none(), "{name}: {s:?}");
+        if name == "glued.log" {
+            // The padding is dropped and the record it ran into is read.
+            assert_eq!((s.events, s.unparsed), (20_000, 0), "{s:?}");
+            assert_eq!(lines.first(), Some(&1));
+            assert_eq!(text(&first[0], "c-ip").as_deref(), Some("10.0.0.0"));
+            continue;
+        }
+        // The junk line is unparsed, with its reason; every record after it is an event.
+        assert_eq!(s.unparsed, 1, "{name}: {s:?}");
+        assert_eq!(s.unparsed_samples[0].line, 1, "{name}");
+        assert_eq!(s.events, 20_000, "{name}");
+        assert_eq!(lines.first(), Some(&2), "{name}");
+        assert_eq!(lines.last(), Some(&20_001), "{name}");
+        if name == "nuls.log" {
+            assert!(s.unparsed_samples[0].reason.contains("NUL"), "{s:?}");
+        }
+        if name == "huge.log" {
+            assert!(
+                s.unparsed_samples[0].reason.contains("over the cap"),
+                "{s:?}"
+            );
+        }
+    }
+}
