@@ -30,8 +30,15 @@ pub fn check(format: InputFormat, data: &[u8]) {
     if !container(data) {
         assert_eq!(stats.len(), 1);
         let s = &stats[0];
-        let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
-        let lines = newlines + u64::from(data.last().is_some_and(|b| *b != b'\n'));
+        // A line ends at `\n`, `\r\n` (one end) or a lone `\r`.
+        let ends = data
+            .iter()
+            .enumerate()
+            .filter(|(i, b)| {
+                **b == b'\r' || (**b == b'\n' && (*i == 0 || data.get(i - 1) != Some(&b'\r')))
+            })
+            .count() as u64;
+        let lines = ends + u64::from(data.last().is_some_and(|b| *b != b'\n' && *b != b'\r'));
         assert_eq!(s.events + s.unparsed + s.skipped, lines, "{s:?}");
     }
 }

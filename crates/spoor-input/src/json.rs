@@ -58,7 +58,7 @@ pub(crate) fn looks_like_ndjson(head: &[u8]) -> bool {
     if !trimmed.starts_with(b"{") {
         return false;
     }
-    let line = match memchr::memchr(b'\n', trimmed) {
+    let line = match memchr::memchr2(b'\n', b'\r', trimmed) {
         Some(i) => trimmed.get(..i).unwrap_or_default(),
         None => return false,
     };
@@ -125,6 +125,7 @@ struct Bytes<R> {
     pos: usize,
     len: usize,
     line: u64,
+    after_cr: bool,
 }
 
 impl<R: Read> Bytes<R> {
@@ -150,9 +151,11 @@ impl<R: Read> Bytes<R> {
         let b = self.peek()?;
         if let Some(c) = b {
             self.pos += 1;
-            if c == b'\n' {
+            // Lines are numbered as the line reader splits them (`\r\n` one end, `\r` one).
+            if c == b'\r' || (c == b'\n' && !self.after_cr) {
                 self.line += 1;
             }
+            self.after_cr = c == b'\r';
         }
         Ok(b)
     }
@@ -254,6 +257,7 @@ pub(crate) fn read_stream<R: Read>(inner: R, ctx: &mut Ctx) -> io::Result<()> {
         pos: 0,
         len: 0,
         line: 1,
+        after_cr: false,
     };
     let cap = ctx.opts.max_line_bytes;
     let mut buf = Vec::new();

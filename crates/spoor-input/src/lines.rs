@@ -1,10 +1,11 @@
 //! Line splitting with a size cap, so that a hostile file with a gigabyte-long "line" is counted,
-//! not loaded.
+//! not loaded. A line ends at `\n`, `\r\n` or a lone `\r` (old Mac OS line ends, some exports):
+//! a record after a lone `\r` is never merged into the one before it.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
 
-/// One line as read: its text (without `\n` / `\r\n`), or the fact that it was too long.
+/// One line as read: its text (without its line end), or the fact that it was too long.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Line<'a> {
     /// The line's bytes.
@@ -83,7 +84,8 @@ impl<R: BufRead> LineReader<R> {
         self.buf.clear();
         let mut total: u64 = 0;
         let mut seen_any = false;
-        let mut ended_nl = false;
+        // Bytes of the line end: 0 (end of stream), 1 (`\n` or a lone `\r`) or 2 (`\r\n`).
+        let mut end_len = 0u64;
         loop {
             let avail = match self.inner.fill_buf() {
                 Ok(a) => a,
@@ -94,9 +96,9 @@ impl<R: BufRead> LineReader<R> {
                 break;
             }
             seen_any = true;
-            let (take, done) = match memchr::memchr(b'\n', avail) {
-                Some(i) => (i + 1, true),
-                None => (avail.len(), false),
+            let (take, end) = match memchr::memchr2(b'\n', b'\r', avail) {
+                Some(i) => (i + 1, avail.get(i).copied()),
+                None => (avail.len(), None),
             };
             let room = self.cap.saturating_add(2).saturating_sub(self.buf.len());
             let keep = take.min(room);
@@ -106,26 +108,33 @@ impl<R: BufRead> LineReader<R> {
             total += take as u64;
             self.inner.consume(take);
             self.consumed += take as u64;
-            if done {
-                ended_nl = true;
-                break;
+            match end {
+                Some(b'\r') => {
+                    end_len = 1;
+                    // `\r\n` is one line end, a lone `\r` another (old Mac OS, some exports).
+                    if self.next_is_lf()? {
+                        self.inner.consume(1);
+                        total += 1;
+                        self.consumed += 1;
+                        end_len = 2;
+                    }
+                    break;
+                }
+                Some(_) => {
+                    end_len = 1;
+                    break;
+                }
+                None => {}
             }
         }
         if !seen_any {
             return Ok(None);
         }
         self.line_no += 1;
-        let mut content_len = total;
-        if ended_nl {
-            content_len -= 1;
-            if self.buf.last() == Some(&b'\n') {
-                self.buf.pop();
-                if self.buf.last() == Some(&b'\r') {
-                    self.buf.pop();
-                    content_len -= 1;
-                }
-            }
-        }
+        let mut content_len = total - end_len;
+        // The buffer holds the line's first bytes: drop its end (and anything over the cap).
+        self.buf
+            .truncate(usize::try_from(content_len).unwrap_or(usize::MAX));
         if self.line_no == 1 && self.consumed == total && self.buf.starts_with(b"\xef\xbb\xbf") {
             // A UTF-8 byte order mark opens the stream: not part of the first record.
             self.buf.drain(..3);
@@ -136,6 +145,58 @@ impl<R: BufRead> LineReader<R> {
         }
         Ok(Some((self.line_no, Line::Text(&self.buf))))
     }
+
+    /// Whether the next byte is `\n` (without consuming it).
+    fn next_is_lf(&mut self) -> io::Result<bool> {
+        loop {
+            match self.inner.fill_buf() {
+                Ok(a) => return Ok(a.first() == Some(&b'\n')),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The lines of `bytes` split as [`LineReader`] splits them (`\n`, `\r\n` or a lone `\r`), each
+/// without its end; the piece after the last line end comes last (empty when `bytes` ends with
+/// a line end).
+pub(crate) fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr2(b'\n', b'\r', r) {
+            Some(i) => {
+                let skip = if r.get(i) == Some(&b'\r') && r.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = r.get(i + skip..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// How many line ends `chunk` holds, counted as [`LineReader`] splits lines; `after_cr` says
+/// whether the bytes before `chunk` ended with `\r` (a `\n` opening `chunk` then closes that
+/// line end). For counting lines across buffers: pass the last byte's state on.
+pub(crate) fn count_line_ends(chunk: &[u8], after_cr: bool) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', chunk).count() as u64;
+    let mut crlf = u64::from(after_cr && chunk.first() == Some(&b'\n'));
+    let mut cr = 0u64;
+    for i in memchr::memchr_iter(b'\r', chunk) {
+        cr += 1;
+        if chunk.get(i + 1) == Some(&b'\n') {
+            crlf += 1;
+        }
+    }
+    lf + cr - crlf
 }
 
 #[cfg(test)]
@@ -169,6 +230,45 @@ mod tests {
                 (4, "last".into())
             ]
         );
+    }
+
+    #[test]
+    fn lone_cr_ends_a_line_and_crlf_is_one_end() {
+        // The reader's buffer is 4 bytes: ends straddle buffer boundaries.
+        let v = all(b"abc\rde\r\nf\n\rg\r\r\nh\r", 100);
+        let texts: Vec<&str> = v.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, vec!["abc", "de", "f", "", "g", "", "h"]);
+        assert_eq!(v.last().map(|l| l.0), Some(7));
+        let v = all(b"abcdefgh\rok\r", 5);
+        assert_eq!(v, vec![(1, "<8>".into()), (2, "ok".into())]);
+    }
+
+    #[test]
+    fn split_and_count_agree_with_the_reader() {
+        for input in [
+            &b"a\rb\r\nc\nd"[..],
+            b"\r\r\n\n\r",
+            b"",
+            b"x\r\n",
+            b"\n\n\rq",
+        ] {
+            let read: Vec<String> = all(input, 100).into_iter().map(|(_, t)| t).collect();
+            let mut split: Vec<String> = split_lines(input)
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            if split.last().is_some_and(String::is_empty) {
+                split.pop();
+            }
+            assert_eq!(read, split, "{input:?}");
+            // Counting in pieces, whatever the cut, gives the reader's number of line ends.
+            let ends = read.len() as u64
+                - u64::from(input.last().is_some_and(|b| *b != b'\n' && *b != b'\r'));
+            for cut in 0..=input.len() {
+                let (a, b) = input.split_at(cut);
+                let n = count_line_ends(a, false) + count_line_ends(b, a.last() == Some(&b'\r'));
+                assert_eq!(n, ends, "{input:?} cut at {cut}");
+            }
+        }
     }
 
     #[test]

@@ -53,13 +53,12 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     {
         return Some(InputFormat::Iis);
     }
-    let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
+    let mut lines: Vec<&[u8]> = crate::lines::split_lines(head).collect();
     if head.len() >= 4096 && lines.len() > 1 {
         lines.pop(); // possibly cut short
     }
     let lines: Vec<&[u8]> = lines
         .into_iter()
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(|l| !is_filler(l))
         .take(SAMPLE_LINES)
         .collect();
@@ -198,6 +197,10 @@ mod tests {
             Some(InputFormat::WebError)
         );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
+        assert_eq!(
+            sniff(b"Mar 13 04:05:47 host sshd[1]: x\rMar 13 04:05:48 host sshd[1]: y\r"),
+            Some(InputFormat::Syslog)
+        );
         assert_eq!(sniff(b"a\tb\n1\t2\n"), Some(InputFormat::Tsv));
         assert_eq!(sniff(b"just some words\nand more\n"), None);
         assert_eq!(sniff(b""), None);

