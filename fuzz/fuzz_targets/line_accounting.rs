@@ -4,7 +4,8 @@
 
 use spoor_input::{read_reader, InputFormat, ReadOptions};
 
-/// Whether the bytes open with a zip, gzip, zstd, bzip2 or xz signature (then lines differ).
+/// Whether the bytes open with a zip, gzip, zstd, bzip2 or xz signature or a UTF-16 byte order
+/// mark (then lines differ).
 fn container(data: &[u8]) -> bool {
     [
         &b"PK\x03\x04"[..],
@@ -12,6 +13,8 @@ fn container(data: &[u8]) -> bool {
         b"\x28\xb5\x2f\xfd",
         b"BZh",
         b"\xfd7zXZ\x00",
+        b"\xff\xfe",
+        b"\xfe\xff",
     ]
     .iter()
     .any(|m| data.starts_with(m))

@@ -41,7 +41,11 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
     let mut head = vec![0u8; BUF_BYTES];
     let n = read_full(&mut f, &mut head).ok()?;
     head.truncate(n);
-    if crate::decompress::Compression::detect(&head).is_some() || head.starts_with(b"PK") {
+    if crate::decompress::Compression::detect(&head).is_some()
+        || head.starts_with(b"PK")
+        || crate::utf16::detect(&head).is_some()
+    {
+        // Compressed, archived or UTF-16: chunks of the bytes are no chunks of the text.
         return None;
     }
     let format = opts.format.or_else(|| sniff(&head))?;

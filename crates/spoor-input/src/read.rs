@@ -1,7 +1,7 @@
 //! Reading one file (or one chunk of one): open, peel compression, sniff, hand the stream to
 //! the format's parser, and account for every line in [`FileStats`].
 
-use crate::decompress::{fill_head, peel};
+use crate::decompress::{fill_head, peel, prefixed};
 use crate::json::{looks_like_ndjson, read_ndjson, read_stream};
 use crate::lines::{Line, LineReader};
 use crate::sniff::{sniff, web_product_from_path, EVTX_MAGIC};
@@ -265,11 +265,21 @@ pub(crate) fn read_stream_from_start<'r>(
         path: path.clone(),
         source: e,
     };
-    let (mut reader, layers) = peel(raw, MAX_LAYERS).map_err(io_err)?;
-    let head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
+    let (reader, layers) = peel(raw, MAX_LAYERS).map_err(io_err)?;
+    let mut reader = prefixed(reader, BUF_BYTES).map_err(io_err)?;
+    let mut head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
     let mut name = String::new();
     for l in &layers {
         name.push_str(l.name());
+        name.push('+');
+    }
+    if let Some(encoding) = crate::utf16::detect(&head) {
+        // UTF-16 text (a Windows export): decoded as it streams, then sniffed and read as UTF-8.
+        let decoded = crate::utf16::Utf16Reader::new(reader, encoding);
+        let decoded: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, decoded));
+        reader = prefixed(decoded, BUF_BYTES).map_err(io_err)?;
+        head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
+        name.push_str(crate::utf16::name(encoding));
         name.push('+');
     }
     let format = match ctx.opts.format {

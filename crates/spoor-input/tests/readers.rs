@@ -869,3 +869,94 @@ fn issue17_lone_cr_line_ends_are_line_ends() {
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
 }
+
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut v = if big_endian {
+        vec![0xfe, 0xff]
+    } else {
+        vec![0xff, 0xfe]
+    };
+    for u in text.encode_utf16() {
+        v.extend(if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        });
+    }
+    v
+}
+
+#[test]
+fn issue17_utf16_logs_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    // An IIS log as PowerShell re-saves it: UTF-16LE with a byte order mark, CRLF.
+    let mut iis = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n\
+         #Date: 2024-03-01 00:00:00\r\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n",
+    );
+    for i in 0..300 {
+        iis.push_str(&format!(
+            "2024-03-01 00:00:{:02} 10.0.0.5 GET /owa/caf\u{e9}{i}.aspx cmd=whoami 443 - 198.51.100.{} Mozilla/5.0 200 0 0 15\r\n",
+            i % 60,
+            i % 250
+        ));
+    }
+    let p = write(dir.path(), "u_ex240301.log", &utf16(&iis, false));
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    let s = &stats[0];
+    assert_eq!(s.format, "utf16le+iis", "{s:?}");
+    assert_eq!((s.events, s.unparsed, s.skipped), (300, 0, 4), "{s:?}");
+    assert_eq!(
+        text(&evs[7], "cs-uri").as_deref(),
+        Some("/owa/caf\u{e9}7.aspx?cmd=whoami")
+    );
+    assert_eq!(text(&evs[7], "c-ip").as_deref(), Some("198.51.100.7"));
+    assert_eq!(evs[7].origin.position, Position::Line(12));
+
+    // A CSV of Windows events, UTF-16BE, gzip-compressed.
+    let csv = "EventID,Channel,CommandLine\r\n4688,Security,whoami /all \u{1f600}\r\n4688,Security,net user\r\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&utf16(csv, true)).unwrap();
+    let p = write(dir.path(), "export.csv.gz", &gz.finish().unwrap());
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(stats[0].format, "gzip+utf16be+csv", "{stats:?}");
+    assert_eq!(stats[0].events, 2);
+    assert_eq!(
+        text(&evs[0], "CommandLine").as_deref(),
+        Some("whoami /all \u{1f600}")
+    );
+
+    // A large UTF-16 access log (forced format too) is read whole, never split into chunks of
+    // bytes that are not chunks of the text.
+    let body = access_lines(20_000, "\r\n");
+    let p = write(dir.path(), "access16.log", &utf16(&body, false));
+    let files = vec![spoor_input::InputFile::new(&p)];
+    for format in [None, Some(InputFormat::WebAccess)] {
+        let opts = ReadOptions {
+            format,
+            split_bytes: 256 * 1024,
+            ..ReadOptions::default()
+        };
+        let (states, stats) = read_all(&files, &opts, Vec::new, |v: &mut Vec<(u64, String)>, e| {
+            v.push((
+                e.origin.position.number(),
+                text(&e, "cs-uri-stem").unwrap_or_default(),
+            ))
+        });
+        assert_eq!(states.len(), 1);
+        assert_eq!(
+            (stats[0].events, stats[0].unparsed),
+            (20_000, 0),
+            "{stats:?}"
+        );
+        assert!(stats[0].format.starts_with("utf16le+"), "{stats:?}");
+        let got: Vec<(u64, String)> = states.into_iter().flatten().collect();
+        assert!(got
+            .iter()
+            .enumerate()
+            .all(|(i, (line, stem))| *line == i as u64 + 1 && stem == &format!("/p{i}")));
+    }
+}
