@@ -48,10 +48,7 @@ impl Compression {
     ) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
-            Compression::Zstd => Box::new(
-                ruzstd::decoding::StreamingDecoder::new(inner)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
-            ),
+            Compression::Zstd => Box::new(crate::zstd::ZstdReader::new(inner)?),
             Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(inner)),
             Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(inner)),
         })

@@ -44,6 +44,7 @@ mod webdecode;
 mod weberror;
 mod windows;
 mod winjson;
+mod zstd;
 
 pub use error::InputError;
 pub use format::InputFormat;

@@ -33,6 +33,8 @@ pub(crate) struct LineReader<R> {
     limit: Option<u64>,
     /// Lines read ahead and handed back ([`LineReader::replay`]), returned before any new one.
     held: VecDeque<(u64, HeldLine)>,
+    /// A read error met inside a line: the part read is returned first, then this.
+    error: Option<io::Error>,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -46,6 +48,7 @@ impl<R: BufRead> LineReader<R> {
             consumed: 0,
             limit: None,
             held: VecDeque::new(),
+            error: None,
         }
     }
 
@@ -78,6 +81,9 @@ impl<R: BufRead> LineReader<R> {
                 HeldLine::TooLong(n) => (no, Line::TooLong(n)),
             }));
         }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         if self.limit.is_some_and(|l| self.consumed >= l) {
             return Ok(None);
         }
@@ -90,6 +96,12 @@ impl<R: BufRead> LineReader<R> {
             let avail = match self.inner.fill_buf() {
                 Ok(a) => a,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if seen_any => {
+                    // A damaged stream (truncated gzip, zstd): the part of the line read is
+                    // still a line (counted), and the error comes next.
+                    self.error = Some(e);
+                    break;
+                }
                 Err(e) => return Err(e),
             };
             if avail.is_empty() {
@@ -301,6 +313,25 @@ mod tests {
         assert_eq!(got[1], (2, "TooLong(500)".to_string()));
         assert_eq!(got[2], (3, format!("{:?}", Line::Text(b"c"))));
         assert_eq!(got[3].0, 4);
+    }
+
+    #[test]
+    fn error_inside_a_line_returns_the_part_read_first() {
+        use io::Read;
+        let failing = (&b"one\ntw"[..]).chain(FailingRead);
+        let mut r = LineReader::new(io::BufReader::with_capacity(4, failing), 100, 1);
+        assert_eq!(r.next_line().unwrap(), Some((1, Line::Text(b"one"))));
+        assert_eq!(r.next_line().unwrap(), Some((2, Line::Text(b"tw"))));
+        assert!(r.next_line().is_err());
+    }
+
+    /// A reader that fails (a damaged compressed stream).
+    struct FailingRead;
+
+    impl io::Read for FailingRead {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::new(io::ErrorKind::InvalidData, "damaged"))
+        }
     }
 
     #[test]

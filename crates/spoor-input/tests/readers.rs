@@ -960,3 +960,43 @@ fn issue17_utf16_logs_are_decoded() {
             .all(|(i, (line, stem))| *line == i as u64 + 1 && stem == &format!("/p{i}")));
     }
 }
+
+#[test]
+fn issue17_truncated_zstd_keeps_what_decodes_and_says_it_is_damaged() {
+    use ruzstd::encoding::{compress_to_vec, CompressionLevel};
+    let dir = tempfile::tempdir().unwrap();
+    let body = access_lines(30_000, "\n");
+    let z = compress_to_vec(body.as_bytes(), CompressionLevel::Fastest);
+    let whole = write(dir.path(), "whole.log.zst", &z);
+    let stats = read_path(&whole, &ReadOptions::default(), |_| {});
+    assert_eq!(stats[0].format, "zstd+access");
+    assert_eq!((stats[0].events, stats[0].unparsed), (30_000, 0));
+    assert!(stats[0].error.is_none(), "{stats:?}");
+    for frac in [0.3, 0.5, 0.8] {
+        let cut = (z.len() as f64 * frac) as usize;
+        let p = write(dir.path(), "cut.log.zst", &z[..cut]);
+        let mut stems = Vec::new();
+        let stats = read_path(&p, &ReadOptions::default(), |e| {
+            stems.push(text(&e, "cs-uri-stem").unwrap_or_default())
+        });
+        let s = &stats[0];
+        println!(
+            "zstd cut at {frac}: {} of 30000 lines read, {s:?}",
+            s.events
+        );
+        assert_eq!(s.format, "zstd+access");
+        // Most of what the cut kept is read, in order, as it was.
+        assert!(s.events as f64 > 30_000.0 * (frac - 0.15), "{frac}: {s:?}");
+        assert!(stems
+            .iter()
+            .enumerate()
+            .all(|(i, st)| st == &format!("/p{i}")));
+        // The damage is the file's error (the run exits 3).
+        assert!(
+            s.error.as_deref().unwrap_or("").contains("damaged"),
+            "{s:?}"
+        );
+        // The line cut in two is counted, not dropped.
+        assert!(s.unparsed <= 1, "{s:?}");
+    }
+}
