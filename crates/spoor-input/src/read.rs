@@ -351,7 +351,8 @@ pub(crate) fn file_mtime(f: &File) -> Option<DateTime<Utc>> {
         .map(DateTime::<Utc>::from)
 }
 
-/// Reads one whole file: zip archives entry by entry, EVTX from disk, anything else as a stream.
+/// Reads one whole file: zip archives entry by entry, EVTX from disk, anything else as a stream;
+/// `-` (standard input), pipes and devices as non-seekable streams.
 /// Returns one [`FileStats`] per file (per entry for archives, plus one for the archive itself).
 pub(crate) fn read_file(
     file: &InputFile,
@@ -365,6 +366,9 @@ pub(crate) fn read_file(
             ..FileStats::default()
         }]
     };
+    if file.path.as_os_str() == crate::walk::STDIN {
+        return read_any_stream(&file.display, io::stdin().lock(), opts, emit);
+    }
     let mut f = match File::open(&file.path) {
         Ok(f) => f,
         Err(e) => {
@@ -374,6 +378,10 @@ pub(crate) fn read_file(
             })
         }
     };
+    if f.metadata().is_ok_and(|m| !m.is_file()) {
+        // A pipe or device named explicitly: read once, front to back, never seeked or split.
+        return read_any_stream(&file.display, f, opts, emit);
+    }
     let mut magic = [0u8; 8];
     let n = read_up_to(&mut f, &mut magic).unwrap_or(0);
     let magic = magic.get(..n).unwrap_or_default();
@@ -411,7 +419,16 @@ pub(crate) fn read_any_stream(
     opts: &ReadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> Vec<FileStats> {
-    let mut buffered: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, reader));
+    let buffered: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, reader));
+    // A pipe may give a few bytes per read: sniff from a whole buffered prefix, as for files.
+    let mut buffered = match prefixed(buffered, BUF_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            let mut ctx = Ctx::new(name, opts, emit);
+            ctx.stats.error = Some(format!("{name}: {e}"));
+            return vec![ctx.finish()];
+        }
+    };
     let head = fill_head(&mut buffered, 4).unwrap_or_default();
     if head.starts_with(b"PK\x03\x04") {
         return crate::archive::read_zip_stream(name, &mut buffered, opts, emit);

@@ -1000,3 +1000,91 @@ fn issue17_truncated_zstd_keeps_what_decodes_and_says_it_is_damaged() {
         assert!(s.unparsed <= 1, "{s:?}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn issue17_pipes_fifos_and_stdin_are_read_as_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("live.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    write(dir.path(), "plain.log", ACCESS.as_bytes());
+    // Found by walking a folder, a FIFO is passed over (reading it could block for ever).
+    let (files, problems) = discover(&[dir.path().to_path_buf()], &ReadOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(files.len(), 1, "{files:?}");
+    // Named explicitly it is read, as a stream; the writer trickles its first bytes.
+    let body = access_lines(5000, "\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    for data in [body.as_bytes().to_vec(), gz] {
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+                for b in &data[..40] {
+                    w.write_all(&[*b]).unwrap();
+                    w.flush().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                w.write_all(&data[40..]).unwrap();
+            })
+        };
+        let (files, problems) = discover(std::slice::from_ref(&fifo), &ReadOptions::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(files.len(), 1);
+        let opts = ReadOptions {
+            split_bytes: 1024,
+            ..ReadOptions::default()
+        };
+        let (states, stats) = read_all(&files, &opts, Vec::new, |v: &mut Vec<u64>, e| {
+            v.push(e.origin.position.number())
+        });
+        writer.join().unwrap();
+        let s = &stats[0];
+        assert!(s.format.ends_with("access"), "{s:?}");
+        assert_eq!((s.events, s.unparsed), (5000, 0), "{s:?}");
+        assert!(s.error.is_none(), "{s:?}");
+        let lines: Vec<u64> = states.into_iter().flatten().collect();
+        assert_eq!(lines, (1..=5000).collect::<Vec<_>>());
+    }
+    // `-` is standard input, and /dev/stdin a pipe: read in a child run of this test binary
+    // with its standard input piped.
+    for name in ["-", "/dev/stdin"] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "issue17_stdin_child", "--ignored", "--nocapture"])
+            .env("SPOOR_ISSUE17_STDIN", name)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feed = body.clone();
+        let feeder = std::thread::spawn(move || stdin.write_all(feed.as_bytes()).unwrap());
+        let out = child.wait_with_output().unwrap();
+        feeder.join().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.contains(&format!("stdin child: {name} access 5000 events")),
+            "{out}"
+        );
+    }
+}
+
+/// Run by `issue17_pipes_fifos_and_stdin_are_read_as_streams` with its standard input piped.
+#[test]
+#[ignore = "run as a child by issue17_pipes_fifos_and_stdin_are_read_as_streams"]
+fn issue17_stdin_child() {
+    let Ok(name) = std::env::var("SPOOR_ISSUE17_STDIN") else {
+        return;
+    };
+    let (files, problems) = discover(&[PathBuf::from(&name)], &ReadOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let (_, stats) = read_all(&files, &ReadOptions::default(), || (), |_, _| {});
+    let s = &stats[0];
+    println!("stdin child: {} {} {} events", s.path, s.format, s.events);
+}
