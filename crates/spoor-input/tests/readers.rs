@@ -1128,3 +1128,74 @@ fn issue17_json_lone_surrogate_becomes_replacement_character() {
     assert_eq!((stats[0].events, stats[0].unparsed), (2, 0), "{stats:?}");
     assert_eq!(text(&evs[0], "u").as_deref(), Some("\u{fffd}"));
 }
+
+#[test]
+fn issue17_damaged_evtx_chunk_counts_the_records_it_loses() {
+    let Some(c) = corpora("issue17_damaged_evtx_chunk_counts_the_records_it_loses") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    const CHUNK: usize = 4096 + 65536; // offset of chunk 1
+    let src = c.join("evtx-attack-samples/Credential Access/etw_rpc_zerologon.evtx");
+    let bytes = std::fs::read(&src).unwrap();
+    let whole = read_path(&src, &ReadOptions::default(), |_| {});
+    assert_eq!(whole[0].unparsed, 0, "{whole:?}");
+    // The chunk's header magic broken, its record range intact: the range is the count.
+    let mut magic = bytes.clone();
+    magic[CHUNK..CHUNK + 8].copy_from_slice(b"XXXXXXXX");
+    let p = write(dir.path(), "magic.evtx", &magic);
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    let s = &stats[0];
+    println!("broken chunk magic: {s:?}");
+    let lost = whole[0].events - s.events;
+    assert!(lost > 100, "{s:?}");
+    assert_eq!(s.unparsed, lost, "{s:?}");
+    assert!(s.unparsed_samples[0].reason.contains("chunk 1"), "{s:?}");
+    // Magic and range both damaged: counted as one, and the file's error says more were lost.
+    let mut smashed = bytes.clone();
+    for (k, b) in smashed[CHUNK..CHUNK + 48].iter_mut().enumerate() {
+        *b = 0xff - k as u8;
+    }
+    let p = write(dir.path(), "smashed.evtx", &smashed);
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    let s = &stats[0];
+    println!("smashed chunk header: {s:?}");
+    assert!(s.events < whole[0].events);
+    assert!(s.unparsed >= 1, "{s:?}");
+    assert!(
+        s.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("could not be counted"),
+        "{s:?}"
+    );
+    // Every multi-chunk sample, its second chunk's magic broken: never less damage than there is.
+    let (files, _) = discover(
+        &[c.join("evtx-attack-samples")],
+        &ReadOptions {
+            globs: vec!["*.evtx".into()],
+            ..ReadOptions::default()
+        },
+    );
+    let mut checked = 0;
+    for f in files.iter().filter(|f| f.size > (CHUNK + 65536) as u64) {
+        let mut b = std::fs::read(&f.path).unwrap();
+        if &b[CHUNK..CHUNK + 8] != b"ElfChnk\0" {
+            continue;
+        }
+        b[CHUNK..CHUNK + 8].copy_from_slice(b"XXXXXXXX");
+        let p = write(dir.path(), "each.evtx", &b);
+        let before = read_path(&f.path, &ReadOptions::default(), |_| {});
+        let after = read_path(&p, &ReadOptions::default(), |_| {});
+        let (b0, a0) = (&before[0], &after[0]);
+        let lost = b0.events - a0.events;
+        assert!(
+            a0.unparsed >= lost + b0.unparsed || a0.error.is_some(),
+            "{}: {lost} lost, {a0:?}",
+            f.display
+        );
+        checked += 1;
+    }
+    println!("{checked} EVTX files with a broken chunk magic account for every lost record");
+    assert!(checked >= 10, "{checked}");
+}
