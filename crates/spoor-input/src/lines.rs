@@ -65,6 +65,11 @@ impl<R: BufRead> LineReader<R> {
         self
     }
 
+    /// The underlying reader, in place.
+    pub(crate) fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// The underlying reader (only meaningful before any line was read, and none handed back).
     pub(crate) fn into_inner(self) -> R {
         self.inner

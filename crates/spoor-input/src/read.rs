@@ -291,10 +291,9 @@ pub(crate) fn read_stream_from_start<'r>(
             Some(f) => f,
             None => {
                 // The head says nothing: read on past over-long lines and NUL padding.
-                let mut lines = LineReader::new(reader, ctx.opts.max_line_bytes, 1);
-                let (format, ndjson) = crate::sniff::sniff_past_junk(&mut lines)
-                    .map_err(io_err)?
-                    .ok_or(InputError::Unrecognised)?;
+                let (found, lines) = crate::sniff::sniff_past_junk(reader, ctx.opts.max_line_bytes)
+                    .map_err(io_err)?;
+                let (format, ndjson) = found.ok_or(InputError::Unrecognised)?;
                 name.push_str(format.name());
                 ctx.stats.format = name;
                 let plan = TextPlan {

@@ -94,26 +94,95 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     delimited(&lines)
 }
 
-/// Sniffs a stream whose first bytes said nothing, reading its lines: lines over
-/// [`SNIFF_WINDOW`], NUL-only and blank lines are no samples; the format is decided on the first
-/// [`SAMPLE_LINES`] others, read within [`SNIFF_HELD_BYTES`]. Every line read is handed back to
-/// `lines`, so the reader counts it as usual. Returns the format and whether it is NDJSON; `None`
-/// when nothing fits (or when the samples are a JSON document, which is read as a byte stream
-/// and is not recognised past junk).
-pub(crate) fn sniff_past_junk<R: BufRead>(
-    lines: &mut LineReader<R>,
-) -> io::Result<Option<(InputFormat, bool)>> {
+/// Most bytes read while sniffing past junk: a stream whose first lines are longer than this
+/// (a sparse file of NULs with no line end, `/dev/zero`) is not recognised, rather than read to
+/// its end.
+const SNIFF_SCAN_BYTES: u64 = 64 << 20;
+
+/// A reader that ends in an error after a byte budget, until the budget is lifted.
+pub(crate) struct Budget<R> {
+    inner: R,
+    left: Option<u64>,
+}
+
+impl<R> Budget<R> {
+    /// Whether the budget ran out.
+    fn exhausted(&self) -> bool {
+        self.left == Some(0)
+    }
+
+    /// No more limit.
+    fn lift(&mut self) {
+        self.left = None;
+    }
+}
+
+impl<R: BufRead> io::Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        if let (Some(d), Some(s)) = (buf.get_mut(..n), avail.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Budget<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self.left {
+            Some(0) => Err(io::Error::other("sniffing look-ahead exhausted")),
+            Some(n) => {
+                let buf = self.inner.fill_buf()?;
+                let k = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                Ok(buf.get(..k).unwrap_or_default())
+            }
+            None => self.inner.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Some(left) = &mut self.left {
+            *left = left.saturating_sub(n as u64);
+        }
+        self.inner.consume(n);
+    }
+}
+
+/// The outcome of [`sniff_past_junk`]: the format and whether it is NDJSON (`None` when nothing
+/// fits), and the stream's lines with those read ahead handed back.
+pub(crate) type PastJunk<R> = (Option<(InputFormat, bool)>, LineReader<Budget<R>>);
+
+/// Sniffs a stream whose first bytes said nothing, reading its lines (capped at `cap` bytes):
+/// lines over [`SNIFF_WINDOW`], NUL-only and blank lines are no samples; the format is decided
+/// on the first [`SAMPLE_LINES`] others, read within [`SNIFF_HELD_BYTES`] held and
+/// [`SNIFF_SCAN_BYTES`] read. Every line read is handed back to the returned reader, so it is
+/// counted as usual. The format is `None` when nothing fits, when the look-ahead ran out, or
+/// when the samples are a JSON document (read as a byte stream, not recognised past junk).
+pub(crate) fn sniff_past_junk<R: BufRead>(reader: R, cap: usize) -> io::Result<PastJunk<R>> {
+    let budget = Budget {
+        inner: reader,
+        left: Some(SNIFF_SCAN_BYTES),
+    };
+    let mut lines = LineReader::new(budget, cap, 1);
     let mut held: Vec<(u64, HeldLine)> = Vec::new();
     let mut held_bytes = 0usize;
     let mut samples: Vec<u8> = Vec::new();
     let mut n_samples = 0;
+    let mut failed = None;
     while n_samples < SAMPLE_LINES && held_bytes < SNIFF_HELD_BYTES {
-        let Some((no, line)) = lines.next_line()? else {
-            break;
+        let line = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
         };
         match line {
-            Line::TooLong(n) => held.push((no, HeldLine::TooLong(n))),
-            Line::Text(t) => {
+            (no, Line::TooLong(n)) => held.push((no, HeldLine::TooLong(n))),
+            (no, Line::Text(t)) => {
                 if t.len() <= SNIFF_WINDOW && !is_filler(t) {
                     // NUL padding glued to a record: the record still tells the format.
                     let start = t.iter().position(|b| *b != 0).unwrap_or(t.len());
@@ -126,6 +195,14 @@ pub(crate) fn sniff_past_junk<R: BufRead>(
             }
         }
     }
+    if lines.get_mut().exhausted() {
+        // The budget ran out (inside the last line read, whose end was not seen, perhaps).
+        return Ok((None, lines));
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    lines.get_mut().lift();
     lines.replay(held);
     let found = match sniff(&samples) {
         Some(InputFormat::Json) if crate::json::looks_like_ndjson(&samples) => {
@@ -134,7 +211,7 @@ pub(crate) fn sniff_past_junk<R: BufRead>(
         Some(InputFormat::Json | InputFormat::Evtx) | None => None,
         Some(f) => Some((f, false)),
     };
-    Ok(found)
+    Ok((found, lines))
 }
 
 /// A header row with at least two columns, and following rows with as many separators.
@@ -172,6 +249,7 @@ pub(crate) fn web_product_from_path(path: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn sniffs_each_format() {
@@ -208,13 +286,26 @@ mod tests {
     }
 
     fn past_junk(input: &[u8]) -> (Option<(InputFormat, bool)>, Vec<u64>) {
-        let mut lines = LineReader::new(input, 100_000, 1);
-        let found = sniff_past_junk(&mut lines).unwrap();
+        let (found, mut lines) = sniff_past_junk(input, 100_000).unwrap();
         let mut numbers = Vec::new();
         while let Some((no, _)) = lines.next_line().unwrap() {
             numbers.push(no);
         }
         (found, numbers)
+    }
+
+    #[test]
+    fn look_ahead_is_bounded() {
+        // A first "line" of NULs longer than the look-ahead: not read to its end.
+        let (found, _) = sniff_past_junk(
+            io::BufReader::new(io::repeat(0).take(SNIFF_SCAN_BYTES * 4)),
+            4096,
+        )
+        .unwrap();
+        assert_eq!(found, None);
+        // An endless stream of them (`/dev/zero`) ends too.
+        let (found, _) = sniff_past_junk(io::BufReader::new(io::repeat(0)), 4096).unwrap();
+        assert_eq!(found, None);
     }
 
     #[test]
