@@ -160,6 +160,14 @@ impl<R: BufRead> LineReader<R> {
         if content_len > self.cap as u64 {
             return Ok(Some((self.line_no, Line::TooLong(content_len))));
         }
+        if self.buf.first() == Some(&0) {
+            // NUL padding run into a record (a log truncated under its writer, `copytruncate`):
+            // the record is read without it. A line of NULs alone is kept (it is counted).
+            let lead = self.buf.iter().take_while(|b| **b == 0).count();
+            if lead < self.buf.len() {
+                self.buf.drain(..lead);
+            }
+        }
         Ok(Some((self.line_no, Line::Text(&self.buf))))
     }
 
@@ -301,6 +309,13 @@ mod tests {
         let v = all(b"\xef\xbb\xbf#Fields: a\n\xef\xbb\xbfx\n", 100);
         assert_eq!(v[0].1, "#Fields: a");
         assert_eq!(v[1].1, "\u{feff}x");
+    }
+
+    #[test]
+    fn nul_padding_before_a_record_is_dropped() {
+        let v = all(b"\0\0\0abc\n\0\0\nx\0\n", 100);
+        let texts: Vec<&str> = v.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, vec!["abc", "\0\0", "x\0"]);
     }
 
     #[test]

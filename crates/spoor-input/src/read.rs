@@ -223,12 +223,6 @@ fn each_line<R: BufRead>(
             }
             Line::Text(t) => t,
         };
-        // NUL padding run into a record (a log truncated under its writer): the record is read.
-        let lead = text.iter().take_while(|b| **b == 0).count();
-        let text = match text.get(lead..) {
-            Some(rest) if lead > 0 && !rest.is_empty() => rest,
-            _ => text,
-        };
         if text.trim_ascii().is_empty() {
             ctx.skip();
             continue;
