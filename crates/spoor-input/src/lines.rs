@@ -129,7 +129,15 @@ impl<R: BufRead> LineReader<R> {
                 Some(b'\r') => {
                     end_len = 1;
                     // `\r\n` is one line end, a lone `\r` another (old Mac OS, some exports).
-                    if self.next_is_lf()? {
+                    let lf = match self.next_is_lf() {
+                        Ok(lf) => lf,
+                        Err(e) => {
+                            // The line is whole; the error comes with the next one.
+                            self.error = Some(e);
+                            false
+                        }
+                    };
+                    if lf {
                         self.inner.consume(1);
                         total += 1;
                         self.consumed += 1;
