@@ -4,7 +4,8 @@
 
 use spoor_input::{read_reader, InputFormat, ReadOptions};
 
-/// Whether the bytes open with a zip, gzip, zstd, bzip2 or xz signature (then lines differ).
+/// Whether the bytes open with a zip, gzip, zstd, bzip2 or xz signature or a UTF-16 byte order
+/// mark (then lines differ).
 fn container(data: &[u8]) -> bool {
     [
         &b"PK\x03\x04"[..],
@@ -12,6 +13,8 @@ fn container(data: &[u8]) -> bool {
         b"\x28\xb5\x2f\xfd",
         b"BZh",
         b"\xfd7zXZ\x00",
+        b"\xff\xfe",
+        b"\xfe\xff",
     ]
     .iter()
     .any(|m| data.starts_with(m))
@@ -30,8 +33,15 @@ pub fn check(format: InputFormat, data: &[u8]) {
     if !container(data) {
         assert_eq!(stats.len(), 1);
         let s = &stats[0];
-        let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
-        let lines = newlines + u64::from(data.last().is_some_and(|b| *b != b'\n'));
+        // A line ends at `\n`, `\r\n` (one end) or a lone `\r`.
+        let ends = data
+            .iter()
+            .enumerate()
+            .filter(|(i, b)| {
+                **b == b'\r' || (**b == b'\n' && (*i == 0 || data.get(i - 1) != Some(&b'\r')))
+            })
+            .count() as u64;
+        let lines = ends + u64::from(data.last().is_some_and(|b| *b != b'\n' && *b != b'\r'));
         assert_eq!(s.events + s.unparsed + s.skipped, lines, "{s:?}");
     }
 }

@@ -48,10 +48,7 @@ impl Compression {
     ) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
-            Compression::Zstd => Box::new(
-                ruzstd::decoding::StreamingDecoder::new(inner)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
-            ),
+            Compression::Zstd => Box::new(crate::zstd::ZstdReader::new(inner)?),
             Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(inner)),
             Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(inner)),
         })
@@ -88,6 +85,30 @@ pub(crate) fn fill_head(reader: &mut Box<dyn BufRead + '_>, n: usize) -> io::Res
     }
 }
 
+/// The stream with its first `n` bytes (fewer at its end) read ahead, so that [`fill_head`] sees
+/// them all even when the source gives less per read (a pipe, a decoder): what is sniffed is the
+/// same for a file, a pipe or a decompressed stream.
+pub(crate) fn prefixed<'a>(
+    mut reader: Box<dyn BufRead + 'a>,
+    n: usize,
+) -> io::Result<Box<dyn BufRead + 'a>> {
+    let mut prefix = Vec::with_capacity(n);
+    while prefix.len() < n {
+        let avail = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            break;
+        }
+        let k = avail.len().min(n - prefix.len());
+        prefix.extend_from_slice(avail.get(..k).unwrap_or_default());
+        reader.consume(k);
+    }
+    Ok(Box::new(io::Cursor::new(prefix).chain(reader)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +141,32 @@ mod tests {
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "abc");
         assert_eq!(Compression::detect(b"plain text"), None);
+    }
+
+    #[test]
+    fn prefix_is_read_whole_from_a_trickling_source() {
+        /// Gives one byte per read, as a slow pipe may.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let Some((first, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                let Some(slot) = buf.first_mut() else {
+                    return Ok(0);
+                };
+                *slot = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let data = b"0123456789".repeat(100);
+        let r: Box<dyn BufRead> = Box::new(BufReader::new(Trickle(&data)));
+        let mut r = prefixed(r, 500).unwrap();
+        assert_eq!(fill_head(&mut r, 500).unwrap().len(), 500);
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all, data);
     }
 
     #[test]

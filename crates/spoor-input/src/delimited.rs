@@ -75,6 +75,13 @@ pub(crate) fn read_delimited<R: BufRead>(
                 ctx.skip();
                 continue;
             }
+            if header.is_none()
+                && (crate::sniff::is_filler(text) || text.len() > crate::sniff::SNIFF_WINDOW)
+            {
+                // Junk before the header (NUL padding, an over-long line): not the header.
+                ctx.unparsed(no, "not a header row: NUL padding or a line over 64 KiB");
+                continue;
+            }
             start = no;
             size = 0;
         }
@@ -139,6 +146,18 @@ mod tests {
         );
         assert_eq!(evs[1].origin.position, Position::Line(4));
         assert!(evs[0].timestamp.is_some());
+    }
+
+    #[test]
+    fn junk_before_the_header_is_counted_not_taken_as_the_header() {
+        let mut text = vec![0u8; 70_000];
+        text.extend_from_slice(b"\n");
+        text.extend(std::iter::repeat_n(b'z', 70_000));
+        text.extend_from_slice(b"\n\0\0user,cmd\nbob,whoami\n");
+        let (evs, st) = run_text(&text, None);
+        assert_eq!(st.format, "csv");
+        assert_eq!((st.events, st.unparsed, st.skipped), (1, 2, 1), "{st:?}");
+        assert_eq!(field_text(&evs[0].fields, "cmd").as_deref(), Some("whoami"));
     }
 
     #[test]

@@ -12,9 +12,15 @@
 //! unreadable is a file error, and so is a file shorter than the chunks its header announces
 //! (the crate would otherwise stop quietly at the last whole chunk). The crate reads one 64 KiB
 //! chunk at a time.
+//!
+//! A chunk the crate cannot read at all (its header magic broken, its tables damaged, cut
+//! short) loses all its records, not one: they are counted unparsed, as many as the record range
+//! in the chunk's header says when that range is plausible; when it is not, the chunk is counted
+//! as one and the file gets an error, so that a run never reports less damage than there is.
 
 use crate::read::Ctx;
 use crate::winjson::map_windows;
+use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
 use serde_json::Value as Json;
 use spoor_event::{Event, Position};
@@ -60,6 +66,8 @@ fn read_records<T: Read + Seek>(mut source: T, ctx: &mut Ctx) -> Result<(), Stri
         .seek(SeekFrom::End(0))
         .and_then(|n| source.seek(SeekFrom::Start(0)).map(|_| n))
         .map_err(|e| e.to_string())?;
+    let ranges = chunk_ranges(&mut source, len, 4096);
+    source.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     let settings = ParserSettings::new()
         .separate_json_attributes(false)
         .indent(false);
@@ -76,6 +84,7 @@ fn read_records<T: Read + Seek>(mut source: T, ctx: &mut Ctx) -> Result<(), Stri
         )
     });
     let mut n = 0u64;
+    let mut uncounted: Vec<u64> = Vec::new();
     for rec in parser.records_json_value() {
         n += 1;
         match rec {
@@ -105,11 +114,138 @@ fn read_records<T: Read + Seek>(mut source: T, ctx: &mut Ctx) -> Result<(), Stri
                 }
                 ctx.event(ev);
             }
+            Err(EvtxError::FailedToParseChunk { chunk_id, source }) => {
+                match ranges.get(chunk_id as usize).copied().flatten() {
+                    Some(lost) => {
+                        ctx.unparsed(
+                            lost.first_id,
+                            format!(
+                                "chunk {chunk_id} unreadable ({source}): its {} records \
+                                 (EventRecordID {}-{}, by the chunk header) were not read",
+                                lost.count, lost.first_id, lost.last_id
+                            ),
+                        );
+                        ctx.stats.unparsed += lost.count - 1;
+                    }
+                    None => {
+                        ctx.unparsed(
+                            n,
+                            format!(
+                                "chunk {chunk_id} unreadable ({source}): its records were not \
+                                 read, and how many is unknown"
+                            ),
+                        );
+                        uncounted.push(chunk_id);
+                    }
+                }
+            }
             Err(e) => ctx.unparsed(n, format!("record {n} (sequence): {e}")),
         }
     }
-    if truncated.is_some() {
-        ctx.stats.error = truncated;
+    let mut errors: Vec<String> = truncated.into_iter().collect();
+    if !uncounted.is_empty() {
+        let list: Vec<String> = uncounted.iter().map(u64::to_string).collect();
+        errors.push(format!(
+            "damaged chunk(s) {} lost records that could not be counted (each counted as one)",
+            list.join(", ")
+        ));
+    }
+    if !errors.is_empty() {
+        ctx.stats.error = Some(errors.join("; "));
     }
     Ok(())
+}
+
+/// The records a chunk's header says it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChunkRange {
+    first_id: u64,
+    last_id: u64,
+    count: u64,
+}
+
+/// Most records a 64 KiB chunk can hold (a record takes at least 28 bytes after the 512-byte
+/// chunk header): a larger range in a header is damage, not a count.
+const MAX_RECORDS_PER_CHUNK: u64 = (CHUNK_BYTES - 512) / 28;
+
+/// The record range of each chunk's header (read raw, so a header whose magic is broken still
+/// says what it held), `None` where the range is not plausible. Reads 48 bytes per chunk.
+fn chunk_ranges<T: Read + Seek>(
+    source: &mut T,
+    len: u64,
+    header_bytes: u64,
+) -> Vec<Option<ChunkRange>> {
+    let mut out = Vec::new();
+    let mut raw = [0u8; 40];
+    let mut at = header_bytes;
+    while at + raw.len() as u64 <= len {
+        let read = source
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| source.read_exact(&mut raw));
+        if read.is_err() {
+            break;
+        }
+        out.push(plausible_range(&raw));
+        at += CHUNK_BYTES;
+    }
+    out
+}
+
+/// The range a raw chunk header (its first 40 bytes) names, if it is plausible: record numbers
+/// and EventRecordIDs each ascending, within [`MAX_RECORDS_PER_CHUNK`]; the larger of the two
+/// counts when both are.
+fn plausible_range(raw: &[u8; 40]) -> Option<ChunkRange> {
+    let word = |at: usize| -> u64 {
+        let mut b = [0u8; 8];
+        if let Some(s) = raw.get(at..at + 8) {
+            b.copy_from_slice(s);
+        }
+        u64::from_le_bytes(b)
+    };
+    let span = |first: u64, last: u64| {
+        last.checked_sub(first)
+            .map(|d| d + 1)
+            .filter(|n| (1..=MAX_RECORDS_PER_CHUNK).contains(n) && first > 0)
+    };
+    let by_number = span(word(8), word(16));
+    let (first_id, last_id) = (word(24), word(32));
+    let by_id = span(first_id, last_id);
+    let count = match (by_number, by_id) {
+        (Some(a), Some(b)) => a.max(b),
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (None, None) => return None,
+    };
+    Some(ChunkRange {
+        first_id,
+        last_id,
+        count,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(numbers: (u64, u64), ids: (u64, u64)) -> [u8; 40] {
+        let mut r = [0u8; 40];
+        r[..8].copy_from_slice(b"XXXXXXXX"); // a broken magic does not matter
+        for (at, v) in [(8, numbers.0), (16, numbers.1), (24, ids.0), (32, ids.1)] {
+            r[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        r
+    }
+
+    #[test]
+    fn chunk_header_ranges_are_taken_only_when_plausible() {
+        let r = plausible_range(&raw((190, 369), (190, 369))).unwrap();
+        assert_eq!((r.first_id, r.last_id, r.count), (190, 369, 180));
+        // The larger count when the two ranges disagree, either when one is damaged.
+        assert_eq!(plausible_range(&raw((1, 10), (5, 30))).unwrap().count, 26);
+        assert_eq!(plausible_range(&raw((1, 10), (30, 5))).unwrap().count, 10);
+        assert_eq!(plausible_range(&raw((9, 1), (7, 7))).unwrap().count, 1);
+        assert_eq!(plausible_range(&raw((9, 1), (0, 0))), None);
+        assert_eq!(plausible_range(&raw((1, 1 << 40), (1, u64::MAX))), None);
+        assert_eq!(plausible_range(&raw((0, 0), (0, 0))), None);
+    }
 }

@@ -58,11 +58,63 @@ pub(crate) fn looks_like_ndjson(head: &[u8]) -> bool {
     if !trimmed.starts_with(b"{") {
         return false;
     }
-    let line = match memchr::memchr(b'\n', trimmed) {
+    let line = match memchr::memchr2(b'\n', b'\r', trimmed) {
         Some(i) => trimmed.get(..i).unwrap_or_default(),
         None => return false,
     };
-    serde_json::from_slice::<Json>(line.trim_ascii()).is_ok() || std::str::from_utf8(line).is_err()
+    let line = line.trim_ascii();
+    serde_json::from_slice::<Json>(line).is_ok()
+        || std::str::from_utf8(line).is_err()
+        || repair_lone_surrogates(line)
+            .is_some_and(|fixed| serde_json::from_slice::<Json>(&fixed).is_ok())
+}
+
+/// `text` with each `\uXXXX` escape of a lone UTF-16 surrogate (a high one not followed by a
+/// low one, or a low one alone) replaced by `\ufffd`; `None` when it has none. Other escapes
+/// (`\\u...` is a backslash and text) are passed over, so only real escapes change. Linear.
+pub(crate) fn repair_lone_surrogates(text: &[u8]) -> Option<Vec<u8>> {
+    fn hex4(t: &[u8], at: usize) -> Option<u32> {
+        let digits = t.get(at..at + 4)?;
+        let s = std::str::from_utf8(digits).ok()?;
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u32::from_str_radix(s, 16).ok()
+    }
+    let is_high = |u: u32| (0xD800..0xDC00).contains(&u);
+    let is_low = |u: u32| (0xDC00..0xE000).contains(&u);
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(off) = text.get(i..).and_then(|t| memchr::memchr(b'\\', t)) {
+        let at = i + off;
+        if text.get(at + 1) != Some(&b'u') {
+            i = at + 2; // another escape, `\\` included
+            continue;
+        }
+        let Some(u) = hex4(text, at + 2) else {
+            i = at + 2;
+            continue;
+        };
+        let paired = is_high(u)
+            && text.get(at + 6) == Some(&b'\\')
+            && text.get(at + 7) == Some(&b'u')
+            && hex4(text, at + 8).is_some_and(is_low);
+        if paired {
+            i = at + 12;
+            continue;
+        }
+        if is_high(u) || is_low(u) {
+            let o = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+            o.extend_from_slice(text.get(copied..at).unwrap_or_default());
+            o.extend_from_slice(b"\\ufffd");
+            copied = at + 6;
+        }
+        i = at + 6;
+    }
+    let mut o = out?;
+    o.extend_from_slice(text.get(copied..).unwrap_or_default());
+    Some(o)
 }
 
 /// Turns one record's text into an event (or the reason it is not one).
@@ -74,7 +126,14 @@ pub(crate) fn record_to_event(bytes: &[u8], ctx: &Ctx, pos: Position) -> Result<
         Ok(t) => Cow::Borrowed(t),
         Err(_) => String::from_utf8_lossy(bytes),
     };
-    let value: Json = serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let value: Json = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        // serde_json rejects lone UTF-16 surrogates (`"\ud800"`), which some writers emit for
+        // broken strings: repaired to U+FFFD, the record is kept (only on this error path).
+        Err(e) => repair_lone_surrogates(text.as_bytes())
+            .and_then(|fixed| serde_json::from_slice(&fixed).ok())
+            .ok_or_else(|| format!("invalid JSON: {e}"))?,
+    };
     let Json::Object(root) = value else {
         return Err("JSON value is not an object".to_string());
     };
@@ -125,6 +184,7 @@ struct Bytes<R> {
     pos: usize,
     len: usize,
     line: u64,
+    after_cr: bool,
 }
 
 impl<R: Read> Bytes<R> {
@@ -150,9 +210,11 @@ impl<R: Read> Bytes<R> {
         let b = self.peek()?;
         if let Some(c) = b {
             self.pos += 1;
-            if c == b'\n' {
+            // Lines are numbered as the line reader splits them (`\r\n` one end, `\r` one).
+            if c == b'\r' || (c == b'\n' && !self.after_cr) {
                 self.line += 1;
             }
+            self.after_cr = c == b'\r';
         }
         Ok(b)
     }
@@ -254,6 +316,7 @@ pub(crate) fn read_stream<R: Read>(inner: R, ctx: &mut Ctx) -> io::Result<()> {
         pos: 0,
         len: 0,
         line: 1,
+        after_cr: false,
     };
     let cap = ctx.opts.max_line_bytes;
     let mut buf = Vec::new();
@@ -380,6 +443,29 @@ mod tests {
         );
         let (_, st) = run_text(b"[{\"a\":1},{\"a\":", None);
         assert_eq!((st.events, st.unparsed), (1, 1));
+    }
+
+    #[test]
+    fn lone_surrogates_repaired_pairs_and_backslashes_kept() {
+        let fix =
+            |s: &str| repair_lone_surrogates(s.as_bytes()).map(|v| String::from_utf8(v).unwrap());
+        assert_eq!(
+            fix(r#"{"a":"x\ud800y"}"#).as_deref(),
+            Some(r#"{"a":"x\ufffdy"}"#)
+        );
+        assert_eq!(fix(r#""\udc00""#).as_deref(), Some(r#""\ufffd""#));
+        assert_eq!(
+            fix(r#""\ud800\ud800\udc00\u0041""#).as_deref(),
+            Some(r#""\ufffd\ud800\udc00\u0041""#)
+        );
+        assert_eq!(fix(r#""\ud83d\ude00""#), None);
+        assert_eq!(fix(r#""\\ud800""#), None);
+        assert_eq!(fix(r#""\\\ud800""#).as_deref(), Some(r#""\\\ufffd""#));
+        assert_eq!(fix(r#""\ud80"#), None);
+        assert_eq!(fix("\\"), None);
+        assert_eq!(fix("\\u"), None);
+        // A high surrogate at the very end, cut short.
+        assert_eq!(fix(r#""\ud800\u"#).as_deref(), Some(r#""\ufffd\u"#));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Why one crate: the readers share sniffing, decompression, line capping and the accounting
 //! that makes sure every line is either an event or counted as unparsed ([`FileStats`]); the
 //! engines never see a format. Formats are recognised from content ([`InputFormat`] forces one),
-//! gzip/zstd/bzip2/xz are peeled by magic bytes, and zip archives are read entry by entry.
+//! gzip/zstd/bzip2/xz are peeled by magic bytes, UTF-16 text (with a byte order mark) is decoded
+//! as it streams, and zip archives are read entry by entry.
 //!
 //! ```no_run
 //! use spoor_input::{discover, read_all, ReadOptions};
@@ -38,6 +39,7 @@ mod sniff;
 mod squid;
 mod syslog;
 mod time;
+mod utf16;
 mod w3cproxy;
 mod walk;
 mod webdecode;
@@ -45,6 +47,7 @@ mod weberror;
 mod windows;
 mod winfields;
 mod winjson;
+mod zstd;
 
 pub use error::InputError;
 pub use format::InputFormat;

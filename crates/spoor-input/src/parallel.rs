@@ -1,8 +1,10 @@
 //! Reading many files at once: one work unit per file, or per line-aligned chunk of a large
 //! plain-text file so that both cores work on a single big log. Runs on the caller's rayon pool.
 //!
-//! Chunk line numbers are exact: the newlines of each chunk are counted first (in parallel, with
-//! `memchr`), and each chunk starts numbering after those of the chunks before it.
+//! Chunk line numbers are exact: the line ends of each chunk (`\n`, `\r\n` or a lone `\r`, as the
+//! line reader splits) are counted first (in parallel, with `memchr`), and each chunk starts
+//! numbering after those of the chunks before it. Chunks start after a line end, never between
+//! the `\r` and `\n` of one.
 
 use crate::json::looks_like_ndjson;
 use crate::read::{read_file, read_text, Ctx, InputFile, TextPlan, BUF_BYTES};
@@ -39,7 +41,11 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
     let mut head = vec![0u8; BUF_BYTES];
     let n = read_full(&mut f, &mut head).ok()?;
     head.truncate(n);
-    if crate::decompress::Compression::detect(&head).is_some() || head.starts_with(b"PK") {
+    if crate::decompress::Compression::detect(&head).is_some()
+        || head.starts_with(b"PK")
+        || crate::utf16::detect(&head).is_some()
+    {
+        // Compressed, archived or UTF-16: chunks of the bytes are no chunks of the text.
         return None;
     }
     let format = opts.format.or_else(|| sniff(&head))?;
@@ -75,19 +81,31 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The offset just after the first newline at or after `pos`; an error when none comes within
-/// 64 MiB (the file is then not split rather than split inside a line).
+/// The offset just after the first line end (`\n`, `\r\n` or a lone `\r`) at or after `pos`; an
+/// error when none comes within 64 MiB (the file is then not split rather than split inside a
+/// line). A `\r\n` is never cut in two.
 fn next_line_start(f: &mut File, pos: u64) -> io::Result<u64> {
     f.seek(SeekFrom::Start(pos))?;
     let mut r = BufReader::with_capacity(BUF_BYTES, f);
     let mut skipped = 0u64;
+    let mut after_cr = false;
     while skipped < 64 << 20 {
         let buf = r.fill_buf()?;
+        if after_cr {
+            // The previous buffer ended with `\r`: the line starts after it, or after its `\n`.
+            let lf = u64::from(buf.first() == Some(&b'\n'));
+            return Ok(pos + skipped + lf);
+        }
         if buf.is_empty() {
             break;
         }
-        if let Some(i) = memchr::memchr(b'\n', buf) {
-            return Ok(pos + skipped + i as u64 + 1);
+        if let Some(i) = memchr::memchr2(b'\n', b'\r', buf) {
+            let at = pos + skipped + i as u64 + 1;
+            match (buf.get(i), buf.get(i + 1)) {
+                (Some(b'\r'), Some(b'\n')) => return Ok(at + 1),
+                (Some(b'\r'), None) => after_cr = true,
+                _ => return Ok(at),
+            }
         }
         let n = buf.len();
         skipped += n as u64;
@@ -96,18 +114,22 @@ fn next_line_start(f: &mut File, pos: u64) -> io::Result<u64> {
     Err(io::Error::other("no line end near the split point"))
 }
 
+/// Line ends in `[start, end)` of the file, counted as the line reader splits lines.
 fn count_newlines(file: &InputFile, start: u64, end: u64) -> io::Result<u64> {
     let mut f = File::open(&file.path)?;
     f.seek(SeekFrom::Start(start))?;
     let mut r = f.take(end - start);
     let mut buf = vec![0u8; BUF_BYTES];
     let mut n = 0u64;
+    let mut after_cr = false;
     loop {
         let k = r.read(&mut buf)?;
         if k == 0 {
             break;
         }
-        n += memchr::memchr_iter(b'\n', buf.get(..k).unwrap_or_default()).count() as u64;
+        let part = buf.get(..k).unwrap_or_default();
+        n += crate::lines::count_line_ends(part, after_cr);
+        after_cr = part.last() == Some(&b'\r');
     }
     Ok(n)
 }

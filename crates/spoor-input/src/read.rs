@@ -1,7 +1,7 @@
 //! Reading one file (or one chunk of one): open, peel compression, sniff, hand the stream to
 //! the format's parser, and account for every line in [`FileStats`].
 
-use crate::decompress::{fill_head, peel};
+use crate::decompress::{fill_head, peel, prefixed};
 use crate::json::{looks_like_ndjson, read_ndjson, read_stream};
 use crate::lines::{Line, LineReader};
 use crate::sniff::{sniff, web_product_from_path, EVTX_MAGIC};
@@ -137,6 +137,12 @@ pub(crate) fn read_text(
     if let Some(l) = plan.limit {
         lines = lines.with_limit(l);
     }
+    read_lines(lines, plan, ctx)
+}
+
+/// Reads the lines of a text stream with a known format (some perhaps read ahead by the sniffer
+/// and handed back; never for a JSON document, which is read as bytes).
+fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -> io::Result<()> {
     match plan.format {
         InputFormat::Json if plan.ndjson => read_ndjson(lines, ctx),
         InputFormat::Json => read_stream(lines.into_inner(), ctx),
@@ -259,6 +265,13 @@ fn each_line<R: BufRead>(
                 ctx.event(e);
             }
             Outcome::Skip => ctx.skip(),
+            Outcome::Bad(_) if crate::sniff::is_filler(text) => ctx.unparsed(
+                no,
+                format!(
+                    "{} bytes of NUL padding (a preallocated or truncated log?)",
+                    text.len()
+                ),
+            ),
             Outcome::Bad(r) => ctx.unparsed(no, r),
         }
     }
@@ -272,24 +285,52 @@ pub(crate) fn read_stream_from_start<'r>(
     raw: Box<dyn BufRead + 'r>,
     ctx: &mut Ctx,
 ) -> Result<(), InputError> {
+    let path = PathBuf::from(&*ctx.path);
     let io_err = |e| InputError::Io {
-        path: PathBuf::from(&*ctx.path),
+        path: path.clone(),
         source: e,
     };
-    let (mut reader, layers) = peel(raw, MAX_LAYERS).map_err(io_err)?;
-    let head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
-    let format = match ctx.opts.format {
-        Some(f) => f,
-        None if head.starts_with(b"PK\x03\x04") => {
-            return Err(InputError::Archive("nested zip archive not read".into()))
-        }
-        None => sniff(&head).ok_or(InputError::Unrecognised)?,
-    };
+    let (reader, layers) = peel(raw, MAX_LAYERS).map_err(io_err)?;
+    let mut reader = prefixed(reader, BUF_BYTES).map_err(io_err)?;
+    let mut head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
     let mut name = String::new();
     for l in &layers {
         name.push_str(l.name());
         name.push('+');
     }
+    if let Some(encoding) = crate::utf16::detect(&head) {
+        // UTF-16 text (a Windows export): decoded as it streams, then sniffed and read as UTF-8.
+        let decoded = crate::utf16::Utf16Reader::new(reader, encoding);
+        let decoded: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, decoded));
+        reader = prefixed(decoded, BUF_BYTES).map_err(io_err)?;
+        head = fill_head(&mut reader, BUF_BYTES).map_err(io_err)?;
+        name.push_str(crate::utf16::name(encoding));
+        name.push('+');
+    }
+    let format = match ctx.opts.format {
+        Some(f) => f,
+        None if head.starts_with(b"PK\x03\x04") => {
+            return Err(InputError::Archive("nested zip archive not read".into()))
+        }
+        None => match sniff(&head) {
+            Some(f) => f,
+            None => {
+                // The head says nothing: read on past over-long lines and NUL padding.
+                let (found, lines) = crate::sniff::sniff_past_junk(reader, ctx.opts.max_line_bytes)
+                    .map_err(io_err)?;
+                let (format, ndjson) = found.ok_or(InputError::Unrecognised)?;
+                name.push_str(format.name());
+                ctx.stats.format = name;
+                let plan = TextPlan {
+                    format,
+                    ndjson,
+                    first_line: 1,
+                    limit: None,
+                };
+                return read_lines(lines, plan, ctx).map_err(io_err);
+            }
+        },
+    };
     name.push_str(format.name());
     ctx.stats.format = name;
     if format == InputFormat::Evtx {
@@ -334,7 +375,8 @@ pub(crate) fn file_mtime(f: &File) -> Option<DateTime<Utc>> {
         .map(DateTime::<Utc>::from)
 }
 
-/// Reads one whole file: zip archives entry by entry, EVTX from disk, anything else as a stream.
+/// Reads one whole file: zip archives entry by entry, EVTX from disk, anything else as a stream;
+/// `-` (standard input), pipes and devices as non-seekable streams.
 /// Returns one [`FileStats`] per file (per entry for archives, plus one for the archive itself).
 pub(crate) fn read_file(
     file: &InputFile,
@@ -348,6 +390,9 @@ pub(crate) fn read_file(
             ..FileStats::default()
         }]
     };
+    if file.path.as_os_str() == crate::walk::STDIN {
+        return read_any_stream(&file.display, io::stdin().lock(), opts, emit);
+    }
     let mut f = match File::open(&file.path) {
         Ok(f) => f,
         Err(e) => {
@@ -357,6 +402,10 @@ pub(crate) fn read_file(
             })
         }
     };
+    if f.metadata().is_ok_and(|m| !m.is_file()) {
+        // A pipe or device named explicitly: read once, front to back, never seeked or split.
+        return read_any_stream(&file.display, f, opts, emit);
+    }
     let mut magic = [0u8; 8];
     let n = read_up_to(&mut f, &mut magic).unwrap_or(0);
     let magic = magic.get(..n).unwrap_or_default();
@@ -422,7 +471,16 @@ pub(crate) fn read_any_stream(
     opts: &ReadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> Vec<FileStats> {
-    let mut buffered: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, reader));
+    let buffered: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(BUF_BYTES, reader));
+    // A pipe may give a few bytes per read: sniff from a whole buffered prefix, as for files.
+    let mut buffered = match prefixed(buffered, BUF_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            let mut ctx = Ctx::new(name, opts, emit);
+            ctx.stats.error = Some(format!("{name}: {e}"));
+            return vec![ctx.finish()];
+        }
+    };
     let head = fill_head(&mut buffered, 4).unwrap_or_default();
     if head.starts_with(b"PK\x03\x04") {
         return crate::archive::read_zip_stream(name, &mut buffered, opts, emit);

