@@ -141,11 +141,11 @@ pub struct HuntArgs {
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
     /// Input format for every file instead of detecting it
-    /// (evtx, json, access, iis, weberror, syslog, csv, tsv).
+    /// (evtx, json, access, iis, weberror, syslog, csv, tsv, squid, w3c-proxy).
     #[arg(long, value_name = "FORMAT")]
     pub format_in: Option<String>,
-    /// Year for syslog lines that carry none (RFC 3164); default: from each file's modification
-    /// time, which is wrong for copied logs.
+    /// Year for syslog lines that carry none (RFC 3164); default: the year of the run's other
+    /// dated evidence, else each file's modification time (wrong for copied logs).
     #[arg(long, value_name = "YEAR")]
     pub syslog_year: Option<i32>,
     /// Also scan this folder (a web root) for web shells and tie them to the requests in the logs.

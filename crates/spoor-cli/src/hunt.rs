@@ -8,7 +8,7 @@ use crate::args::HuntArgs;
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
 use spoor_event::{Detector, Event, EventMatcher, Finding, Partials, RunSummary, StatefulChain};
-use spoor_input::{discover, read_all, InputFormat};
+use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
 use std::time::Instant;
 
@@ -20,10 +20,15 @@ struct UnitState<'d> {
     /// The current event's findings (reused buffer).
     hits: Vec<Finding>,
     findings: Vec<Finding>,
+    /// The time span of the unit's dated events (for the year of yearless syslog lines).
+    span: Option<EvidenceSpan>,
 }
 
 impl UnitState<'_> {
     fn on_event(&mut self, chain: &StatefulChain<'_>, ev: Event) {
+        if let Some(t) = ev.timestamp {
+            EvidenceSpan::include(&mut self.span, t);
+        }
         self.hits.clear();
         for m in &mut self.matchers {
             m.check(&ev, &mut self.hits);
@@ -109,23 +114,60 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     if let Some(tb) = &tieback {
         chain.push(tb);
     }
-    let progress = Progress::new(files.len());
-    let (states, stats) = pool.install(|| {
-        read_all(
-            &files,
-            &read_opts,
-            || UnitState {
-                matchers: detectors.iter().map(|d| d.matcher()).collect(),
-                partials: chain.start(),
-                hits: Vec::new(),
-                findings: Vec::new(),
-            },
-            |state, ev| {
-                progress.event();
-                state.on_event(&chain, ev)
-            },
-        )
-    });
+    // RFC 3164 syslog lines carry no year: read the other logs first and date the syslog
+    // files by the span of that evidence (a copied log's file time is the copy's).
+    let (syslog_files, other_files): (Vec<InputFile>, Vec<InputFile>) =
+        if read_opts.syslog_year.is_some() || read_opts.format.is_some() {
+            (Vec::new(), files)
+        } else {
+            files.into_iter().partition(|f| {
+                std::fs::metadata(&f.path).is_ok_and(|m| m.is_file())
+                    && sniff_file(f, &read_opts) == Some(InputFormat::Syslog)
+            })
+        };
+    let progress = Progress::new(syslog_files.len() + other_files.len());
+    let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {
+        pool.install(|| {
+            read_all(
+                files,
+                opts,
+                || UnitState {
+                    matchers: detectors.iter().map(|d| d.matcher()).collect(),
+                    partials: chain.start(),
+                    hits: Vec::new(),
+                    findings: Vec::new(),
+                    span: None,
+                },
+                |state, ev| {
+                    progress.event();
+                    state.on_event(&chain, ev)
+                },
+            )
+        })
+    };
+    let (mut states, mut stats) = read(&other_files, &read_opts);
+    if !syslog_files.is_empty() {
+        let span = states
+            .iter()
+            .filter_map(|s| s.span)
+            .reduce(EvidenceSpan::union);
+        if let Some(sp) = span {
+            warnings.push(format!(
+                "syslog lines without a year dated by the other evidence ({} to {}) in {} files",
+                sp.first.format("%Y-%m-%d"),
+                sp.last.format("%Y-%m-%d"),
+                syslog_files.len()
+            ));
+        }
+        let opts = spoor_input::ReadOptions {
+            syslog_year_hint: span,
+            ..read_opts.clone()
+        };
+        let (more, more_stats) = read(&syslog_files, &opts);
+        states.extend(more);
+        stats.extend(more_stats);
+        stats.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     progress.finish();
 
     let mut findings = Vec::new();

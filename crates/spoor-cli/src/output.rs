@@ -195,6 +195,9 @@ pub fn print_summary(summary: &RunSummary) {
                 f.skipped
             );
         }
+        if f.skipped_not_log {
+            let _ = writeln!(err, "  {}: skipped, not a log", terminal_safe(&f.path));
+        }
         if f.timezone_assumed {
             let _ = writeln!(
                 err,

@@ -25,6 +25,9 @@ enum Target {
     Corr(usize),
 }
 
+/// A correlation's references resolved, or the line and status of the first that is not.
+type Resolved = Result<Vec<(Target, String)>, (usize, RuleStatus)>;
+
 /// Resolves the correlations against the compiled rules (whose `feeds_only` flags it sets).
 /// `names[i]` is the `name` of rule `i`.
 pub(crate) fn build(
@@ -62,7 +65,7 @@ pub(crate) fn build(
         }
     }
     // Resolve each correlation's references.
-    let mut resolved: Vec<Result<Vec<(Target, String)>, (usize, RuleStatus)>> = Vec::new();
+    let mut resolved: Vec<Resolved> = Vec::new();
     for c in &loaded {
         let mut refs = Vec::new();
         let mut err = None;
@@ -120,7 +123,7 @@ pub(crate) fn build(
     fn visit(
         k: usize,
         loaded: &[LoadedCorrelation],
-        resolved: &[Result<Vec<(Target, String)>, (usize, RuleStatus)>],
+        resolved: &[Resolved],
         state: &mut [u8],
         broken: &mut [Option<(usize, RuleStatus)>],
         order: &mut Vec<usize>,
