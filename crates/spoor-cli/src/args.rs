@@ -134,6 +134,10 @@ pub struct HuntArgs {
     /// Do not load the built-in APT40 pack (rules and indicators).
     #[arg(long)]
     pub no_builtin: bool,
+    /// Memory for the sorted timeline, in MiB; past it findings spill to temporary files
+    /// (the output is the same, only slower).
+    #[arg(long = "sort-memory", value_name = "MIB", default_value_t = spoor_report::DEFAULT_SORT_BUDGET >> 20)]
+    pub sort_budget_mib: usize,
     /// Drop indicator findings whose event time lies outside the indicator's validity.
     #[arg(long)]
     pub ioc_valid_only: bool,
@@ -181,7 +185,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_builtin: bool,
     /// Files larger than this many MiB are hashed but not YARA-scanned.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
     pub max_size_mib: u64,
     /// Per-file YARA timeout in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]

@@ -1,44 +1,19 @@
-//! `spoor hunt`: the main job. Logs are read in parallel; every event goes through the Sigma
-//! engine and the indicator engine (each thread with its own matchers), then through the
-//! stateful detectors (Sigma correlations, STIX observation sequences, the tie-back of web
-//! shells found by an optional `--scan` to the requests that used them), all on one lifecycle
-//! ([`StatefulChain`]); findings are filtered, sorted into a deterministic timeline and written.
+//! `spoor hunt`: the main job. The arguments become a plan (rules, indicators, read options,
+//! outputs opened and checked), then the chain of [`crate::pipeline`] runs: logs read in
+//! parallel, every event through the Sigma and indicator engines (each thread with its own
+//! matchers) and the stateful detectors (Sigma correlations, STIX observation sequences, the
+//! tie-back of web shells found by an optional `--scan` to the requests that used them), all on
+//! one lifecycle ([`StatefulChain`]); findings filtered as they come, sorted into a deterministic
+//! timeline within a memory budget, and written.
 
 use crate::args::HuntArgs;
+use crate::pipeline::{Collector, UnitState};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
-use spoor_event::{Detector, Event, EventMatcher, Finding, Partials, RunSummary, StatefulChain};
+use spoor_event::{Detector, RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
 use std::time::Instant;
-
-/// Per-work-unit state: the matchers of one thread, the stateful detectors' partial states and
-/// what was found.
-struct UnitState<'d> {
-    matchers: Vec<Box<dyn EventMatcher + Send + 'd>>,
-    partials: Partials,
-    /// The current event's findings (reused buffer).
-    hits: Vec<Finding>,
-    findings: Vec<Finding>,
-    /// The time span of the unit's dated events (for the year of yearless syslog lines).
-    span: Option<EvidenceSpan>,
-}
-
-impl UnitState<'_> {
-    fn on_event(&mut self, chain: &StatefulChain<'_>, ev: Event) {
-        if let Some(t) = ev.timestamp {
-            EvidenceSpan::include(&mut self.span, t);
-        }
-        self.hits.clear();
-        for m in &mut self.matchers {
-            m.check(&ev, &mut self.hits);
-        }
-        chain.observe(&mut self.partials, &ev, &self.hits);
-        // Rules that only feed correlations make no finding of their own.
-        self.findings
-            .extend(self.hits.drain(..).filter(|f| !f.rule.feeds_only));
-    }
-}
 
 /// Runs `spoor hunt`.
 pub fn run(args: HuntArgs) -> Result<i32> {
@@ -59,6 +34,10 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     if sigma.is_empty() && iocs.is_none() && args.scan.is_empty() {
         return Err(anyhow!("nothing to hunt with: no rule or indicator loaded"));
     }
+
+    // Every output is created now, before the first log is read.
+    let mut outputs = output::Outputs::open(&args.out, "spoor hunt")?;
+    let collector = Collector::new(filter, args.sort_budget_mib.saturating_mul(1 << 20));
 
     let mut read_opts = scan::walk_options(&args.walk);
     read_opts.syslog_year = args.syslog_year;
@@ -131,16 +110,15 @@ pub fn run(args: HuntArgs) -> Result<i32> {
             read_all(
                 files,
                 opts,
-                || UnitState {
-                    matchers: detectors.iter().map(|d| d.matcher()).collect(),
-                    partials: chain.start(),
-                    hits: Vec::new(),
-                    findings: Vec::new(),
-                    span: None,
+                || {
+                    UnitState::new(
+                        detectors.iter().map(|d| d.matcher()).collect(),
+                        chain.start(),
+                    )
                 },
                 |state, ev| {
                     progress.event();
-                    state.on_event(&chain, ev)
+                    state.on_event(&chain, &collector, ev)
                 },
             )
         })
@@ -170,17 +148,11 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     }
     progress.finish();
 
-    let mut findings = Vec::new();
-    let mut partials = Vec::with_capacity(states.len());
-    for state in states {
-        findings.extend(state.findings);
-        partials.push(state.partials);
-    }
-    let stateful = chain.finish(partials);
-    findings.extend(stateful.findings);
-    warnings.extend(stateful.notes);
-    findings.extend(file_findings);
-    let findings = output::select(findings, &filter);
+    let partials: Vec<_> = states.into_iter().map(|s| s.close(&collector)).collect();
+    let mut stateful = chain.finish(partials);
+    warnings.append(&mut stateful.notes);
+    stateful.findings.extend(file_findings);
+    collector.take(&mut stateful.findings);
 
     let mut all_stats = problems;
     all_stats.extend(file_stats);
@@ -196,9 +168,20 @@ pub fn run(args: HuntArgs) -> Result<i32> {
         warnings,
         ..RunSummary::default()
     };
-    output::count_findings(&findings, &mut summary);
+    let sorted = collector.finish(&mut |f| {
+        output::count_finding(&f, &mut summary);
+        outputs.write(&f);
+    })?;
+    summary.spilled_bytes = sorted.spilled_bytes;
+    if sorted.dedup_capped > 0 {
+        summary.warnings.push(format!(
+            "{} runs of findings at one time in one file were too large to merge whole",
+            sorted.dedup_capped
+        ));
+    }
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    let shown = output::write_all(&args.out, "spoor hunt", &findings, &summary)?;
+    summary.peak_rss_bytes = output::peak_rss_bytes();
+    let shown = outputs.finish(&summary)?;
     if !shown {
         output::print_summary(&summary);
     }

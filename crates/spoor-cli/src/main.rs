@@ -10,6 +10,7 @@ mod args;
 mod hunt;
 mod load;
 mod output;
+mod pipeline;
 mod progress;
 mod rules_cmd;
 mod scan;

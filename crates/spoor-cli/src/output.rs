@@ -54,15 +54,9 @@ pub fn select(mut findings: Vec<Finding>, filter: &FindingFilter) -> Vec<Finding
 
 /// Counts findings by level and tactic into the summary.
 pub fn count_findings(findings: &[Finding], summary: &mut RunSummary) {
-    summary.findings = findings.iter().map(|f| f.count.max(1)).sum();
+    summary.findings = 0;
     for f in findings {
-        *summary
-            .findings_by_level
-            .entry(f.rule.level.as_str().to_string())
-            .or_default() += f.count.max(1);
-        for t in &f.rule.attack.tactics {
-            *summary.findings_by_tactic.entry(t.clone()).or_default() += f.count.max(1);
-        }
+        count_finding(f, summary);
     }
 }
 
@@ -90,6 +84,83 @@ fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::new(f)))
 }
 
+/// Every output of a run, opened (and so checked) before the first log is read, so that a bad
+/// `-o` or `--html` fails at once instead of after the hunt.
+pub struct Outputs {
+    sinks: MultiSink<'static>,
+    primary: OutputFormat,
+    to_terminal: bool,
+}
+
+impl Outputs {
+    /// Creates every output file the arguments name.
+    pub fn open(args: &OutputArgs, title: &str) -> Result<Outputs> {
+        let primary = primary_format(args);
+        let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+        let color = match args.color {
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+            ColorArg::Auto => ColorChoice::Auto,
+        }
+        .resolve_from_env(to_terminal);
+        let width = terminal_size::terminal_size()
+            .map(|(w, _)| usize::from(w.0))
+            .filter(|_| to_terminal)
+            .unwrap_or(120);
+        let opts = WriterOptions {
+            table: TableOptions { color, width },
+            html: HtmlOptions {
+                title: title.to_string(),
+                ..HtmlOptions::default()
+            },
+        };
+        let mut sinks = MultiSink::new();
+        let main_out: Box<dyn Write> = match &args.output {
+            Some(p) => create(p)?,
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        };
+        sinks.push(primary.as_str(), writer_for(primary, main_out, &opts));
+        for (path, fmt) in [
+            (&args.html, OutputFormat::Html),
+            (&args.navigator, OutputFormat::Navigator),
+            (&args.csv, OutputFormat::Csv),
+            (&args.jsonl, OutputFormat::Jsonl),
+        ] {
+            if let Some(p) = path {
+                sinks.push(p.display().to_string(), writer_for(fmt, create(p)?, &opts));
+            }
+        }
+        Ok(Outputs {
+            sinks,
+            primary,
+            to_terminal,
+        })
+    }
+
+    /// Writes one finding to every output still working (a failed one is retired and
+    /// reported at the end).
+    pub fn write(&mut self, f: &Finding) {
+        let _ = self.sinks.write(f);
+    }
+
+    /// Finishes every output with the summary. Returns whether the primary output was a
+    /// table on the terminal (which shows the summary). Any failed output other than a
+    /// closed stdout is an error, whichever output it is.
+    pub fn finish(mut self, summary: &RunSummary) -> Result<bool> {
+        let _ = self.sinks.finish(summary);
+        let errors: Vec<String> = self
+            .sinks
+            .errors()
+            .filter(|(_, e)| e.kind() != io::ErrorKind::BrokenPipe)
+            .map(|(name, e)| format!("{name}: {e}"))
+            .collect();
+        if let Some(first) = errors.first() {
+            anyhow::bail!("cannot write output {first}");
+        }
+        Ok(self.primary == OutputFormat::Table && self.to_terminal)
+    }
+}
+
 /// Writes the findings to every requested output and finishes each with the summary.
 /// Returns whether the primary output was a table on the terminal (which shows the summary).
 pub fn write_all(
@@ -98,56 +169,36 @@ pub fn write_all(
     findings: &[Finding],
     summary: &RunSummary,
 ) -> Result<bool> {
-    let primary = primary_format(args);
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let color = match args.color {
-        ColorArg::Always => ColorChoice::Always,
-        ColorArg::Never => ColorChoice::Never,
-        ColorArg::Auto => ColorChoice::Auto,
-    }
-    .resolve_from_env(to_terminal);
-    let width = terminal_size::terminal_size()
-        .map(|(w, _)| usize::from(w.0))
-        .filter(|_| to_terminal)
-        .unwrap_or(120);
-    let opts = WriterOptions {
-        table: TableOptions { color, width },
-        html: HtmlOptions {
-            title: title.to_string(),
-            ..HtmlOptions::default()
-        },
-    };
-    let mut sinks = MultiSink::new();
-    let main_out: Box<dyn Write> = match &args.output {
-        Some(p) => create(p)?,
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    sinks.push(primary.as_str(), writer_for(primary, main_out, &opts));
-    for (path, fmt) in [
-        (&args.html, OutputFormat::Html),
-        (&args.navigator, OutputFormat::Navigator),
-        (&args.csv, OutputFormat::Csv),
-        (&args.jsonl, OutputFormat::Jsonl),
-    ] {
-        if let Some(p) = path {
-            sinks.push(p.display().to_string(), writer_for(fmt, create(p)?, &opts));
-        }
-    }
+    let mut out = Outputs::open(args, title)?;
     for f in findings {
-        sinks.write(f)?;
+        out.write(f);
     }
-    sinks.finish(summary)?;
-    let errors: Vec<String> = sinks
-        .errors()
-        .map(|(name, e)| format!("{name}: {e}"))
-        .collect();
-    if let Some(first) = errors.first() {
-        if errors.iter().all(|e| e.contains("Broken pipe")) {
-            return Ok(primary == OutputFormat::Table && to_terminal);
-        }
-        anyhow::bail!("cannot write output {first}");
+    out.finish(summary)
+}
+
+/// Counts one written finding into the summary (by level and tactic).
+pub fn count_finding(f: &Finding, summary: &mut RunSummary) {
+    let n = f.count.max(1);
+    summary.findings += n;
+    *summary
+        .findings_by_level
+        .entry(f.rule.level.as_str().to_string())
+        .or_default() += n;
+    for t in &f.rule.attack.tactics {
+        *summary.findings_by_tactic.entry(t.clone()).or_default() += n;
     }
-    Ok(primary == OutputFormat::Table && to_terminal)
+}
+
+/// Peak resident memory of this process so far, in bytes (Linux `VmHWM`; 0 elsewhere).
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// The run summary on stderr, for runs whose main output does not show it. Every text from

@@ -2,11 +2,11 @@
 
 use crate::{LogSource, Value};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Where an event came from, so that every finding points back to the original.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// The path as given on the command line (plus `!entry` for an archive member).
     pub path: Arc<str>,
@@ -16,7 +16,7 @@ pub struct Origin {
 }
 
 /// The position of a record within its file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Position {
     /// 1-based line number in a text file.

@@ -3,7 +3,7 @@
 use crate::{AttackRef, Event, Fields, LogSource, Origin, RunSummary, Value};
 use chrono::{DateTime, Utc};
 use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -128,7 +128,7 @@ impl RuleMeta {
 }
 
 /// A field and value that made an indicator (or rule) fire.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchedValue {
     /// Event field name.
     pub field: String,
@@ -136,20 +136,20 @@ pub struct MatchedValue {
     pub value: String,
     /// For indicators: whether the event time lay inside the indicator's validity window
     /// (`None` when either is unknown).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_validity: Option<bool>,
 }
 
 /// A file behind a file-scan finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileInfo {
     /// Size in bytes.
     pub size: u64,
     /// Last modification time.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<DateTime<Utc>>,
     /// Last status change time (ctime on Unix).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<DateTime<Utc>>,
     /// MD5, lower-case hex.
     pub md5: String,
@@ -160,7 +160,7 @@ pub struct FileInfo {
 }
 
 /// A web request tied back to a file finding (who used the web shell).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RelatedRequest {
     /// Request time.
     pub timestamp: Option<DateTime<Utc>>,
@@ -178,7 +178,7 @@ pub struct RelatedRequest {
 
 /// What a correlation finding adds: the group, the window and the aggregate, and the events
 /// behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationInfo {
     /// The correlation type (`event_count`, `value_count`, `temporal`, ...).
     #[serde(rename = "type")]

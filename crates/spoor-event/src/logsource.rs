@@ -1,6 +1,6 @@
 //! The Sigma log source an event belongs to.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Sigma's `logsource` triple. Readers fill it from data tables (EVTX channel and event id, web
@@ -10,7 +10,8 @@ use std::sync::Arc;
 /// A field left `None` means "not known": a rule that names a product, category or service the
 /// event does not state does not run on it. An event whose log source is entirely unknown (a
 /// generic JSON or CSV file) is the one exception: see [`LogSource::is_unknown`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LogSource {
     /// e.g. `windows`, `linux`, `apache`, `iis`.
     #[serde(skip_serializing_if = "Option::is_none")]

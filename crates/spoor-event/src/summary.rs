@@ -100,6 +100,12 @@ pub struct RunSummary {
     pub findings: u64,
     /// Wall time in seconds.
     pub elapsed_seconds: f64,
+    /// Peak resident memory of the process, in bytes (0 where the platform does not say).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub peak_rss_bytes: u64,
+    /// Bytes of findings spilled to temporary files to keep the timeline's memory bounded.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub spilled_bytes: u64,
     /// Sigma filter rules and what each suppressed, so that tuning never hides findings
     /// silently.
     #[serde(skip_serializing_if = "Vec::is_empty")]

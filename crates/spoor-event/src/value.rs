@@ -121,6 +121,26 @@ impl Serialize for Value {
     }
 }
 
+/// Reads back what [`Value`]'s `Serialize` wrote (JSON-like data: integers stay integers).
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        fn from_json(j: serde_json::Value) -> Value {
+            match j {
+                serde_json::Value::Null => Value::Null,
+                serde_json::Value::Bool(b) => Value::Bool(b),
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => Value::Int(i),
+                    None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+                },
+                serde_json::Value::String(s) => Value::Str(s.into_boxed_str()),
+                serde_json::Value::Array(a) => Value::Array(a.into_iter().map(from_json).collect()),
+                other => Value::Str(other.to_string().into_boxed_str()),
+            }
+        }
+        serde_json::Value::deserialize(d).map(from_json)
+    }
+}
+
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
         Value::str(s)

@@ -307,16 +307,21 @@ fn path_matters(f: &Finding) -> bool {
     f.raw.is_none() && f.event.is_empty()
 }
 
-fn same_evidence(a: &Finding, b: &Finding) -> bool {
+/// Identical evidence from the same rule in the same file. Findings of different files are never
+/// merged, so that every file holding the evidence stays in the timeline.
+pub(crate) fn same_evidence(a: &Finding, b: &Finding) -> bool {
     a.rule.id == b.rule.id
         && a.rule.title == b.rule.title
         && a.rule.kind == b.rule.kind
+        && a.source.path == b.source.path
         && a.raw == b.raw
         && a.event == b.event
-        && (!path_matters(a) || (a.source.path == b.source.path && a.file == b.file))
+        && a.correlation == b.correlation
+        && (!path_matters(a) || a.file == b.file)
 }
 
-struct EvidenceKey<'a>(&'a Finding);
+/// Hashes what [`same_evidence`] compares.
+pub(crate) struct EvidenceKey<'a>(pub(crate) &'a Finding);
 
 impl Hash for EvidenceKey<'_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
@@ -329,9 +334,7 @@ impl Hash for EvidenceKey<'_> {
             k.hash(h);
             hash_value(v, h);
         }
-        if path_matters(f) {
-            f.source.path.hash(h);
-        }
+        f.source.path.hash(h);
     }
 }
 

@@ -143,6 +143,9 @@ fn hostile_findings_for_browser() -> Vec<Finding> {
         .with("Computer", format!("WEB{PWN_SVG}"));
     ev.raw = Some(format!("GET /{PWN_SCRIPT} {PWN_IMG} \"'><{PWN_SVG}").into());
     findings.push(Finding::from_event(rule, &ev));
+    // A correlation finding: one row that expands to its contributing events, with hostile
+    // text in the group value and in the events' paths.
+    findings.push(correlation_finding());
     // Some ordinary findings over a day, so the screenshot shows a timeline.
     let meta = Arc::new(RuleMeta {
         attack: spoor_event::attack_from_tags(["attack.t1190", "attack.initial-access"]),
@@ -161,6 +164,40 @@ fn hostile_findings_for_browser() -> Vec<Finding> {
         findings.push(Finding::from_event(meta.clone(), &e));
     }
     findings
+}
+
+fn correlation_finding() -> Finding {
+    let meta = Arc::new(RuleMeta::new(
+        "c-brute",
+        "SSH Brute Force from One Address",
+        RuleLevel::Medium,
+        RuleKind::Correlation,
+    ));
+    let ev = Event::new(format!("auth/{PWN_IMG}.log"), Position::Line(7))
+        .with("source.ip", format!("203.0.113.50{PWN_SCRIPT}"));
+    let mut f = Finding::from_event(meta, &ev);
+    let t = chrono::DateTime::from_timestamp(1_720_400_000, 0).unwrap();
+    f.timestamp = Some(t);
+    let origins: Vec<spoor_event::Origin> = (0..12u64)
+        .map(|i| spoor_event::Origin {
+            path: format!("auth/{PWN_IMG}.log").into(),
+            position: Position::Line(7 + i),
+        })
+        .collect();
+    f.correlation = Some(Box::new(spoor_event::CorrelationInfo {
+        kind: "event_count".into(),
+        group: vec![(
+            "source.ip".into(),
+            Some(format!("203.0.113.50{PWN_SCRIPT}")),
+        )],
+        window_start: t,
+        window_end: t + chrono::Duration::seconds(60),
+        aggregate: "count".into(),
+        value: 24.0,
+        origins,
+        events: 24,
+    }));
+    f
 }
 
 #[test]
@@ -202,6 +239,22 @@ fn html_report_in_headless_chromium() {
         dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "payload shown as text"
     );
+    // The correlation finding is one row whose evidence expands (closed at first) to its 12
+    // listed events and says how many more there are.
+    let row = dom
+        .split("<tr data-level=")
+        .skip(1)
+        .map(|r| r.split("</tr>").next().unwrap_or(r))
+        .find(|r| r.contains("SSH Brute Force from One Address"))
+        .expect("the correlation row");
+    assert_eq!(row.matches("<details>").count(), 1, "{row}");
+    assert!(
+        row.contains("<summary>event_count: count=24 over 24 events"),
+        "{row}"
+    );
+    assert_eq!(row.matches("<li>").count(), 12);
+    assert!(row.contains("and 12 more events"));
+    assert!(!row.contains("<details open"));
 
     // The report's own script works: a linked view (search, minimum level, sort by count,
     // descending) hides the other rows and reorders the table.

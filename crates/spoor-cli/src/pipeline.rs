@@ -1,0 +1,118 @@
+//! The run as one chain: readers -> detectors -> stateful detectors (correlation) -> filter ->
+//! sorter -> sinks. Each stage is a type of its own; the batch hunt wires them here, and a live
+//! or in-database hunt swaps only the source of events and the sorter.
+//!
+//! Memory stays flat whatever the number of findings: a work unit filters its findings as they
+//! come (a `--min-level` that hides them never stores them) and hands them to the shared
+//! [`TimelineSorter`] in small batches; the sorter spills to temporary files past its budget and
+//! merges them back in report order, merging identical findings of one file on the way out.
+
+use spoor_event::{Event, EventMatcher, Finding, Partials, StatefulChain};
+use spoor_input::EvidenceSpan;
+use spoor_report::{FindingFilter, SortStats, TimelineSorter};
+use std::io;
+use std::sync::Mutex;
+
+/// Findings a work unit holds before handing them to the sorter.
+const BATCH: usize = 512;
+
+/// The shared end of the chain for the reading phase: the output filter and the sorter.
+pub struct Collector {
+    filter: FindingFilter,
+    sorter: Mutex<TimelineSorter>,
+    error: Mutex<Option<io::Error>>,
+}
+
+impl Collector {
+    /// A collector that sorts within `budget` bytes.
+    pub fn new(filter: FindingFilter, budget: usize) -> Self {
+        let dedup = filter.dedup;
+        Collector {
+            filter,
+            sorter: Mutex::new(TimelineSorter::new(budget, dedup)),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// Filters `findings` and hands those that pass to the sorter (draining the vector).
+    pub fn take(&self, findings: &mut Vec<Finding>) {
+        if findings.is_empty() {
+            return;
+        }
+        let mut sorter = self.sorter.lock().unwrap_or_else(|e| e.into_inner());
+        for f in findings.drain(..) {
+            if self.filter.check(&f).is_err() {
+                continue;
+            }
+            if let Err(e) = sorter.push(f) {
+                let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
+                slot.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Streams the sorted, de-duplicated timeline to `out`.
+    pub fn finish(self, out: &mut dyn FnMut(Finding)) -> io::Result<SortStats> {
+        if let Some(e) = self.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        let sorter = self.sorter.into_inner().unwrap_or_else(|e| e.into_inner());
+        sorter.finish(&mut |f| {
+            out(f);
+            Ok(())
+        })
+    }
+}
+
+/// Per-work-unit state: the matchers of one thread, the stateful detectors' partial states,
+/// and a small batch of findings on its way to the [`Collector`].
+pub struct UnitState<'d> {
+    matchers: Vec<Box<dyn EventMatcher + Send + 'd>>,
+    /// The stateful detectors' state for this unit.
+    pub partials: Partials,
+    /// The current event's findings (reused buffer).
+    hits: Vec<Finding>,
+    batch: Vec<Finding>,
+    /// The time span of the unit's dated events (for the year of yearless syslog lines).
+    pub span: Option<EvidenceSpan>,
+}
+
+impl<'d> UnitState<'d> {
+    /// A fresh unit.
+    pub fn new(matchers: Vec<Box<dyn EventMatcher + Send + 'd>>, partials: Partials) -> Self {
+        UnitState {
+            matchers,
+            partials,
+            hits: Vec::new(),
+            batch: Vec::new(),
+            span: None,
+        }
+    }
+
+    /// One event through the detectors and the stateful detectors.
+    pub fn on_event(&mut self, chain: &StatefulChain<'_>, collector: &Collector, ev: Event) {
+        if let Some(t) = ev.timestamp {
+            EvidenceSpan::include(&mut self.span, t);
+        }
+        self.hits.clear();
+        for m in &mut self.matchers {
+            m.check(&ev, &mut self.hits);
+        }
+        if self.hits.is_empty() {
+            return;
+        }
+        chain.observe(&mut self.partials, &ev, &self.hits);
+        // Rules that only feed correlations make no finding of their own.
+        self.batch
+            .extend(self.hits.drain(..).filter(|f| !f.rule.feeds_only));
+        if self.batch.len() >= BATCH {
+            collector.take(&mut self.batch);
+        }
+    }
+
+    /// Hands the unit's last findings over; returns the stateful partials.
+    pub fn close(mut self, collector: &Collector) -> Partials {
+        collector.take(&mut self.batch);
+        self.partials
+    }
+}
