@@ -83,7 +83,13 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
 pub fn list(args: RulesListArgs) -> Result<i32> {
     let set = load::sigma_rules(!args.no_builtin, &args.rules, None)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    for meta in set.rules() {
+    // Detection rules, then correlations; `feeds` marks rules that only feed correlations.
+    for meta in set.rules().iter().chain(set.correlations().rules()) {
+        let role = match (meta.kind, meta.feeds_only) {
+            (_, true) => "feeds",
+            (spoor_event::RuleKind::Correlation, false) => "correlation",
+            _ => "rule",
+        };
         let written = match args.format {
             CheckFormat::Jsonl => writeln!(
                 out,
@@ -92,6 +98,7 @@ pub fn list(args: RulesListArgs) -> Result<i32> {
                     "id": meta.id,
                     "title": meta.title,
                     "level": meta.level.as_str(),
+                    "kind": role,
                     "attack": meta.attack.techniques,
                     "tactics": meta.attack.tactics,
                     "path": meta.path,
@@ -99,9 +106,10 @@ pub fn list(args: RulesListArgs) -> Result<i32> {
             ),
             CheckFormat::Text => writeln!(
                 out,
-                "{:<36}  {:<13} {:<28} {}",
+                "{:<36}  {:<13} {:<11} {:<28} {}",
                 terminal_safe(&meta.id),
                 meta.level.as_str(),
+                role,
                 meta.attack.techniques.join(","),
                 terminal_safe(&meta.title)
             ),

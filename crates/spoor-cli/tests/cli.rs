@@ -166,6 +166,16 @@ fn rules_list_shows_the_builtin_pack() {
     assert!(lines
         .iter()
         .any(|l| l["attack"].as_array().unwrap().iter().any(|t| t == "T1190")));
+    // Correlations are listed, and the rules that only feed them say so.
+    let kind_of = |title: &str| {
+        lines
+            .iter()
+            .find(|l| l["title"] == title)
+            .map(|l| l["kind"].as_str().unwrap().to_string())
+    };
+    assert_eq!(kind_of("SSH Brute Force from One Address").as_deref(), Some("correlation"));
+    assert_eq!(kind_of("SSH Login Failed").as_deref(), Some("feeds"));
+    assert_eq!(kind_of("SSH Login Accepted with a Password").as_deref(), Some("rule"));
 }
 
 #[test]
