@@ -8,7 +8,11 @@ pub fn sample_events() -> Vec<Event> {
     let mut out = Vec::new();
     for i in 0..12i64 {
         let mut proc_ev = Event::new("sysmon.evtx", Position::Record(i as u64 + 1))
-            .with_logsource(LogSource::new(Some("windows"), Some("process_creation"), Some("sysmon")))
+            .with_logsource(LogSource::new(
+                Some("windows"),
+                Some("process_creation"),
+                Some("sysmon"),
+            ))
             .with("EventID", 1i64)
             .with("Image", r"C:\Windows\System32\cmd.exe")
             .with("CommandLine", "cmd.exe /c whoami /all")
