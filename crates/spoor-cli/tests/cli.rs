@@ -173,9 +173,15 @@ fn rules_list_shows_the_builtin_pack() {
             .find(|l| l["title"] == title)
             .map(|l| l["kind"].as_str().unwrap().to_string())
     };
-    assert_eq!(kind_of("SSH Brute Force from One Address").as_deref(), Some("correlation"));
+    assert_eq!(
+        kind_of("SSH Brute Force from One Address").as_deref(),
+        Some("correlation")
+    );
     assert_eq!(kind_of("SSH Login Failed").as_deref(), Some("feeds"));
-    assert_eq!(kind_of("SSH Login Accepted with a Password").as_deref(), Some("rule"));
+    assert_eq!(
+        kind_of("SSH Login Accepted with a Password").as_deref(),
+        Some("rule")
+    );
 }
 
 #[test]

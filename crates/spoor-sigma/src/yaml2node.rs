@@ -7,7 +7,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Deepest nesting accepted; Sigma rules need about six levels.
 const MAX_DEPTH: usize = 64;
-/// Most nodes one file may expand to (guards alias bombs).
+/// Most nodes one document may expand to (guards alias bombs; a file of many rules is many
+/// documents, each with its own budget).
 const MAX_NODES: usize = 200_000;
 
 /// A YAML node with its 1-based line.
@@ -86,6 +87,8 @@ struct TreeBuilder {
     docs: Vec<Node>,
     anchors: Vec<(usize, Node)>,
     nodes: usize,
+    /// Of `nodes`, how many came from expanding aliases.
+    alias_nodes: usize,
     error: Option<YamlError>,
 }
 
@@ -102,10 +105,12 @@ impl TreeBuilder {
     fn finish_node(&mut self, node: Node) {
         self.nodes += count_nodes(&node);
         if self.nodes > MAX_NODES {
-            self.fail(
-                node.line,
-                "document expands to too many nodes (alias bomb?)",
-            );
+            let message = if self.alias_nodes > MAX_NODES / 2 {
+                format!("document expands to more than {MAX_NODES} nodes through its aliases (an alias bomb?)")
+            } else {
+                format!("document has more than {MAX_NODES} nodes")
+            };
+            self.fail(node.line, &message);
             return;
         }
         match self.stack.last_mut() {
@@ -204,16 +209,23 @@ impl MarkedEventReceiver for TreeBuilder {
                     .map(|(_, n)| n.clone());
                 match found {
                     Some(node) => {
-                        self.nodes += subtree_size(&node);
+                        let n = subtree_size(&node);
+                        self.nodes += n;
+                        self.alias_nodes += n;
                         self.finish_node(node);
                     }
                     None => self.fail(line, "alias to an unknown anchor"),
                 }
             }
+            YamlEvent::DocumentStart => {
+                // Anchors and the node budget belong to one document.
+                self.nodes = 0;
+                self.alias_nodes = 0;
+                self.anchors.clear();
+            }
             YamlEvent::Nothing
             | YamlEvent::StreamStart
             | YamlEvent::StreamEnd
-            | YamlEvent::DocumentStart
             | YamlEvent::DocumentEnd => {}
         }
     }
@@ -274,7 +286,20 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        assert!(parse_documents(&y).is_err());
+        let e = parse_documents(&y).expect_err("an alias bomb");
+        assert!(e.message.contains("alias"), "{}", e.message);
+    }
+
+    /// Issue 17: the node budget belongs to each document, so a file of 6,000 rules loads,
+    /// and an oversized document is not blamed on aliases it does not have.
+    #[test]
+    fn issue17_many_documents_each_have_their_own_budget() {
+        let rule = "title: r\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n    Image|endswith: ['\\\\a.exe', '\\\\b.exe']\n  condition: sel\n";
+        let file: String = (0..6_000).map(|_| format!("---\n{rule}")).collect();
+        assert_eq!(parse_documents(&file).expect("6,000 rules").len(), 6_000);
+        let big: String = (0..210_000).map(|i| format!("- {i}\n")).collect();
+        let e = parse_documents(&big).expect_err("too big");
+        assert!(!e.message.contains("alias"), "{}", e.message);
     }
 
     #[test]
