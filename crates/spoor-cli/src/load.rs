@@ -69,6 +69,9 @@ pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
     c
 }
 
+/// Problems named one by one per indicator file; the rest are counted.
+const MAX_NAMED_PROBLEMS: u64 = 20;
+
 /// Loads indicators (built-in list and user files). `None` when there are none.
 pub fn indicators(
     builtin: bool,
@@ -97,21 +100,37 @@ pub fn indicators(
         ok: set.len() as u64,
         ..RuleCounts::default()
     };
+    // Every problem is counted; the first few of each file are named (400,000 bad lines must
+    // not make a 60 MB summary).
+    let mut named: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
     for r in set.reports() {
-        match &r.status {
-            LoadStatus::Ok => {}
+        let (what, why) = match &r.status {
+            LoadStatus::Ok => continue,
             LoadStatus::Unsupported(why) => {
                 counts.unsupported += 1;
-                warnings.push(format!(
-                    "indicator {} {} unsupported: {why}",
-                    r.origin, r.id
-                ));
+                ("unsupported", why)
             }
             LoadStatus::Invalid(why) => {
                 counts.invalid += 1;
-                warnings.push(format!("indicator {} {} invalid: {why}", r.origin, r.id));
+                ("invalid", why)
             }
+        };
+        let n = named.entry(r.origin.as_str()).or_default();
+        *n += 1;
+        if *n <= MAX_NAMED_PROBLEMS {
+            warnings.push(format!("indicator {} {} {what}: {why}", r.origin, r.id));
         }
+    }
+    let mut over: Vec<(&str, u64)> = named
+        .into_iter()
+        .filter(|(_, n)| *n > MAX_NAMED_PROBLEMS)
+        .collect();
+    over.sort_unstable();
+    for (origin, n) in over {
+        warnings.push(format!(
+            "indicator {origin}: {} more indicators not loaded (counted, not listed)",
+            n - MAX_NAMED_PROBLEMS
+        ));
     }
     Ok((if set.is_empty() { None } else { Some(set) }, counts))
 }

