@@ -63,13 +63,36 @@ impl Rng {
             ',',
             ' ',
         ];
+        /// Whole fragments that single characters almost never spell: markup, event handlers,
+        /// spreadsheet formula starts and terminal escapes, often at the very start.
+        const FRAGMENTS: &[&str] = &[
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(2)>",
+            "\" onmouseover=\"alert(3)",
+            "</td></tr><tr><td>",
+            "javascript:alert(4)",
+            "=cmd|' /C calc'!A0",
+            "+SUM(1,2)",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1+1",
+            "\x1b[31mred\x1b[0m",
+            "\x1b]0;title\x07",
+            "\u{9b}2J",
+        ];
         let len = self.below(max_len + 1);
-        (0..len)
-            .map(|_| match self.below(3) {
-                0 => NASTY[self.below(NASTY.len() as u64) as usize],
-                _ => char::from(b' ' + self.below(95) as u8),
-            })
-            .collect()
+        let mut out = String::new();
+        if self.below(4) == 0 {
+            out.push_str(FRAGMENTS[self.below(FRAGMENTS.len() as u64) as usize]);
+        }
+        for _ in 0..len {
+            match self.below(12) {
+                0 => out.push_str(FRAGMENTS[self.below(FRAGMENTS.len() as u64) as usize]),
+                1..=4 => out.push(NASTY[self.below(NASTY.len() as u64) as usize]),
+                _ => out.push(char::from(b' ' + self.below(95) as u8)),
+            }
+        }
+        out
     }
 }
 
@@ -171,13 +194,43 @@ fn arbitrary_text_through_every_writer() {
         let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
         let mut rows = 0;
         for record in rdr.records() {
-            record.expect("CSV record");
+            let record = record.expect("CSV record");
+            // No cell may start a spreadsheet formula.
+            for cell in record.iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "seed {seed}: formula start in CSV cell {cell:?}"
+                );
+            }
             rows += 1;
         }
         assert_eq!(rows, lines - 1, "one CSV row per JSONL finding");
         let html = run(OutputFormat::Html, &findings, 90);
         assert_eq!(html.matches("<script").count(), 2, "seed {seed}");
         assert!(!html.contains("<img") && !html.contains("<svg onload"));
+        // Inside the findings table, no tag carries an event handler or a script URL: the
+        // hostile fragments stay text.
+        let bodies: Vec<&str> = html
+            .split("<tbody>")
+            .skip(1)
+            .filter_map(|b| b.split_once("</tbody>").map(|(b, _)| b))
+            .collect();
+        assert!(bodies.len() >= 2, "the top lists and the findings table");
+        for tag in bodies
+            .iter()
+            .flat_map(|b| b.split('<').skip(1))
+            .filter_map(|t| t.split_once('>').map(|(t, _)| t))
+        {
+            let t = tag.to_ascii_lowercase();
+            assert!(
+                !t.contains("onerror") && !t.contains("onmouseover") && !t.contains("javascript:"),
+                "seed {seed}: hostile attribute in tag <{tag}>"
+            );
+        }
+        assert!(
+            html.contains("&lt;script&gt;alert(1)"),
+            "the fragments were generated"
+        );
         let nav = run(OutputFormat::Navigator, &findings, 90);
         serde_json::from_str::<serde_json::Value>(&nav).expect("layer JSON");
     }

@@ -95,7 +95,7 @@ fn a_list_of_conditions_is_an_or() {
 }
 
 #[test]
-fn selections_are_evaluated_once_per_event_even_if_named_twice() {
+fn a_selection_named_several_times_in_a_condition_gives_one_answer() {
     let det = [A, "condition: sel_a and (sel_a or not sel_a) and sel_a"];
     sigma_match!(det, ev!{"A" => 1i64} => true);
     sigma_match!(det, ev!{"A" => 2i64} => false);

@@ -118,11 +118,31 @@ fn text_from_invalid_utf8() {
 
 #[test]
 fn many_fields_and_many_rules() {
-    // 5,000 fields, some repeated; a rule on the last.
+    // 5,000 fields, some repeated (F7 is both v7 and v2507); a rule on the last.
     let mut e = ev! {};
     for i in 0..5_000 {
         e.push(format!("F{}", i % 2_500), format!("v{i}"));
     }
     e.push("Image", "x");
     sigma_match!(["sel: {Image: x, F7: v2507}", "condition: sel"], e => true);
+    // 600 rules in one set, each on another field: the even ones ask for the field's second
+    // value and match, the odd ones for a value it does not have.
+    let yaml: String = (0..600)
+        .map(|j| {
+            let want = if j % 2 == 0 { format!("v{}", j + 2_500) } else { format!("nope{j}") };
+            format!("---\ntitle: r{j}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel: {{F{j}: {want}}}\n  condition: sel\n")
+        })
+        .collect();
+    let set = crate::tests::load(&[("many.yml", &yaml)]);
+    assert_eq!(set.len(), 600);
+    let mut titles: Vec<String> = set
+        .evaluator()
+        .matching_rules(&e)
+        .iter()
+        .map(|m| m.title.clone())
+        .collect();
+    titles.sort_by_key(|t| t[1..].parse::<u32>().unwrap_or(0));
+    let want: Vec<String> = (0..600).step_by(2).map(|j| format!("r{j}")).collect();
+    assert_eq!(titles, want);
+    assert_eq!(set.matching_rules_unindexed(&e).len(), 300);
 }
