@@ -137,7 +137,12 @@ pub fn indicators(
 
 /// Compiles the YARA rules of a scan (built-in web-shell rules plus user files).
 pub fn yara_rules(builtin: bool, paths: &[PathBuf]) -> Result<spoor_yara::YaraRules> {
-    let mut b = spoor_yara::YaraRulesBuilder::new().builtin(builtin);
+    let mut b = spoor_yara::YaraRulesBuilder::new();
+    if builtin {
+        for (name, text) in spoor_pack::yara_rules() {
+            b = b.add_builtin(name, text);
+        }
+    }
     for p in paths {
         let (next, _) = b
             .add_path(p)

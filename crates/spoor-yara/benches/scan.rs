@@ -9,7 +9,11 @@ mod corpus;
 fn bench_scan(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bytes = corpus::generate(dir.path(), 3_000, 24);
-    let rules = YaraRulesBuilder::new().build().expect("rules");
+    let rules = spoor_pack::yara_rules()
+        .iter()
+        .fold(YaraRulesBuilder::new(), |b, (n, t)| b.add_builtin(n, t))
+        .build()
+        .expect("rules");
     let paths = vec![dir.path().to_path_buf()];
     let mut g = c.benchmark_group("scan_folder");
     g.throughput(Throughput::Bytes(bytes));

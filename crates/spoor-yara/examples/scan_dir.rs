@@ -27,7 +27,11 @@ fn main() {
             _ => paths.push(PathBuf::from(a)),
         }
     }
-    let rules = match YaraRulesBuilder::new().build() {
+    let rules = match spoor_pack::yara_rules()
+        .iter()
+        .fold(YaraRulesBuilder::new(), |b, (n, t)| b.add_builtin(n, t))
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

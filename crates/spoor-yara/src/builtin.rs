@@ -1,11 +1,6 @@
-//! The built-in rule pack, embedded at build time so that the binary needs no rule files.
-
-/// Built-in YARA sources: (file name, text). Compiled in the namespace [`BUILTIN_NAMESPACE`],
-/// with origin `builtin:<file name>`.
-pub const BUILTIN_RULES: &[(&str, &str)] = &[(
-    "webshells.yar",
-    include_str!("../../../rules/yara/webshells.yar"),
-)];
+//! Where the built-in pack's rules go. The pack itself (`rules/yara/`) is embedded by
+//! `spoor-pack`, like its Sigma rules and indicators; the CLI hands it to
+//! [`crate::YaraRulesBuilder::add_builtin`], so a second file in `rules/yara/` runs too.
 
 /// The namespace built-in rules compile into.
 pub const BUILTIN_NAMESPACE: &str = "spoor";

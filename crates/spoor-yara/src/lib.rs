@@ -10,7 +10,10 @@
 //!
 //! ```
 //! use spoor_yara::{ScanOptions, YaraRulesBuilder};
-//! let rules = YaraRulesBuilder::new().build().unwrap();
+//! let rules = YaraRulesBuilder::new()
+//!     .add_source("hello.yar", r#"rule hello { strings: $a = "hello world" condition: $a }"#)
+//!     .build()
+//!     .unwrap();
 //! let dir = tempfile::tempdir().unwrap();
 //! let page = dir.path().join("index.php");
 //! std::fs::write(&page, "<?php echo 'hello'; ?>").unwrap();
@@ -36,7 +39,7 @@ mod tieback;
 mod urlpath;
 mod walk;
 
-pub use builtin::{BUILTIN_NAMESPACE, BUILTIN_RULES};
+pub use builtin::BUILTIN_NAMESPACE;
 pub use error::{RuleCompileError, YaraError};
 pub use hashing::{digest_bytes, digest_reader, Digests};
 pub use options::ScanOptions;

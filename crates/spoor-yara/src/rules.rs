@@ -1,7 +1,7 @@
 //! Loading and compiling rules: built-in and user sources go into one yara-x `Compiler`, which
 //! is built ONCE into an immutable [`YaraRules`] shared by every scanning thread.
 
-use crate::builtin::{BUILTIN_NAMESPACE, BUILTIN_RULES};
+use crate::builtin::BUILTIN_NAMESPACE;
 use crate::error::{RuleCompileError, YaraError};
 use crate::meta2rule::rule_meta;
 use crate::scanner::FileScanner;
@@ -29,11 +29,10 @@ struct RuleSource {
 ///     .add_source("inline.yar", r#"rule hello { strings: $a = "hello" condition: $a }"#)
 ///     .build()
 ///     .unwrap();
-/// assert!(rules.len() > 1); // the built-in pack plus `hello`
+/// assert_eq!(rules.len(), 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct YaraRulesBuilder {
-    builtin: bool,
     sources: Vec<RuleSource>,
 }
 
@@ -44,17 +43,21 @@ impl Default for YaraRulesBuilder {
 }
 
 impl YaraRulesBuilder {
-    /// A builder holding the built-in web-shell rules.
+    /// An empty builder.
     pub fn new() -> Self {
         YaraRulesBuilder {
-            builtin: true,
             sources: Vec::new(),
         }
     }
 
-    /// Whether to include the built-in rules (default yes).
-    pub fn builtin(mut self, yes: bool) -> Self {
-        self.builtin = yes;
+    /// Adds a file of the built-in pack (`spoor_pack::yara_rules()`): compiled in the
+    /// namespace [`BUILTIN_NAMESPACE`], named `builtin:<name>` in errors and findings.
+    pub fn add_builtin(mut self, name: &str, text: &str) -> Self {
+        self.sources.push(RuleSource {
+            origin: format!("builtin:{name}"),
+            namespace: BUILTIN_NAMESPACE.to_string(),
+            text: text.to_string(),
+        });
         self
     }
 
@@ -117,17 +120,7 @@ impl YaraRulesBuilder {
     /// its file, line and column; any error fails the build (a user's broken rule is never
     /// dropped silently).
     pub fn build(self) -> Result<YaraRules, YaraError> {
-        let mut all: Vec<RuleSource> = Vec::new();
-        if self.builtin {
-            for (name, text) in BUILTIN_RULES {
-                all.push(RuleSource {
-                    origin: format!("builtin:{name}"),
-                    namespace: BUILTIN_NAMESPACE.to_string(),
-                    text: (*text).to_string(),
-                });
-            }
-        }
-        all.extend(self.sources);
+        let all = self.sources;
         if all.is_empty() {
             return Err(YaraError::NoRules);
         }
@@ -274,9 +267,15 @@ impl YaraRules {
 mod tests {
     use super::*;
 
+    fn pack() -> YaraRulesBuilder {
+        spoor_pack::yara_rules()
+            .iter()
+            .fold(YaraRulesBuilder::new(), |b, (n, t)| b.add_builtin(n, t))
+    }
+
     #[test]
     fn builtin_rules_compile_without_warnings() {
-        let rules = YaraRulesBuilder::new().build().unwrap();
+        let rules = pack().build().unwrap();
         assert!(rules.len() >= 12, "{} rules", rules.len());
         assert!(rules.warnings().is_empty(), "{:#?}", rules.warnings());
         for m in rules.rule_metas() {
@@ -299,7 +298,6 @@ mod tests {
     fn compile_errors_have_file_and_line() {
         let bad = "rule ok { condition: true }\n\nrule broken {\n  strings: $a = \"x\"\n  condition: $b\n}\n";
         let err = YaraRulesBuilder::new()
-            .builtin(false)
             .add_source("user/bad.yar", bad)
             .add_source("user/worse.yar", "rule {")
             .build()
@@ -328,7 +326,6 @@ mod tests {
     #[test]
     fn modules_left_out_of_the_build_are_compile_errors() {
         let err = YaraRulesBuilder::new()
-            .builtin(false)
             .add_source(
                 "pe.yar",
                 "import \"pe\"\nrule dll { condition: pe.is_dll() }",
@@ -346,7 +343,6 @@ mod tests {
         );
         // The modules kept in the build work.
         assert!(YaraRulesBuilder::new()
-            .builtin(false)
             .add_source("h.yar", "import \"hash\"\nimport \"math\"\nrule h { condition: hash.md5(0, filesize) != \"\" and math.entropy(0, filesize) >= 0 }")
             .build()
             .is_ok());
@@ -356,7 +352,6 @@ mod tests {
     fn same_rule_name_in_two_files() {
         let r = "rule dup { condition: true }";
         let rules = YaraRulesBuilder::new()
-            .builtin(false)
             .add_source("a.yar", r)
             .add_source("b.yar", r)
             .build()
@@ -376,10 +371,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("two.yara"), "rule two { condition: false }").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "rule three {").unwrap();
-        let (b, n) = YaraRulesBuilder::new()
-            .builtin(false)
-            .add_path(dir.path())
-            .unwrap();
+        let (b, n) = YaraRulesBuilder::new().add_path(dir.path()).unwrap();
         assert_eq!(n, 2);
         assert_eq!(b.build().unwrap().len(), 2);
 
@@ -391,7 +383,7 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, YaraError::Read { .. }), "{err}");
         assert!(matches!(
-            YaraRulesBuilder::new().builtin(false).build(),
+            YaraRulesBuilder::new().build(),
             Err(YaraError::NoRules)
         ));
     }

@@ -337,7 +337,6 @@ mod tests {
 
     fn user_rules(src: &str) -> YaraRules {
         YaraRulesBuilder::new()
-            .builtin(false)
             .add_source("t.yar", src)
             .build()
             .unwrap()

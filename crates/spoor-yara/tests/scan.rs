@@ -13,13 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// The built-in pack's YARA rules, as the CLI loads them.
+fn pack() -> YaraRulesBuilder {
+    spoor_pack::yara_rules()
+        .iter()
+        .fold(YaraRulesBuilder::new(), |b, (n, t)| b.add_builtin(n, t))
+}
+
 fn builtin() -> &'static YaraRules {
     static RULES: OnceLock<YaraRules> = OnceLock::new();
-    RULES.get_or_init(|| {
-        YaraRulesBuilder::new()
-            .build()
-            .expect("built-in rules compile")
-    })
+    RULES.get_or_init(|| pack().build().expect("built-in rules compile"))
 }
 
 /// (relative path, expected rule names, bytes) of every stored sample.
@@ -214,7 +217,7 @@ fn user_rules_join_builtins_and_limits_are_counted() {
         "rule user_marker : T1059_001 { meta: level = \"low\" strings: $m = \"MARKER-42\" condition: $m }",
     )
     .unwrap();
-    let (builder, n) = YaraRulesBuilder::new().add_path(rules_dir.path()).unwrap();
+    let (builder, n) = pack().add_path(rules_dir.path()).unwrap();
     assert_eq!(n, 1);
     let rules = builder.build().unwrap();
     assert_eq!(rules.len(), builtin().len() + 1);
