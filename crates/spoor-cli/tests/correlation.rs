@@ -400,3 +400,29 @@ fn filter_rules_suppress_matches_and_the_summary_counts_them() {
     assert!(titles.contains(&"SSH Brute Force from One Address"));
     assert!(!titles.contains(&"SSH Brute Force Followed by a Password Login from the Same Address"));
 }
+
+#[test]
+fn pack_correlations_on_otrf_find_only_the_purplesharp_spray() {
+    let Some(corpora) = spoor_event::shared_corpora("pack correlations on OTRF") else {
+        return;
+    };
+    let lines = run(&["hunt", "-f", "jsonl"], &[&corpora.join("otrf")]);
+    let corr: Vec<&Value> = findings(&lines)
+        .into_iter()
+        .filter(|f| f["rule"]["kind"] == "correlation")
+        .collect();
+    // 658,178 events of simulated techniques: the one sequence the pack's correlations model is
+    // PurpleSharp's AD playbook trying seven accounts from the host itself within 12 ms.
+    assert_eq!(corr.len(), 1, "{corr:#?}");
+    let f = corr[0];
+    assert_eq!(
+        f["rule"]["title"],
+        "Password Spray from a Host against Many Windows Accounts"
+    );
+    assert!(f["source"]["path"]
+        .as_str()
+        .unwrap()
+        .contains("purplesharp_ad_playbook"));
+    assert_eq!(f["correlation"]["value"], 7.0);
+    assert_eq!(f["correlation"]["events"], 7);
+}
