@@ -88,7 +88,19 @@ pub fn write_table(out: &mut dyn Write, tables: &[(&str, &Rows)]) -> io::Result<
         let cells: Vec<Vec<String>> = t
             .rows
             .iter()
-            .map(|r| r.iter().map(|c| cut(&c.text())).collect())
+            .map(|r| {
+                r.iter()
+                    .zip(&t.columns)
+                    .map(|(c, col)| {
+                        // Paths are told apart by their ends: never cut.
+                        if *col == "path" {
+                            terminal_safe(&c.text()).into_owned()
+                        } else {
+                            cut(&c.text())
+                        }
+                    })
+                    .collect()
+            })
             .collect();
         let mut widths: Vec<usize> = t.columns.iter().map(|c| c.chars().count()).collect();
         for r in &cells {

@@ -26,7 +26,12 @@
 #![deny(missing_docs)]
 
 mod logons;
+mod metrics;
 mod search;
 
 pub use logons::{classify, LogonObservation, LogonOptions, LogonOutcome, LogonRow, LogonTable};
+pub use metrics::{
+    human_duration, parse_duration, FileMetrics, Gap, HostMetrics, Metrics, MetricsOptions,
+    MetricsReport, Tamper,
+};
 pub use search::{Hit, Query, SearchError, Searcher};
