@@ -90,6 +90,9 @@ pub fn classify(ev: &Event) -> Option<LogonObservation> {
     if field_text(&ev.fields, "event.action").as_deref() == Some("ssh_login") {
         return classify_ssh(ev);
     }
+    if let Some(o) = classify_old_sshd(ev) {
+        return Some(o);
+    }
     let id = event_id(ev)?;
     let channel = field_text(&ev.fields, "Channel")?.to_ascii_lowercase();
     let host = text(ev, "Computer").unwrap_or_else(|| "-".into());
@@ -171,6 +174,28 @@ pub fn classify(ev: &Event) -> Option<LogonObservation> {
     })
 }
 
+/// OpenSSH before 3.9 wrote "Illegal user X from A" where later ones write "Invalid user"; the
+/// syslog reader marks only the later form, so the older one is read from the message here.
+fn classify_old_sshd(ev: &Event) -> Option<LogonObservation> {
+    let program = field_text(&ev.fields, "program")?;
+    if !program.eq_ignore_ascii_case("sshd") {
+        return None;
+    }
+    let message = field_text(&ev.fields, "message")?;
+    let rest = message.trim_start().strip_prefix("Illegal user ")?;
+    let (user, after) = rest.split_once(" from ")?;
+    let source = after.split_whitespace().next()?;
+    Some(LogonObservation {
+        time: ev.timestamp,
+        user: if user.trim().is_empty() { "-".into() } else { user.trim().to_string() },
+        source: source.to_string(),
+        logon_type: "ssh".into(),
+        host: text(ev, "host").unwrap_or_else(|| "-".into()),
+        outcome: LogonOutcome::Failure,
+        event: "sshd".into(),
+    })
+}
+
 fn classify_ssh(ev: &Event) -> Option<LogonObservation> {
     let message = field_text(&ev.fields, "message").unwrap_or_default();
     let m = message.trim_start().to_ascii_lowercase();
@@ -186,9 +211,18 @@ fn classify_ssh(ev: &Event) -> Option<LogonObservation> {
         Some("failure") => LogonOutcome::Failure,
         _ => return None,
     };
+    // Old sshd wrote "Failed password for illegal user X": the reader's pattern knows only
+    // "invalid user", so the account is taken from the message here.
+    let user = match message.find(" for illegal user ") {
+        Some(i) => message[i + " for illegal user ".len()..]
+            .split_whitespace()
+            .next()
+            .map(str::to_string),
+        None => text(ev, "user.name"),
+    };
     Some(LogonObservation {
         time: ev.timestamp,
-        user: text(ev, "user.name").unwrap_or_else(|| "-".into()),
+        user: user.unwrap_or_else(|| "-".into()),
         source: text(ev, "source.ip").unwrap_or_else(|| "-".into()),
         logon_type: "ssh".into(),
         host: text(ev, "host").unwrap_or_else(|| "-".into()),
@@ -523,6 +557,17 @@ mod tests {
         let rows = t.rows();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].success, rows[0].failure, rows[0].other), (1, 1, 1));
+        let mut old = ssh("failure", "Failed password for illegal user jordan from 203.0.113.80 port 3 ssh2");
+        old.fields.retain(|(k, _)| &**k != "user.name");
+        old.push("user.name", "illegal");
+        let o = classify(&old).unwrap();
+        assert_eq!((o.user.as_str(), o.outcome), ("jordan", LogonOutcome::Other));
+        let illegal = Event::new("secure", Position::Line(9))
+            .with("host", "combo")
+            .with("program", "sshd")
+            .with("message", "Illegal user jordan from 211.1.2.3");
+        let o = classify(&illegal).unwrap();
+        assert_eq!((o.user.as_str(), o.source.as_str(), o.outcome), ("jordan", "211.1.2.3", LogonOutcome::Failure));
         // An invalid user without a password tried is still a failed attempt.
         t.observe(&ssh("failure", "Invalid user oracle from 203.0.113.80 port 2"));
         assert_eq!(t.rows().iter().map(|r| r.failure).sum::<u64>(), 2);
