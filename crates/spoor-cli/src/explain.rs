@@ -118,14 +118,28 @@ fn write_text(out: &mut dyn Write, ev: &Event, xs: &[Explanation]) -> std::io::R
                 "the rule does not run on this log source"
             }
         )?;
-        writeln!(out, "condition  {} -> {}", t(&x.condition), x.condition_matched)?;
+        writeln!(
+            out,
+            "condition  {} -> {}",
+            t(&x.condition),
+            x.condition_matched
+        )?;
         for s in &x.selections {
-            writeln!(out, "  {}: {}", t(&s.name), if s.matched { "matched" } else { "not matched" })?;
+            writeln!(
+                out,
+                "  {}: {}",
+                t(&s.name),
+                if s.matched { "matched" } else { "not matched" }
+            )?;
             for (i, b) in s.branches.iter().enumerate() {
                 if s.branches.len() > 1 {
                     writeln!(out, "    branch {}:", i + 1)?;
                 }
-                let ind = if s.branches.len() > 1 { "      " } else { "    " };
+                let ind = if s.branches.len() > 1 {
+                    "      "
+                } else {
+                    "    "
+                };
                 for test in b {
                     writeln!(
                         out,
@@ -133,7 +147,9 @@ fn write_text(out: &mut dyn Write, ev: &Event, xs: &[Explanation]) -> std::io::R
                         if test.matched { "+" } else { "-" },
                         t(&test.field),
                         t(&test.expected),
-                        test.value.as_deref().map_or("(absent)".to_string(), |v| format!("'{}'", t(v)))
+                        test.value
+                            .as_deref()
+                            .map_or("(absent)".to_string(), |v| format!("'{}'", t(v)))
                     )?;
                 }
             }
@@ -141,7 +157,11 @@ fn write_text(out: &mut dyn Write, ev: &Event, xs: &[Explanation]) -> std::io::R
         if x.filtered {
             writeln!(out, "filter     a filter rule suppresses this match")?;
         }
-        writeln!(out, "verdict    {}", if x.fires { "FIRES" } else { "quiet" })?;
+        writeln!(
+            out,
+            "verdict    {}",
+            if x.fires { "FIRES" } else { "quiet" }
+        )?;
     }
     Ok(())
 }
@@ -183,7 +203,10 @@ pub fn run(args: ExplainArgs) -> Result<i32> {
         ..ReadOptions::default()
     };
     if let Some(f) = &args.format_in {
-        opts.format = Some(f.parse::<InputFormat>().map_err(|e| anyhow!("--format-in: {e}"))?);
+        opts.format = Some(
+            f.parse::<InputFormat>()
+                .map_err(|e| anyhow!("--format-in: {e}"))?,
+        );
     }
     let ev = find_event(&path, pos, &opts)?;
     let rule_file = Path::new(&args.rule);
@@ -194,7 +217,13 @@ pub fn run(args: ExplainArgs) -> Result<i32> {
         let ids = set
             .rules()
             .iter()
-            .map(|m| if m.id.is_empty() { m.title.clone() } else { m.id.clone() })
+            .map(|m| {
+                if m.id.is_empty() {
+                    m.title.clone()
+                } else {
+                    m.id.clone()
+                }
+            })
             .collect();
         (set, ids)
     } else {

@@ -9,8 +9,18 @@ use spoor_triage::{LogonOptions, LogonRow, LogonTable};
 
 /// Columns of the logon table, in order.
 pub const COLUMNS: [&str; 12] = [
-    "user", "source", "logon_type", "host", "success", "failure", "logoff", "other", "first_seen",
-    "last_seen", "events", "flags",
+    "user",
+    "source",
+    "logon_type",
+    "host",
+    "success",
+    "failure",
+    "logoff",
+    "other",
+    "first_seen",
+    "last_seen",
+    "events",
+    "flags",
 ];
 
 fn cells(r: &LogonRow) -> Vec<Cell> {

@@ -16,7 +16,11 @@ const TOP: usize = 5;
 fn top(counts: &BTreeMap<String, u64>) -> String {
     let mut v: Vec<(&String, &u64)> = counts.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-    let mut parts: Vec<String> = v.iter().take(TOP).map(|(k, n)| format!("{k}:{n}")).collect();
+    let mut parts: Vec<String> = v
+        .iter()
+        .take(TOP)
+        .map(|(k, n)| format!("{k}:{n}"))
+        .collect();
     if v.len() > TOP {
         parts.push(format!("+{} more", v.len() - TOP));
     }
@@ -38,7 +42,15 @@ fn views(report: &MetricsReport, formats: &BTreeMap<String, String>) -> Vec<(&'s
     let files = Rows {
         kind: "file",
         columns: vec![
-            "path", "format", "logsources", "events", "undated", "first", "last", "hosts", "top",
+            "path",
+            "format",
+            "logsources",
+            "events",
+            "undated",
+            "first",
+            "last",
+            "hosts",
+            "top",
         ],
         rows: report
             .files
@@ -89,17 +101,30 @@ fn views(report: &MetricsReport, formats: &BTreeMap<String, String>) -> Vec<(&'s
         rows: Vec::new(),
     };
     for f in &report.files {
-        for (what, m) in [("EventID", &f.event_ids), ("channel", &f.channels), ("status", &f.statuses)] {
+        for (what, m) in [
+            ("EventID", &f.event_ids),
+            ("channel", &f.channels),
+            ("status", &f.statuses),
+        ] {
             for (k, n) in m {
-                counts
-                    .rows
-                    .push(vec![f.path.as_str().into(), what.into(), k.as_str().into(), (*n).into()]);
+                counts.rows.push(vec![
+                    f.path.as_str().into(),
+                    what.into(),
+                    k.as_str().into(),
+                    (*n).into(),
+                ]);
             }
         }
     }
     let gaps = Rows {
         kind: "gap",
-        columns: vec!["path", "silent_from", "silent_to", "silent_for", "others_meanwhile"],
+        columns: vec![
+            "path",
+            "silent_from",
+            "silent_to",
+            "silent_for",
+            "others_meanwhile",
+        ],
         rows: report
             .gaps
             .iter()

@@ -109,13 +109,14 @@ pub fn write_table(out: &mut dyn Write, tables: &[(&str, &Rows)]) -> io::Result<
             }
         }
         let line = |cols: &mut dyn Iterator<Item = String>| -> String {
-            let parts: Vec<String> = cols
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
+            let parts: Vec<String> = cols.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
             parts.join("  ").trim_end().to_string()
         };
-        writeln!(out, "{}", line(&mut t.columns.iter().map(|c| c.to_uppercase())))?;
+        writeln!(
+            out,
+            "{}",
+            line(&mut t.columns.iter().map(|c| c.to_uppercase()))
+        )?;
         for r in cells {
             writeln!(out, "{}", line(&mut r.into_iter()))?;
         }
@@ -131,8 +132,11 @@ pub fn write_jsonl(out: &mut dyn Write, tables: &[&Rows]) -> io::Result<()> {
             {
                 let mut ser =
                     serde_json::Serializer::with_formatter(&mut buf, SafeJsonFormatter::terminal());
-                let mut m = ser.serialize_map(Some(r.len() + 1)).map_err(io::Error::other)?;
-                m.serialize_entry("view", t.kind).map_err(io::Error::other)?;
+                let mut m = ser
+                    .serialize_map(Some(r.len() + 1))
+                    .map_err(io::Error::other)?;
+                m.serialize_entry("view", t.kind)
+                    .map_err(io::Error::other)?;
                 for (col, c) in t.columns.iter().zip(r) {
                     match c {
                         Cell::Text(s) => m.serialize_entry(col, s),
@@ -157,7 +161,10 @@ pub fn write_csv(out: &mut dyn Write, t: &Rows) -> io::Result<()> {
         .from_writer(out);
     w.write_record(&t.columns).map_err(io::Error::other)?;
     for r in &t.rows {
-        let cells: Vec<String> = r.iter().map(|c| csv_cell_safe(&c.text()).into_owned()).collect();
+        let cells: Vec<String> = r
+            .iter()
+            .map(|c| csv_cell_safe(&c.text()).into_owned())
+            .collect();
         w.write_record(&cells).map_err(io::Error::other)?;
     }
     w.flush()
@@ -170,7 +177,9 @@ fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
 
 fn write_one(out: &mut dyn Write, fmt: OutputFormat, tables: &[(&str, &Rows)]) -> io::Result<()> {
     match fmt {
-        OutputFormat::Jsonl => write_jsonl(out, &tables.iter().map(|(_, t)| *t).collect::<Vec<_>>()),
+        OutputFormat::Jsonl => {
+            write_jsonl(out, &tables.iter().map(|(_, t)| *t).collect::<Vec<_>>())
+        }
         // CSV holds one table: the first (the main view); the others go to JSON Lines.
         OutputFormat::Csv => match tables.first() {
             Some((_, t)) => write_csv(out, t),
@@ -197,7 +206,10 @@ pub fn write_all(out: &TriageOutArgs, tables: &[(&str, &Rows)]) -> Result<Output
     if !crate::is_broken_pipe(&r) {
         r.context("cannot write output")?;
     }
-    for (path, fmt) in [(&out.csv, OutputFormat::Csv), (&out.jsonl, OutputFormat::Jsonl)] {
+    for (path, fmt) in [
+        (&out.csv, OutputFormat::Csv),
+        (&out.jsonl, OutputFormat::Jsonl),
+    ] {
         if let Some(p) = path {
             write_one(&mut create(p)?, fmt, tables)
                 .with_context(|| format!("cannot write {}", p.display()))?;

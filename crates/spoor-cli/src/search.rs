@@ -70,7 +70,12 @@ pub fn run(args: SearchArgs) -> Result<i32> {
     let (query, title) = query_of(&args)?;
     let searcher =
         Searcher::new(&query, !args.case_sensitive).map_err(|e| anyhow!("search: {e}"))?;
-    let mut meta = RuleMeta::new("search", format!("search: {title}"), RuleLevel::Informational, RuleKind::Search);
+    let mut meta = RuleMeta::new(
+        "search",
+        format!("search: {title}"),
+        RuleLevel::Informational,
+        RuleKind::Search,
+    );
     meta.description = Some("an event holding the search query".into());
     let meta = Arc::new(meta);
     let read = triage_input::read_events(&args.input, Vec::new, |found: &mut Vec<Finding>, ev| {

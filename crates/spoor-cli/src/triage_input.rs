@@ -98,8 +98,11 @@ pub fn read_events<S: Send>(
     })
 }
 
+/// `--from` and `--to`, either open.
+pub type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// `--from` / `--to`, validated.
-pub fn time_bounds(out: &TriageOutArgs) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+pub fn time_bounds(out: &TriageOutArgs) -> Result<Bounds> {
     let from = out
         .from
         .as_deref()
@@ -119,10 +122,7 @@ pub fn time_bounds(out: &TriageOutArgs) -> Result<(Option<DateTime<Utc>>, Option
 }
 
 /// True when `t` lies inside the bounds (an undated event only when there are none).
-pub fn in_bounds(
-    t: Option<DateTime<Utc>>,
-    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
-) -> bool {
+pub fn in_bounds(t: Option<DateTime<Utc>>, (from, to): Bounds) -> bool {
     match t {
         Some(t) => from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e),
         None => from.is_none() && to.is_none(),

@@ -113,11 +113,25 @@ fn golden_run(name: &str, args: &[&str]) {
 fn golden_search() {
     golden_run(
         "search_keyword.csv",
-        &["search", "examples/logs", "-k", "203.0.113.80", "--format", "csv"],
+        &[
+            "search",
+            "examples/logs",
+            "-k",
+            "203.0.113.80",
+            "--format",
+            "csv",
+        ],
     );
     golden_run(
         "search_field.jsonl",
-        &["search", "examples/logs", "-f", "TargetUserName=a*", "--format", "jsonl"],
+        &[
+            "search",
+            "examples/logs",
+            "-f",
+            "TargetUserName=a*",
+            "--format",
+            "jsonl",
+        ],
     );
     golden_run(
         "search_regex_window.txt",
@@ -140,17 +154,36 @@ fn golden_search() {
 
 #[test]
 fn golden_logons() {
-    golden_run("logons.txt", &["logons", "examples/logs", "--format", "table"]);
-    golden_run("logons.csv", &["logons", "examples/logs", "--format", "csv"]);
-    golden_run("logons.jsonl", &["logons", "examples/logs", "--format", "jsonl"]);
+    golden_run(
+        "logons.txt",
+        &["logons", "examples/logs", "--format", "table"],
+    );
+    golden_run(
+        "logons.csv",
+        &["logons", "examples/logs", "--format", "csv"],
+    );
+    golden_run(
+        "logons.jsonl",
+        &["logons", "examples/logs", "--format", "jsonl"],
+    );
 }
 
 #[test]
 fn golden_metrics() {
-    golden_run("metrics.txt", &["metrics", "examples/logs", "--format", "table"]);
+    golden_run(
+        "metrics.txt",
+        &["metrics", "examples/logs", "--format", "table"],
+    );
     golden_run(
         "metrics_gap_1h.jsonl",
-        &["metrics", "examples/logs", "--gap", "1h", "--format", "jsonl"],
+        &[
+            "metrics",
+            "examples/logs",
+            "--gap",
+            "1h",
+            "--format",
+            "jsonl",
+        ],
     );
 }
 
@@ -183,15 +216,24 @@ fn logons_on_examples_count_the_brute_forces() {
     // windows-events.jsonl lines 98-110: 12 failures of administrator from 203.0.113.80, then
     // the success.
     let admin = row("administrator", "203.0.113.80");
-    assert_eq!((admin["failure"].as_u64(), admin["success"].as_u64()), (Some(12), Some(1)));
+    assert_eq!(
+        (admin["failure"].as_u64(), admin["success"].as_u64()),
+        (Some(12), Some(1))
+    );
     assert_eq!(admin["logon_type"], "3");
     assert_eq!(admin["host"], "EX01.contoso.local");
     assert!(admin["flags"].as_str().unwrap().contains("outside-address"));
     // The spray from 203.0.113.81: six accounts, one failure each.
-    let spray: Vec<&Value> = rows.iter().filter(|r| r["source"] == "203.0.113.81").collect();
+    let spray: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["source"] == "203.0.113.81")
+        .collect();
     assert_eq!(spray.len(), 6);
     assert!(spray.iter().all(|r| r["failure"] == 1
-        && r["flags"].as_str().unwrap().contains("one-address-many-accounts")));
+        && r["flags"]
+            .as_str()
+            .unwrap()
+            .contains("one-address-many-accounts")));
     // auth.log's SSH brute force from 203.0.113.50 against root, ending in a success.
     let root = row("root", "203.0.113.50");
     assert_eq!(root["success"], 1);
@@ -274,9 +316,17 @@ fn input_text_never_reaches_the_terminal_as_escapes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     // A pathological regex is refused or runs in linear time; a bad one is an error, not a panic.
-    let out = spoor().args(["search", "-e", "(a", "--format", "jsonl"]).arg(&p).output().unwrap();
+    let out = spoor()
+        .args(["search", "-e", "(a", "--format", "jsonl"])
+        .arg(&p)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = spoor().args(["search", "-e", "(?=a)", "--format", "jsonl"]).arg(&p).output().unwrap();
+    let out = spoor()
+        .args(["search", "-e", "(?=a)", "--format", "jsonl"])
+        .arg(&p)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -350,7 +400,12 @@ fn logons_on_evtx_samples_agree_with_python_evtx() {
         .arg(corpora.join("evtx-attack-samples"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut per_host: BTreeMap<String, u64> = BTreeMap::new();
     let mut rdp = 0;
     for r in jsonl(&out.stdout) {
@@ -358,7 +413,9 @@ fn logons_on_evtx_samples_agree_with_python_evtx() {
             .iter()
             .map(|k| r[k].as_u64().unwrap())
             .sum();
-        *per_host.entry(r["host"].as_str().unwrap().to_string()).or_default() += n;
+        *per_host
+            .entry(r["host"].as_str().unwrap().to_string())
+            .or_default() += n;
         if r["logon_type"] == "rdp" {
             rdp += n;
         }
@@ -382,12 +439,19 @@ fn logons_on_sotm34_secure_agree_with_the_raw_lines() {
     let (mut success, mut failure, mut other) = (0u64, 0u64, 0u64);
     for e in fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        if !p.file_name().unwrap().to_string_lossy().starts_with("secure") {
+        if !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("secure")
+        {
             continue;
         }
         let text = String::from_utf8_lossy(&fs::read(&p).unwrap()).into_owned();
         for l in text.lines().filter(|l| l.contains(" sshd[")) {
-            let Some((_, msg)) = l.split_once("]: ") else { continue };
+            let Some((_, msg)) = l.split_once("]: ") else {
+                continue;
+            };
             if msg.starts_with("Accepted ") {
                 success += 1;
             } else if msg.starts_with("Illegal user ") || msg.starts_with("Invalid user ") {
@@ -410,11 +474,15 @@ fn logons_on_sotm34_secure_agree_with_the_raw_lines() {
     assert_eq!(out.status.code(), Some(0));
     let rows = jsonl(&out.stdout);
     let sum = |k: &str| rows.iter().map(|r| r[k].as_u64().unwrap()).sum::<u64>();
-    assert_eq!((sum("success"), sum("failure"), sum("other")), (success, failure, other));
+    assert_eq!(
+        (sum("success"), sum("failure"), sum("other")),
+        (success, failure, other)
+    );
     assert!(rows.iter().all(|r| r["logon_type"] == "ssh"));
-    assert!(rows
-        .iter()
-        .any(|r| r["flags"].as_str().unwrap().contains("one-address-many-accounts")));
+    assert!(rows.iter().any(|r| r["flags"]
+        .as_str()
+        .unwrap()
+        .contains("one-address-many-accounts")));
 }
 
 #[test]
@@ -433,16 +501,26 @@ fn metrics_on_evtx_samples_names_the_cleared_logs() {
         .iter()
         .filter(|r| r["view"] == "tampering" && r["kind"] != "ends-early")
         .map(|r| {
-            let name = r["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+            let name = r["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
             (name, r["kind"].as_str().unwrap().to_string())
         })
         .collect();
     assert_eq!(
-        cleared.get("DE_1102_security_log_cleared.evtx").map(String::as_str),
+        cleared
+            .get("DE_1102_security_log_cleared.evtx")
+            .map(String::as_str),
         Some("security-log-cleared")
     );
     assert_eq!(
-        cleared.get("DE_104_system_log_cleared.evtx").map(String::as_str),
+        cleared
+            .get("DE_104_system_log_cleared.evtx")
+            .map(String::as_str),
         Some("event-log-cleared")
     );
     // Every file named holds a 1102 or 104 by the count view too.
@@ -472,7 +550,16 @@ fn search_on_sotm34_agrees_with_grep() {
     }
     assert!(expected > 10);
     let out = spoor()
-        .args(["search", "--syslog-year", "2005", "-s", "-k", needle, "--format", "csv"])
+        .args([
+            "search",
+            "--syslog-year",
+            "2005",
+            "-s",
+            "-k",
+            needle,
+            "--format",
+            "csv",
+        ])
         .arg(&dir)
         .output()
         .unwrap();
@@ -487,7 +574,11 @@ fn explain_agrees_with_hunt_on_evtx() {
         return;
     };
     let file = corpora.join("evtx-attack-samples/Lateral Movement/LM_renamed_psexecsvc_5145.evtx");
-    let out = spoor().args(["hunt", "--format", "jsonl"]).arg(&file).output().unwrap();
+    let out = spoor()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(&file)
+        .output()
+        .unwrap();
     let findings: Vec<Value> = jsonl(&out.stdout)
         .into_iter()
         .filter(|f| f["rule"]["kind"] == "sigma")

@@ -43,7 +43,13 @@ pub(crate) struct Scratch {
 impl Scratch {
     /// Builds the slot table and folds the text of the fields `needed` marks (all fields when
     /// `needed` is `None` or `all_text`).
-    pub(crate) fn prepare(&mut self, set: &RuleSet, ev: &Event, all_text: bool, needed: Option<&[bool]>) {
+    pub(crate) fn prepare(
+        &mut self,
+        set: &RuleSet,
+        ev: &Event,
+        all_text: bool,
+        needed: Option<&[bool]>,
+    ) {
         self.gen = self.gen.wrapping_add(1);
         if self.gen == 0 {
             self.slot_gen.iter_mut().for_each(|g| *g = 0);

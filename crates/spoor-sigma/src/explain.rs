@@ -77,7 +77,12 @@ fn part(p: &Option<std::sync::Arc<str>>) -> &str {
 }
 
 fn logsource_text(ls: &LogSource) -> String {
-    format!("{}/{}/{}", part(&ls.product), part(&ls.category), part(&ls.service))
+    format!(
+        "{}/{}/{}",
+        part(&ls.product),
+        part(&ls.category),
+        part(&ls.service)
+    )
 }
 
 fn short(s: &str) -> String {
@@ -110,11 +115,7 @@ fn describe_check(c: &Check, set: &RuleSet) -> String {
         Check::Cidr(net) => format!("cidr {net}"),
         Check::TimePart(p, op, n) => format!("{p:?} {op:?} {n}").to_lowercase(),
         Check::FieldRef { other, how, .. } => {
-            let name = set
-                .fields
-                .names
-                .get(*other as usize)
-                .map_or("?", |n| &**n);
+            let name = set.fields.names.get(*other as usize).map_or("?", |n| &**n);
             format!("{how:?} field {name}").to_lowercase()
         }
         Check::Null => "null (absent or empty)".into(),
@@ -178,7 +179,8 @@ fn deciding_value(t: &Test, ctx: &Ctx) -> Option<String> {
             let mut first = None;
             for i in ctx.occurrences(f) {
                 let (v, folded) = ctx.value(i);
-                let hit = fast.is_some_and(|fa| any_text(v, folded, &mut |_, fo| fast_text(fa, fo)))
+                let hit = fast
+                    .is_some_and(|fa| any_text(v, folded, &mut |_, fo| fast_text(fa, fo)))
                     || groups.iter().flatten().any(|c| ctx.check_at(c, i));
                 if hit {
                     return Some(short(&v.to_string()));
@@ -299,7 +301,12 @@ impl RuleSet {
             rule_id: compiled.meta.id.clone(),
             title: compiled.meta.title.clone(),
             origin: compiled.meta.path.clone(),
-            rule_logsource: format!("{}/{}/{}", part(&rls.product), part(&rls.category), part(&rls.service)),
+            rule_logsource: format!(
+                "{}/{}/{}",
+                part(&rls.product),
+                part(&rls.category),
+                part(&rls.service)
+            ),
             event_logsource: logsource_text(&ev.logsource),
             logsource_accepted,
             condition: cond_text(&compiled.cond, &compiled.sel_names, true),
@@ -320,7 +327,11 @@ mod tests {
 
     fn ev(user: &str, cmd: &str) -> Event {
         Event::new("x.jsonl", Position::Line(4))
-            .with_logsource(LogSource::new(Some("windows"), Some("process_creation"), Some("sysmon")))
+            .with_logsource(LogSource::new(
+                Some("windows"),
+                Some("process_creation"),
+                Some("sysmon"),
+            ))
             .with("Image", r"C:\Windows\System32\WHOAMI.EXE")
             .with("User", user)
             .with("CommandLine", cmd)
@@ -337,7 +348,9 @@ mod tests {
     fn explains_a_firing_rule_with_deciding_values() {
         let set = set();
         let e = ev("NT AUTHORITY\\SYSTEM", "whoami");
-        let x = set.explain("11111111-2222-3333-4444-555555555555", &e).unwrap();
+        let x = set
+            .explain("11111111-2222-3333-4444-555555555555", &e)
+            .unwrap();
         assert!(x.fires && x.logsource_accepted && x.condition_matched);
         assert_eq!(x.condition, "sel and user and not quiet");
         assert_eq!(x.selections.len(), 3);
@@ -362,14 +375,22 @@ mod tests {
         let x = set.explain("Whoami by a service", &e).unwrap();
         assert!(!x.fires && !x.condition_matched);
         assert!(!x.selections[1].matched);
-        assert_eq!(x.selections[1].branches[1][0].value.as_deref(), Some("alice"));
+        assert_eq!(
+            x.selections[1].branches[1][0].value.as_deref(),
+            Some("alice")
+        );
         assert!(x.selections[2].matched);
-        assert_eq!(x.selections[2].branches[0][0].value.as_deref(), Some("whoami /all"));
+        assert_eq!(
+            x.selections[2].branches[0][0].value.as_deref(),
+            Some("whoami /all")
+        );
         assert!(set.evaluator().matching_rules(&e).is_empty());
         // Another log source: the condition may hold, the rule does not run.
         let mut web = ev("NT AUTHORITY\\SYSTEM", "whoami");
         web.logsource = LogSource::new(None, Some("webserver"), None);
-        let x = set.explain("11111111-2222-3333-4444-555555555555", &web).unwrap();
+        let x = set
+            .explain("11111111-2222-3333-4444-555555555555", &web)
+            .unwrap();
         assert!(x.condition_matched && !x.logsource_accepted && !x.fires);
         assert!(set.explain("no-such-rule", &web).is_none());
     }
@@ -377,8 +398,11 @@ mod tests {
     #[test]
     fn absent_field_has_no_value() {
         let set = set();
-        let e = Event::new("x", Position::Line(1))
-            .with_logsource(LogSource::new(Some("windows"), Some("process_creation"), None));
+        let e = Event::new("x", Position::Line(1)).with_logsource(LogSource::new(
+            Some("windows"),
+            Some("process_creation"),
+            None,
+        ));
         let x = set.explain("Whoami by a service", &e).unwrap();
         assert_eq!(x.selections[0].branches[0][0].value, None);
         assert!(!x.fires);

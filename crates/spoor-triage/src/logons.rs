@@ -187,7 +187,11 @@ fn classify_old_sshd(ev: &Event) -> Option<LogonObservation> {
     let source = after.split_whitespace().next()?;
     Some(LogonObservation {
         time: ev.timestamp,
-        user: if user.trim().is_empty() { "-".into() } else { user.trim().to_string() },
+        user: if user.trim().is_empty() {
+            "-".into()
+        } else {
+            user.trim().to_string()
+        },
         source: source.to_string(),
         logon_type: "ssh".into(),
         host: text(ev, "host").unwrap_or_else(|| "-".into()),
@@ -203,7 +207,8 @@ fn classify_ssh(ev: &Event) -> Option<LogonObservation> {
     // invalid user X" per password tried (none when the client gives up first): the first is
     // the attempt, the repeats are counted apart so that no attempt counts twice.
     let invalid_line = m.starts_with("invalid user") || m.starts_with("illegal user");
-    let repeat = m.starts_with("failed") && (m.contains(" for invalid user ") || m.contains(" for illegal user "));
+    let repeat = m.starts_with("failed")
+        && (m.contains(" for invalid user ") || m.contains(" for illegal user "));
     let outcome = match field_text(&ev.fields, "event.outcome").as_deref() {
         _ if invalid_line => LogonOutcome::Failure,
         _ if repeat => LogonOutcome::Other,
@@ -506,15 +511,26 @@ mod tests {
     fn windows_events_are_classified() {
         let o = classify(&win(
             4625,
-            &[("TargetUserName", "bob"), ("IpAddress", "10.0.0.5"), ("LogonType", "3")],
+            &[
+                ("TargetUserName", "bob"),
+                ("IpAddress", "10.0.0.5"),
+                ("LogonType", "3"),
+            ],
         ))
         .unwrap();
-        assert_eq!((o.outcome, o.logon_type.as_str()), (LogonOutcome::Failure, "3"));
+        assert_eq!(
+            (o.outcome, o.logon_type.as_str()),
+            (LogonOutcome::Failure, "3")
+        );
         assert_eq!((o.user.as_str(), o.source.as_str()), ("bob", "10.0.0.5"));
         // No address: the workstation stands for the source.
         let o = classify(&win(
             4624,
-            &[("TargetUserName", "bob"), ("IpAddress", "-"), ("WorkstationName", "WS7")],
+            &[
+                ("TargetUserName", "bob"),
+                ("IpAddress", "-"),
+                ("WorkstationName", "WS7"),
+            ],
         ))
         .unwrap();
         assert_eq!(o.source, "WS7");
@@ -523,12 +539,18 @@ mod tests {
         let k = classify(&win(4768, &[("TargetUserName", "bob"), ("Status", "0x0")])).unwrap();
         assert_eq!(k.outcome, LogonOutcome::Success);
         assert_eq!(
-            classify(&win(4776, &[("TargetUserName", "b"), ("Status", "0xc000006a")]))
-                .unwrap()
-                .outcome,
+            classify(&win(
+                4776,
+                &[("TargetUserName", "b"), ("Status", "0xc000006a")]
+            ))
+            .unwrap()
+            .outcome,
             LogonOutcome::Failure
         );
-        assert_eq!(classify(&win(4634, &[])).unwrap().outcome, LogonOutcome::Logoff);
+        assert_eq!(
+            classify(&win(4634, &[])).unwrap().outcome,
+            LogonOutcome::Logoff
+        );
         assert!(classify(&win(4688, &[])).is_none());
         let rdp = Event::new("r.evtx", Position::Record(2))
             .with("EventID", Value::Int(1149))
@@ -551,25 +573,46 @@ mod tests {
                 .with("source.ip", "203.0.113.80")
         };
         let mut t = LogonTable::new(LogonOptions::default());
-        t.observe(&ssh("failure", "Invalid user root from 203.0.113.80 port 1"));
-        t.observe(&ssh("failure", "Failed password for invalid user root from 203.0.113.80"));
-        t.observe(&ssh("success", "Accepted password for root from 203.0.113.80"));
+        t.observe(&ssh(
+            "failure",
+            "Invalid user root from 203.0.113.80 port 1",
+        ));
+        t.observe(&ssh(
+            "failure",
+            "Failed password for invalid user root from 203.0.113.80",
+        ));
+        t.observe(&ssh(
+            "success",
+            "Accepted password for root from 203.0.113.80",
+        ));
         let rows = t.rows();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].success, rows[0].failure, rows[0].other), (1, 1, 1));
-        let mut old = ssh("failure", "Failed password for illegal user jordan from 203.0.113.80 port 3 ssh2");
+        let mut old = ssh(
+            "failure",
+            "Failed password for illegal user jordan from 203.0.113.80 port 3 ssh2",
+        );
         old.fields.retain(|(k, _)| &**k != "user.name");
         old.push("user.name", "illegal");
         let o = classify(&old).unwrap();
-        assert_eq!((o.user.as_str(), o.outcome), ("jordan", LogonOutcome::Other));
+        assert_eq!(
+            (o.user.as_str(), o.outcome),
+            ("jordan", LogonOutcome::Other)
+        );
         let illegal = Event::new("secure", Position::Line(9))
             .with("host", "combo")
             .with("program", "sshd")
             .with("message", "Illegal user jordan from 211.1.2.3");
         let o = classify(&illegal).unwrap();
-        assert_eq!((o.user.as_str(), o.source.as_str(), o.outcome), ("jordan", "211.1.2.3", LogonOutcome::Failure));
+        assert_eq!(
+            (o.user.as_str(), o.source.as_str(), o.outcome),
+            ("jordan", "211.1.2.3", LogonOutcome::Failure)
+        );
         // An invalid user without a password tried is still a failed attempt.
-        t.observe(&ssh("failure", "Invalid user oracle from 203.0.113.80 port 2"));
+        t.observe(&ssh(
+            "failure",
+            "Invalid user oracle from 203.0.113.80 port 2",
+        ));
         assert_eq!(t.rows().iter().map(|r| r.failure).sum::<u64>(), 2);
         assert_eq!(rows[0].flags, vec!["outside-address"]);
     }
@@ -586,12 +629,20 @@ mod tests {
             let t = if i == 0 { &mut a } else { &mut b };
             t.observe(&win(
                 4625,
-                &[("TargetUserName", u), ("IpAddress", "10.1.1.1"), ("LogonType", "3")],
+                &[
+                    ("TargetUserName", u),
+                    ("IpAddress", "10.1.1.1"),
+                    ("LogonType", "3"),
+                ],
             ));
         }
         a.observe(&win(
             4624,
-            &[("TargetUserName", "WS01$"), ("IpAddress", "127.0.0.1"), ("LogonType", "10")],
+            &[
+                ("TargetUserName", "WS01$"),
+                ("IpAddress", "127.0.0.1"),
+                ("LogonType", "10"),
+            ],
         ));
         a.merge(b);
         let rows = a.rows();
@@ -617,10 +668,27 @@ mod tests {
 
     #[test]
     fn outside_addresses() {
-        for a in ["203.0.113.5", "8.8.8.8", "2001:db8::1", "::ffff:198.51.100.1"] {
+        for a in [
+            "203.0.113.5",
+            "8.8.8.8",
+            "2001:db8::1",
+            "::ffff:198.51.100.1",
+        ] {
             assert!(is_outside(a), "{a}");
         }
-        for a in ["10.0.0.1", "192.168.1.1", "172.16.0.1", "127.0.0.1", "::1", "fe80::1", "fd00::1", "100.64.0.1", "WS01", "-", "::ffff:10.0.0.1"] {
+        for a in [
+            "10.0.0.1",
+            "192.168.1.1",
+            "172.16.0.1",
+            "127.0.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "100.64.0.1",
+            "WS01",
+            "-",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(!is_outside(a), "{a}");
         }
     }

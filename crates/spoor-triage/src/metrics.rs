@@ -35,7 +35,13 @@ impl Default for MetricsOptions {
 }
 
 /// Field names that hold the host an event is about, in order of preference.
-const HOST_FIELDS: [&str; 5] = ["Computer", "host", "hostname", "host.name", "s-computername"];
+const HOST_FIELDS: [&str; 5] = [
+    "Computer",
+    "host",
+    "hostname",
+    "host.name",
+    "s-computername",
+];
 /// Field names of an HTTP status.
 const STATUS_FIELDS: [&str; 3] = ["sc-status", "status", "http.response.status_code"];
 
@@ -338,7 +344,8 @@ impl Metrics {
                 let hi = all.partition_point(|(t, _)| *t < b);
                 let others = all
                     .get(lo..hi)
-                    .map_or(0, |s| s.iter().filter(|(_, j)| *j != i).count()) as u64;
+                    .map_or(0, |s| s.iter().filter(|(_, j)| *j != i).count())
+                    as u64;
                 if others > 0 {
                     if let (Some(from), Some(to)) = (to_time(a), to_time(b)) {
                         gaps.push(Gap {
@@ -454,17 +461,26 @@ mod tests {
             ..MetricsOptions::default()
         });
         // a.log: hourly-ish until 02:00, then silent until 06:00; b.log goes on meanwhile.
-        for (i, t) in ["00:00", "00:30", "01:00", "02:00", "06:00", "06:30"].iter().enumerate() {
+        for (i, t) in ["00:00", "00:30", "01:00", "02:00", "06:00", "06:30"]
+            .iter()
+            .enumerate()
+        {
             m.observe(&ev("a.log", i as u64 + 1, &format!("2024-07-12T{t}:00Z")));
         }
-        for (i, t) in ["00:10", "03:00", "04:00", "05:00", "05:50", "06:40"].iter().enumerate() {
+        for (i, t) in ["00:10", "03:00", "04:00", "05:00", "05:50", "06:40"]
+            .iter()
+            .enumerate()
+        {
             m.observe(&ev("b.log", i as u64 + 1, &format!("2024-07-12T{t}:00Z")));
         }
         let r = m.report();
         assert_eq!(r.gaps.len(), 2, "{:?}", r.gaps);
         let a = &r.gaps[0];
         assert_eq!(a.path, "a.log");
-        assert_eq!((a.from, a.to), (at("2024-07-12T02:00:00Z"), at("2024-07-12T06:00:00Z")));
+        assert_eq!(
+            (a.from, a.to),
+            (at("2024-07-12T02:00:00Z"), at("2024-07-12T06:00:00Z"))
+        );
         assert_eq!(a.others_meanwhile, 4);
         // b.log's silence from 00:10 to 03:00 has a.log's 00:30, 01:00, 02:00 beside it.
         assert_eq!(r.gaps[1].path, "b.log");
@@ -515,7 +531,10 @@ mod tests {
         m.observe(&ev("old.log", 2, "2020-01-02T00:00:00Z"));
         let r = m.report();
         let kinds: Vec<&str> = r.tampering.iter().map(|t| t.kind.as_str()).collect();
-        assert_eq!(kinds, vec!["ends-early", "security-log-cleared", "event-log-cleared"]);
+        assert_eq!(
+            kinds,
+            vec!["ends-early", "security-log-cleared", "event-log-cleared"]
+        );
         assert_eq!(r.tampering[1].detail, "by mallory");
         assert_eq!(r.tampering[1].position, Some(Position::Record(9)));
         assert_eq!(r.tampering[0].path, "sec.evtx");
@@ -527,14 +546,24 @@ mod tests {
     #[test]
     fn merge_equals_one_pass() {
         let evs: Vec<Event> = (0..20)
-            .map(|i| ev(if i % 3 == 0 { "a" } else { "b" }, i, &format!("2024-07-12T{:02}:00:00Z", i)))
+            .map(|i| {
+                ev(
+                    if i % 3 == 0 { "a" } else { "b" },
+                    i,
+                    &format!("2024-07-12T{:02}:00:00Z", i),
+                )
+            })
             .collect();
         let mut one = Metrics::new(MetricsOptions::default());
         evs.iter().for_each(|e| one.observe(e));
         let mut x = Metrics::new(MetricsOptions::default());
         let mut y = Metrics::new(MetricsOptions::default());
         for (i, e) in evs.iter().enumerate() {
-            if i % 2 == 0 { x.observe(e) } else { y.observe(e) }
+            if i % 2 == 0 {
+                x.observe(e)
+            } else {
+                y.observe(e)
+            }
         }
         x.merge(y);
         assert_eq!(one.report(), x.report());
