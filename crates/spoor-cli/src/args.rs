@@ -345,6 +345,9 @@ pub struct MetricsArgs {
     /// Report a log silent for longer than this while other logs are not (e.g. 30m, 6h, 2d).
     #[arg(long, value_name = "DURATION", default_value = "6h")]
     pub gap: String,
+    /// Leave out the coverage of the advisory's tradecraft by the built-in pack.
+    #[arg(long)]
+    pub no_coverage: bool,
     /// Output.
     #[command(flatten)]
     pub out: TriageOutArgs,

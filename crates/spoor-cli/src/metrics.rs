@@ -1,13 +1,19 @@
 //! `spoor metrics`: what the evidence is (per file and per host: format, log sources, counts,
 //! time range, events per EventID/channel/status), where it is silent (gaps) and where it shows
-//! signs of tampering. The counting is `spoor_triage::Metrics`'s; this module reads and writes.
+//! signs of tampering, and what the built-in pack can see in it: each tradecraft item of
+//! `docs/apt40.md` (embedded at build time) with the rules that can run on these logs and those
+//! that cannot, and the evidence's blind spots. The counting is `spoor_triage`'s; this module
+//! reads, joins the pack's rules and writes.
 
 use crate::args::MetricsArgs;
 use crate::rows::{self, time_cell, Cell, Rows};
 use crate::triage_input;
 use anyhow::{anyhow, Result};
 use spoor_event::Position;
-use spoor_triage::{human_duration, parse_duration, Metrics, MetricsOptions, MetricsReport};
+use spoor_triage::{
+    blind_spots, coverage, human_duration, parse_coverage_doc, parse_duration, Availability,
+    Metrics, MetricsOptions, MetricsReport,
+};
 use std::collections::BTreeMap;
 
 /// Most values listed in a file's `top` cell.
@@ -166,6 +172,70 @@ fn views(report: &MetricsReport, formats: &BTreeMap<String, String>) -> Vec<(&'s
     ]
 }
 
+/// The pack's coverage document.
+const COVERAGE_DOC: &str = include_str!("../../../docs/apt40.md");
+
+/// The coverage and blind-spot views: which advisory items the built-in pack can show here.
+fn coverage_views(report: &MetricsReport) -> Result<Vec<(&'static str, Rows)>> {
+    let set = crate::load::sigma_rules(true, &[], None)?;
+    let mut runs: BTreeMap<String, bool> = BTreeMap::new();
+    for (meta, ok) in set.runs_on_any(&report.logsources) {
+        let file = meta.path.as_deref().unwrap_or_default();
+        let file = file.strip_prefix("builtin:").unwrap_or(file).to_string();
+        *runs.entry(file).or_default() |= ok;
+    }
+    let correlations: std::collections::BTreeSet<String> = set
+        .correlations()
+        .rules()
+        .filter_map(|m| m.path.as_deref())
+        .map(|p| p.strip_prefix("builtin:").unwrap_or(p).to_string())
+        .collect();
+    let availability = |file: &str| match runs.get(file) {
+        Some(true) => Availability::Runs,
+        Some(false) => Availability::CannotRun,
+        None if correlations.contains(file) => Availability::Correlation,
+        None => Availability::NotLoaded,
+    };
+    let rows = coverage(&parse_coverage_doc(COVERAGE_DOC), &availability);
+    let cov = Rows {
+        kind: "coverage",
+        columns: vec![
+            "tradecraft",
+            "can_show",
+            "rules_that_run",
+            "rules_that_cannot",
+            "logs_needed",
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.tradecraft.as_str().into(),
+                    r.can_show.into(),
+                    r.runs.join(" ").into(),
+                    r.cannot.join(" ").into(),
+                    r.logs_needed.join("; ").into(),
+                ]
+            })
+            .collect(),
+    };
+    let blind = Rows {
+        kind: "blind_spot",
+        columns: vec!["note"],
+        rows: blind_spots(&report.facts)
+            .into_iter()
+            .map(|n| vec![Cell::Text(n)])
+            .collect(),
+    };
+    Ok(vec![
+        (
+            "Coverage of the advisory by the built-in pack (docs/apt40.md)",
+            cov,
+        ),
+        ("Blind spots", blind),
+    ])
+}
+
 /// Runs `spoor metrics`.
 pub fn run(args: MetricsArgs) -> Result<i32> {
     let gap = parse_duration(&args.gap)
@@ -187,7 +257,10 @@ pub fn run(args: MetricsArgs) -> Result<i32> {
         .iter()
         .map(|s| (s.path.clone(), s.format.clone()))
         .collect();
-    let views = views(&report, &formats);
+    let mut views = views(&report, &formats);
+    if !args.no_coverage {
+        views.extend(coverage_views(&report)?);
+    }
     let tables: Vec<(&str, &Rows)> = views.iter().map(|(t, r)| (*t, r)).collect();
     rows::write_all(&args.out, &tables)?;
     eprintln!(

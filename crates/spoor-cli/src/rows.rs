@@ -89,11 +89,14 @@ pub fn write_table(out: &mut dyn Write, tables: &[(&str, &Rows)]) -> io::Result<
             .rows
             .iter()
             .map(|r| {
+                let last = r.len().saturating_sub(1);
                 r.iter()
                     .zip(&t.columns)
-                    .map(|(c, col)| {
-                        // Paths are told apart by their ends: never cut.
-                        if *col == "path" {
+                    .enumerate()
+                    .map(|(i, (c, col))| {
+                        // Paths are told apart by their ends, and the last column has room:
+                        // neither is cut.
+                        if *col == "path" || i == last {
                             terminal_safe(&c.text()).into_owned()
                         } else {
                             cut(&c.text())

@@ -244,6 +244,64 @@ fn logons_on_examples_count_the_brute_forces() {
 }
 
 #[test]
+fn metrics_on_examples_say_what_the_pack_can_see() {
+    let (code, out, err) = run_in_repo(&["metrics", "examples/logs", "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let rows = jsonl(out.as_bytes());
+    let item = |prefix: &str| {
+        rows.iter()
+            .find(|r| {
+                r["view"] == "coverage" && r["tradecraft"].as_str().unwrap().starts_with(prefix)
+            })
+            .unwrap_or_else(|| panic!("no coverage row {prefix}"))
+    };
+    // Web logs are here, proxy logs are not: Log4Shell partly, the proxy rule named as missing.
+    let l4s = item("Initial access: Log4Shell");
+    assert_eq!(l4s["can_show"], "partly");
+    assert!(l4s["rules_that_run"]
+        .as_str()
+        .unwrap()
+        .contains("web_log4shell_jndi_lookup.yml"));
+    assert!(l4s["rules_that_cannot"]
+        .as_str()
+        .unwrap()
+        .contains("proxy_log4shell_lookup.yml"));
+    assert!(l4s["logs_needed"]
+        .as_str()
+        .unwrap()
+        .contains("internet proxy log"));
+    // Security 4625/4624 and sshd lines are here: guessing of valid accounts is fully covered.
+    assert_eq!(item("Valid accounts from guessing")["can_show"], "yes");
+    let notes: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["view"] == "blind_spot")
+        .map(|r| r["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].starts_with("no proxy logs"));
+    // Every file of the folder is described, with its format.
+    let files: BTreeMap<&str, &str> = rows
+        .iter()
+        .filter(|r| r["view"] == "file")
+        .map(|r| (r["path"].as_str().unwrap(), r["format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(files.get("examples/logs/auth.log"), Some(&"syslog"));
+    assert_eq!(files.get("examples/logs/iis/u_ex240712.log"), Some(&"iis"));
+    assert_eq!(files.len(), 4);
+    let (code, out, _) = run_in_repo(&[
+        "metrics",
+        "examples/logs",
+        "--no-coverage",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0);
+    assert!(!jsonl(out.as_bytes())
+        .iter()
+        .any(|r| r["view"] == "coverage"));
+}
+
+#[test]
 fn explain_agrees_with_hunt_on_examples() {
     let (code, out, err) = run_in_repo(&[
         "hunt",
@@ -531,6 +589,12 @@ fn metrics_on_evtx_samples_names_the_cleared_logs() {
             && r["path"].as_str().unwrap().ends_with(name.as_str())));
     }
     assert!(cleared.len() >= 20, "{cleared:?}");
+    // The samples' 4688 events carry no command line, and the report says what that costs.
+    assert!(rows.iter().any(|r| r["view"] == "blind_spot"
+        && r["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("Security 4688 without command line")));
     let files = rows.iter().filter(|r| r["view"] == "file").count();
     assert!(files > 250);
 }

@@ -256,6 +256,24 @@ fn cond_text(c: &Cond, names: &[String], top: bool) -> String {
 }
 
 impl RuleSet {
+    /// Each rule that runs, with whether it runs on events of at least one of the log sources
+    /// in `present` (what evidence coverage asks: can this rule see anything in these logs?).
+    /// An entirely unknown log source runs every rule, as in evaluation.
+    pub fn runs_on_any(
+        &self,
+        present: &[LogSource],
+    ) -> Vec<(std::sync::Arc<spoor_event::RuleMeta>, bool)> {
+        self.rules
+            .iter()
+            .map(|r| {
+                (
+                    r.meta.clone(),
+                    present.iter().any(|ls| r.logsource.accepts(ls)),
+                )
+            })
+            .collect()
+    }
+
     /// The rule (that runs) whose id, title or `name` is `rule`; ids are compared ignoring
     /// ASCII case, titles exactly.
     fn find_rule(&self, rule: &str) -> Option<usize> {
@@ -393,6 +411,16 @@ mod tests {
             .unwrap();
         assert!(x.condition_matched && !x.logsource_accepted && !x.fires);
         assert!(set.explain("no-such-rule", &web).is_none());
+    }
+
+    #[test]
+    fn runs_on_any_follows_the_log_source() {
+        let set = set();
+        let web = LogSource::new(None, Some("webserver"), None);
+        let proc = LogSource::new(Some("windows"), Some("process_creation"), Some("sysmon"));
+        assert!(!set.runs_on_any(std::slice::from_ref(&web))[0].1);
+        assert!(set.runs_on_any(&[web, proc])[0].1);
+        assert!(!set.runs_on_any(&[])[0].1);
     }
 
     #[test]

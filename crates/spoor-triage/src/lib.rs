@@ -1,6 +1,7 @@
 //! Triage views over events, the questions an analyst asks before reading a timeline:
 //! *where else does this string appear* ([`Searcher`]), *which accounts were used from where*
-//! ([`LogonTable`]) and *what evidence is there, and what can it not show* ([`Metrics`]).
+//! ([`LogonTable`]) and *what evidence is there, and what can it not show* ([`Metrics`],
+//! [`coverage`], [`blind_spots`]).
 //!
 //! Why a crate of its own: each view is an aggregation over [`spoor_event::Event`]s that the CLI
 //! feeds from the readers, and each must be testable by building events by hand, without the
@@ -25,13 +26,17 @@
 //! ```
 #![deny(missing_docs)]
 
+mod coverage;
 mod logons;
 mod metrics;
 mod search;
 
+pub use coverage::{
+    blind_spots, coverage, parse_coverage_doc, Availability, CoverageRow, DocRule, DocSection,
+};
 pub use logons::{classify, LogonObservation, LogonOptions, LogonOutcome, LogonRow, LogonTable};
 pub use metrics::{
-    human_duration, parse_duration, FileMetrics, Gap, HostMetrics, Metrics, MetricsOptions,
-    MetricsReport, Tamper,
+    human_duration, parse_duration, EvidenceFacts, FileMetrics, Gap, HostMetrics, Metrics,
+    MetricsOptions, MetricsReport, Tamper,
 };
 pub use search::{Hit, Query, SearchError, Searcher};

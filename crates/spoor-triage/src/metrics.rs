@@ -10,7 +10,7 @@
 //!   time range overlaps this one's, so logs of other periods do not count.
 
 use chrono::{DateTime, Duration, Utc};
-use spoor_event::{field_text, Event, Position, Value};
+use spoor_event::{field_text, Event, LogSource, Position, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Options of a metrics run.
@@ -66,6 +66,46 @@ struct HostAcc {
     logsources: BTreeSet<String>,
 }
 
+/// Counts that tell what the evidence can show (see [`crate::blind_spots`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvidenceFacts {
+    /// Events counted.
+    pub events: u64,
+    /// Proxy log events (category `proxy`).
+    pub proxy: u64,
+    /// Web server events (category `webserver`).
+    pub web: u64,
+    /// Web server events with a response size (`sc-bytes`).
+    pub web_with_bytes: u64,
+    /// Process creation events (Sysmon 1, Security 4688, ...).
+    pub process_creation: u64,
+    /// Security 4688 events.
+    pub security_4688: u64,
+    /// Security 4688 events with a command line.
+    pub security_4688_command_line: u64,
+    /// Security 4624/4625 events.
+    pub windows_logons: u64,
+    /// sshd login lines.
+    pub ssh_logins: u64,
+    /// Cleared-log events (Security 1102, System 104).
+    pub cleared: u64,
+}
+
+impl EvidenceFacts {
+    fn add(&mut self, o: &EvidenceFacts) {
+        self.events += o.events;
+        self.proxy += o.proxy;
+        self.web += o.web;
+        self.web_with_bytes += o.web_with_bytes;
+        self.process_creation += o.process_creation;
+        self.security_4688 += o.security_4688;
+        self.security_4688_command_line += o.security_4688_command_line;
+        self.windows_logons += o.windows_logons;
+        self.ssh_logins += o.ssh_logins;
+        self.cleared += o.cleared;
+    }
+}
+
 /// Metrics under construction: observe events (one per thread), merge, then [`Metrics::report`].
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
@@ -73,6 +113,8 @@ pub struct Metrics {
     files: BTreeMap<String, FileAcc>,
     hosts: BTreeMap<String, HostAcc>,
     tampering: Vec<Tamper>,
+    facts: EvidenceFacts,
+    logsources: BTreeMap<String, LogSource>,
 }
 
 /// What one file holds.
@@ -158,6 +200,10 @@ pub struct MetricsReport {
     pub gaps: Vec<Gap>,
     /// Tampering signs, by file then time.
     pub tampering: Vec<Tamper>,
+    /// What the evidence can show.
+    pub facts: EvidenceFacts,
+    /// The distinct log sources of the events (entirely unknown ones left out), by name.
+    pub logsources: Vec<LogSource>,
 }
 
 fn logsource_text(ev: &Event) -> String {
@@ -235,16 +281,48 @@ impl Metrics {
                 acc.files.insert(path.clone());
             }
             if !acc.logsources.contains(&ls) {
-                acc.logsources.insert(ls);
+                acc.logsources.insert(ls.clone());
             }
         }
+        if !ev.logsource.is_unknown() && !self.logsources.contains_key(&ls) {
+            self.logsources.insert(ls.clone(), ev.logsource.clone());
+        }
         let channel_lc = channel.as_deref().map(str::to_ascii_lowercase);
+        let facts = &mut self.facts;
+        facts.events += 1;
+        match ev.logsource.category.as_deref() {
+            Some("proxy") => facts.proxy += 1,
+            Some("webserver") => {
+                facts.web += 1;
+                if first_text(ev, &["sc-bytes"]).is_some() {
+                    facts.web_with_bytes += 1;
+                }
+            }
+            Some("process_creation") => facts.process_creation += 1,
+            _ => {}
+        }
+        if channel_lc.as_deref() == Some("security") {
+            match id.as_deref() {
+                Some("4688") => {
+                    facts.security_4688 += 1;
+                    if first_text(ev, &["CommandLine"]).is_some() {
+                        facts.security_4688_command_line += 1;
+                    }
+                }
+                Some("4624" | "4625") => facts.windows_logons += 1,
+                _ => {}
+            }
+        }
+        if field_text(&ev.fields, "event.action").as_deref() == Some("ssh_login") {
+            facts.ssh_logins += 1;
+        }
         let cleared = match (channel_lc.as_deref(), id.as_deref()) {
             (Some("security"), Some("1102")) => Some("security-log-cleared"),
             (Some("system"), Some("104")) => Some("event-log-cleared"),
             _ => None,
         };
         if let Some(kind) = cleared {
+            self.facts.cleared += 1;
             let who = first_text(ev, &["SubjectUserName", "Security_UserID"]);
             let which = first_text(ev, &["Channel_", "param1", "Param1"]);
             let mut detail = Vec::new();
@@ -299,6 +377,10 @@ impl Metrics {
             h.logsources.extend(o.logsources);
         }
         self.tampering.extend(other.tampering);
+        self.facts.add(&other.facts);
+        for (k, v) in other.logsources {
+            self.logsources.entry(k).or_insert(v);
+        }
     }
 
     /// The finished metrics: per file and host, gaps and tampering signs.
@@ -406,6 +488,8 @@ impl Metrics {
             hosts,
             gaps,
             tampering,
+            facts: self.facts,
+            logsources: self.logsources.into_values().collect(),
         }
     }
 }
