@@ -331,6 +331,10 @@ pub struct LogonsArgs {
     /// Flag a source address seen with at least N accounts.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub many_accounts: usize,
+    /// Indicator files (lists, CSV, STIX 2.1): source addresses they name get the flag
+    /// `indicator`.
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
     /// Output.
     #[command(flatten)]
     pub out: TriageOutArgs,

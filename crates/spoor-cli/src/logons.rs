@@ -40,6 +40,38 @@ fn cells(r: &LogonRow) -> Vec<Cell> {
     ]
 }
 
+/// Adds the flag `indicator` to rows whose source address an indicator names (matched as the
+/// indicator engine matches a `source.ip` field: addresses and networks).
+fn mark_indicators(
+    rows: &mut [LogonRow],
+    paths: &[std::path::PathBuf],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let (set, _) = crate::load::indicators(false, paths, false, warnings)?;
+    let Some(set) = set else {
+        return Ok(());
+    };
+    let mut matcher = spoor_event::Detector::matcher(&set);
+    let mut hits = Vec::new();
+    let mut seen: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    for r in rows.iter_mut() {
+        let hit = *seen.entry(r.source.clone()).or_insert_with(|| {
+            if r.source.parse::<std::net::IpAddr>().is_err() {
+                return false;
+            }
+            hits.clear();
+            let ev = spoor_event::Event::new("logons", spoor_event::Position::Index(1))
+                .with("source.ip", r.source.as_str());
+            matcher.check(&ev, &mut hits);
+            !hits.is_empty()
+        });
+        if hit {
+            r.flags.push("indicator".into());
+        }
+    }
+    Ok(())
+}
+
 /// Runs `spoor logons`.
 pub fn run(args: LogonsArgs) -> Result<i32> {
     let (from, to) = triage_input::time_bounds(&args.out)?;
@@ -57,7 +89,11 @@ pub fn run(args: LogonsArgs) -> Result<i32> {
     for t in read.states {
         table.merge(t);
     }
-    let logon_rows = table.rows();
+    let mut logon_rows = table.rows();
+    let mut warnings = read.warnings;
+    if !args.iocs.is_empty() {
+        mark_indicators(&mut logon_rows, &args.iocs, &mut warnings)?;
+    }
     let view = Rows {
         kind: "logon",
         columns: COLUMNS.to_vec(),
@@ -83,7 +119,7 @@ pub fn run(args: LogonsArgs) -> Result<i32> {
             spoor_report::terminal_safe(s.error.as_deref().unwrap_or_default())
         );
     }
-    for w in &read.warnings {
+    for w in &warnings {
         eprintln!("  warning: {}", spoor_report::terminal_safe(w));
     }
     Ok(triage_input::exit_code(&read.stats))

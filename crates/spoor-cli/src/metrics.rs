@@ -103,7 +103,7 @@ fn views(report: &MetricsReport, formats: &BTreeMap<String, String>) -> Vec<(&'s
     };
     let mut counts = Rows {
         kind: "count",
-        columns: vec!["path", "what", "value", "events"],
+        columns: vec!["scope", "path", "host", "what", "value", "events"],
         rows: Vec::new(),
     };
     for f in &report.files {
@@ -114,7 +114,23 @@ fn views(report: &MetricsReport, formats: &BTreeMap<String, String>) -> Vec<(&'s
         ] {
             for (k, n) in m {
                 counts.rows.push(vec![
+                    "file".into(),
                     f.path.as_str().into(),
+                    Cell::Empty,
+                    what.into(),
+                    k.as_str().into(),
+                    (*n).into(),
+                ]);
+            }
+        }
+    }
+    for h in &report.hosts {
+        for (what, m) in [("EventID", &h.event_ids), ("channel", &h.channels)] {
+            for (k, n) in m {
+                counts.rows.push(vec![
+                    "host".into(),
+                    Cell::Empty,
+                    h.host.as_str().into(),
                     what.into(),
                     k.as_str().into(),
                     (*n).into(),
@@ -166,7 +182,10 @@ fn views(report: &MetricsReport, formats: &BTreeMap<String, String>) -> Vec<(&'s
     vec![
         ("Files", files),
         ("Hosts", hosts),
-        ("Events per EventID, channel and status", counts),
+        (
+            "Events per EventID, channel and status, per file and per host",
+            counts,
+        ),
         ("Gaps (a log silent while others are not)", gaps),
         ("Tampering and missing ends", tamper),
     ]

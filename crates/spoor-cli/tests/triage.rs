@@ -244,6 +244,26 @@ fn logons_on_examples_count_the_brute_forces() {
 }
 
 #[test]
+fn logons_mark_addresses_named_by_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let iocs = dir.path().join("iocs.csv");
+    fs::write(&iocs, "ipv4,203.0.113.50,test address\n").unwrap();
+    let (code, out, err) = run_in_repo(&[
+        "logons",
+        "examples/logs",
+        "--iocs",
+        iocs.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for r in jsonl(out.as_bytes()) {
+        let marked = r["flags"].as_str().unwrap().contains("indicator");
+        assert_eq!(marked, r["source"] == "203.0.113.50", "{r}");
+    }
+}
+
+#[test]
 fn metrics_on_examples_say_what_the_pack_can_see() {
     let (code, out, err) = run_in_repo(&["metrics", "examples/logs", "--format", "jsonl"]);
     assert_eq!(code, 0, "{err}");
@@ -584,6 +604,7 @@ fn metrics_on_evtx_samples_names_the_cleared_logs() {
     // Every file named holds a 1102 or 104 by the count view too.
     for name in cleared.keys() {
         assert!(rows.iter().any(|r| r["view"] == "count"
+            && r["scope"] == "file"
             && r["what"] == "EventID"
             && (r["value"] == "1102" || r["value"] == "104")
             && r["path"].as_str().unwrap().ends_with(name.as_str())));

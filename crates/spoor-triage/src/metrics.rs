@@ -60,6 +60,8 @@ struct FileAcc {
 #[derive(Debug, Clone, Default)]
 struct HostAcc {
     events: u64,
+    event_ids: BTreeMap<String, u64>,
+    channels: BTreeMap<String, u64>,
     first: Option<DateTime<Utc>>,
     last: Option<DateTime<Utc>>,
     files: BTreeSet<String>,
@@ -157,6 +159,10 @@ pub struct HostMetrics {
     pub files: Vec<String>,
     /// Log sources of its events.
     pub logsources: Vec<String>,
+    /// Events per EventID.
+    pub event_ids: BTreeMap<String, u64>,
+    /// Events per Windows channel.
+    pub channels: BTreeMap<String, u64>,
 }
 
 /// A silence in one log while others went on.
@@ -273,6 +279,12 @@ impl Metrics {
             }
             let acc = self.hosts.entry(h.clone()).or_default();
             acc.events += 1;
+            if let Some(id) = &id {
+                *acc.event_ids.entry(id.clone()).or_default() += 1;
+            }
+            if let Some(c) = &channel {
+                *acc.channels.entry(c.clone()).or_default() += 1;
+            }
             if let Some(t) = ev.timestamp {
                 acc.first = Some(acc.first.map_or(t, |x| x.min(t)));
                 acc.last = Some(acc.last.map_or(t, |x| x.max(t)));
@@ -365,6 +377,14 @@ impl Metrics {
         for (k, o) in other.hosts {
             let h = self.hosts.entry(k).or_default();
             h.events += o.events;
+            for (m, src) in [
+                (&mut h.event_ids, o.event_ids),
+                (&mut h.channels, o.channels),
+            ] {
+                for (key, n) in src {
+                    *m.entry(key).or_default() += n;
+                }
+            }
             h.first = match (h.first, o.first) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -481,6 +501,8 @@ impl Metrics {
                 last: h.last,
                 files: h.files.into_iter().collect(),
                 logsources: h.logsources.into_iter().collect(),
+                event_ids: h.event_ids,
+                channels: h.channels,
             })
             .collect();
         MetricsReport {
@@ -622,6 +644,9 @@ mod tests {
         assert_eq!(r.tampering[1].detail, "by mallory");
         assert_eq!(r.tampering[1].position, Some(Position::Record(9)));
         assert_eq!(r.tampering[0].path, "sec.evtx");
+        let dc = r.hosts.iter().find(|h| h.host == "DC01").unwrap();
+        assert_eq!(dc.event_ids.get("1102"), Some(&1));
+        assert_eq!(dc.channels.get("Security"), Some(&2));
         let sec = r.files.iter().find(|f| f.path == "sec.evtx").unwrap();
         assert_eq!(sec.event_ids.get("1102"), Some(&1));
         assert_eq!(sec.channels.get("Security"), Some(&2));
