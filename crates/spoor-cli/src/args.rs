@@ -299,7 +299,8 @@ pub struct SearchArgs {
     /// no look-around or back-references).
     #[arg(short = 'e', long = "regex", value_name = "REGEX")]
     pub regex: Option<String>,
-    /// Keywords (literal substrings of any field or the raw line); any one by default.
+    /// Keywords (literal substrings of any field or the raw line); any one by default. The
+    /// words run to the next option: put the PATHs first, or end the words with `--`.
     #[arg(short = 'k', long = "keyword", value_name = "WORD", num_args = 1..)]
     pub keywords: Vec<String>,
     /// With -k: every keyword must appear.
