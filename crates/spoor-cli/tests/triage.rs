@@ -621,6 +621,38 @@ fn metrics_on_evtx_samples_names_the_cleared_logs() {
 }
 
 #[test]
+fn metrics_on_sotm34_takes_rotated_files_as_one_log() {
+    let Some(corpora) = spoor_event::shared_corpora("metrics on SotM34") else {
+        return;
+    };
+    let out = spoor()
+        .args(["metrics", "--no-coverage", "--format", "jsonl"])
+        .arg(corpora.join("web/sotm34/http"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = jsonl(&out.stdout);
+    let gaps: Vec<&Value> = rows.iter().filter(|r| r["view"] == "gap").collect();
+    // access_log.N are one log: the silence between access_log.4's last request and
+    // access_log.3's first (4 days, while the error logs went on) is found, and every gap
+    // names the log, not one rotated file.
+    assert!(gaps
+        .iter()
+        .any(|g| g["path"].as_str().unwrap().ends_with("/access_log")
+            && g["silent_from"] == "2005-02-18T06:44:41Z"
+            && g["silent_to"] == "2005-02-22T16:04:39Z"));
+    assert!(gaps.iter().all(|g| {
+        let p = g["path"].as_str().unwrap();
+        !p.rsplit('.')
+            .next()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    }));
+    assert_eq!(rows.iter().filter(|r| r["view"] == "file").count(), 21);
+}
+
+#[test]
 fn search_on_sotm34_agrees_with_grep() {
     let Some(corpora) = spoor_event::shared_corpora("search on SotM34") else {
         return;

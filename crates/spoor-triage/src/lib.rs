@@ -36,7 +36,7 @@ pub use coverage::{
 };
 pub use logons::{classify, LogonObservation, LogonOptions, LogonOutcome, LogonRow, LogonTable};
 pub use metrics::{
-    human_duration, parse_duration, EvidenceFacts, FileMetrics, Gap, HostMetrics, Metrics,
-    MetricsOptions, MetricsReport, Tamper,
+    human_duration, log_family, parse_duration, EvidenceFacts, FileMetrics, Gap, HostMetrics,
+    Metrics, MetricsOptions, MetricsReport, Tamper,
 };
 pub use search::{Hit, Query, SearchError, Searcher};

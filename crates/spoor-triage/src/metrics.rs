@@ -8,6 +8,9 @@
 //!   log whose last event lies more than the gap before the last event of the logs beside it (its recent part
 //!   is missing: not collected, or cleared without a trace). "Beside it" means the logs whose
 //!   time range overlaps this one's, so logs of other periods do not count.
+//!
+//! A log is a file with its rotations ([`log_family`]): `messages`, `messages.1` and
+//! `messages.2.gz` are one log for gaps and early ends.
 
 use chrono::{DateTime, Duration, Utc};
 use spoor_event::{field_text, Event, LogSource, Position, Value};
@@ -407,20 +410,29 @@ impl Metrics {
     pub fn report(mut self) -> MetricsReport {
         let to_time = |s: i64| DateTime::<Utc>::from_timestamp(s, 0);
         let gap = self.opts.gap.num_seconds().max(1);
-        // Every dated event of the run with its file, sorted: to count what others logged
+        // Gaps and early ends are about a log, and a log rotated into `x.log.1`, `x.log.2.gz`
+        // or `x-20240712` is one log: its files are taken together.
+        let mut families: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for (path, f) in self.files.iter_mut() {
+            f.times.sort_unstable();
+            families
+                .entry(log_family(path))
+                .or_default()
+                .extend(f.times.iter().copied());
+        }
+        // Every dated event of the run with its log, sorted: to count what the others logged
         // during one log's silence.
         let mut all: Vec<(i64, usize)> = Vec::new();
-        for (i, f) in self.files.values_mut().enumerate() {
-            f.times.sort_unstable();
-            all.extend(f.times.iter().map(|t| (*t, i)));
+        for (i, times) in families.values_mut().enumerate() {
+            times.sort_unstable();
+            all.extend(times.iter().map(|t| (*t, i)));
         }
         all.sort_unstable();
         // Each log's time range, for "ends early": a log whose overlapping neighbours go on
         // long after its last event.
-        let ranges: Vec<Option<(i64, i64)>> = self
-            .files
+        let ranges: Vec<Option<(i64, i64)>> = families
             .values()
-            .map(|f| Some((*f.times.first()?, *f.times.last()?)))
+            .map(|t| Some((*t.first()?, *t.last()?)))
             .collect();
         let neighbours_end = |i: usize| -> Option<i64> {
             let (first, last) = ranges.get(i).copied().flatten()?;
@@ -435,9 +447,8 @@ impl Metrics {
         };
         let mut gaps = Vec::new();
         let mut tampering = std::mem::take(&mut self.tampering);
-        let mut files = Vec::new();
-        for (i, (path, f)) in self.files.iter().enumerate() {
-            for w in f.times.windows(2) {
+        for (i, (log, times)) in families.iter().enumerate() {
+            for w in times.windows(2) {
                 let (a, b) = (w[0], w[1]);
                 if b - a <= gap {
                     continue;
@@ -451,7 +462,7 @@ impl Metrics {
                 if others > 0 {
                     if let (Some(from), Some(to)) = (to_time(a), to_time(b)) {
                         gaps.push(Gap {
-                            path: path.clone(),
+                            path: log.clone(),
                             from,
                             to,
                             others_meanwhile: others,
@@ -459,11 +470,10 @@ impl Metrics {
                     }
                 }
             }
-            let (first, last) = (f.times.first().copied(), f.times.last().copied());
-            if let (Some(l), Some(end)) = (last, neighbours_end(i)) {
+            if let (Some(l), Some(end)) = (times.last().copied(), neighbours_end(i)) {
                 if end - l > gap {
                     tampering.push(Tamper {
-                        path: path.clone(),
+                        path: log.clone(),
                         kind: "ends-early".into(),
                         time: to_time(l),
                         host: None,
@@ -475,6 +485,10 @@ impl Metrics {
                     });
                 }
             }
+        }
+        let mut files = Vec::new();
+        for (path, f) in self.files.iter() {
+            let (first, last) = (f.times.first().copied(), f.times.last().copied());
             files.push(FileMetrics {
                 path: path.clone(),
                 logsources: f.logsources.iter().cloned().collect(),
@@ -514,6 +528,31 @@ impl Metrics {
             logsources: self.logsources.into_values().collect(),
         }
     }
+}
+
+/// The log a file belongs to: its path without a compression suffix, a rotation number
+/// (`.1` to `.999`) or a rotation date (`-YYYYMMDD`), so that `messages`, `messages.1` and
+/// `messages.2.gz` are one log.
+pub fn log_family(path: &str) -> String {
+    let mut p = path;
+    for ext in [".gz", ".bz2", ".xz", ".zst"] {
+        if let Some(s) = p.strip_suffix(ext) {
+            p = s;
+            break;
+        }
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some((head, tail)) = p.rsplit_once('.') {
+        if tail.len() <= 3 && digits(tail) && !head.is_empty() && !head.ends_with('/') {
+            p = head;
+        }
+    }
+    if let Some((head, tail)) = p.rsplit_once('-') {
+        if tail.len() == 8 && digits(tail) && !head.is_empty() && !head.ends_with('/') {
+            p = head;
+        }
+    }
+    p.to_string()
 }
 
 /// `3d4h`, `2h5m`, `40m`, `12s`: the two largest units.
@@ -593,6 +632,45 @@ mod tests {
         assert_eq!(r.gaps[1].others_meanwhile, 3);
         assert_eq!(r.files[0].events, 6);
         assert_eq!(r.hosts[0].events, 12);
+    }
+
+    #[test]
+    fn rotated_files_are_one_log() {
+        for (p, f) in [
+            ("/var/log/messages.1", "/var/log/messages"),
+            ("/var/log/messages.12.gz", "/var/log/messages"),
+            ("secure-20240712", "secure"),
+            ("access_log", "access_log"),
+            ("Security.evtx", "Security.evtx"),
+            ("u_ex240712.log", "u_ex240712.log"),
+            ("logs/.1", "logs/.1"),
+        ] {
+            assert_eq!(log_family(p), f, "{p}");
+        }
+        let mut m = Metrics::new(MetricsOptions {
+            gap: Duration::hours(1),
+            ..MetricsOptions::default()
+        });
+        // a.log.1 then a.log: one log from 00:00 to 04:00; b.log beside it throughout.
+        for (i, t) in ["00:00", "00:30", "01:00", "01:30", "02:00"]
+            .iter()
+            .enumerate()
+        {
+            m.observe(&ev("a.log.1", i as u64 + 1, &format!("2024-07-12T{t}:00Z")));
+        }
+        for (i, t) in ["02:30", "03:00", "03:30", "04:00"].iter().enumerate() {
+            m.observe(&ev("a.log", i as u64 + 1, &format!("2024-07-12T{t}:00Z")));
+        }
+        for (i, t) in ["00:00", "00:50", "01:40", "02:30", "03:20", "04:00"]
+            .iter()
+            .enumerate()
+        {
+            m.observe(&ev("b.log", i as u64 + 1, &format!("2024-07-12T{t}:00Z")));
+        }
+        let r = m.report();
+        assert!(r.gaps.is_empty(), "{:?}", r.gaps);
+        assert!(r.tampering.is_empty(), "{:?}", r.tampering);
+        assert_eq!(r.files.len(), 3);
     }
 
     #[test]
