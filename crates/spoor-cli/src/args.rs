@@ -277,6 +277,9 @@ pub struct TriageOutArgs {
     /// Also write JSON Lines to FILE.
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
+    /// Also write a self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Colour in table output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorArg,
@@ -315,9 +318,6 @@ pub struct SearchArgs {
     /// Match case exactly.
     #[arg(short = 's', long)]
     pub case_sensitive: bool,
-    /// Also write an HTML report to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
     /// Output.
     #[command(flatten)]
     pub out: TriageOutArgs,

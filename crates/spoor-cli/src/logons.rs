@@ -100,7 +100,7 @@ pub fn run(args: LogonsArgs) -> Result<i32> {
         rows: logon_rows.iter().map(cells).collect(),
     };
     let events: u64 = read.stats.iter().map(|s| s.events).sum();
-    rows::write_all(&args.out, &[("Logons", &view)])?;
+    rows::write_all(&args.out, "spoor logons", &[("Logons", &view)])?;
     let counted: u64 = logon_rows
         .iter()
         .map(|r| r.success + r.failure + r.logoff + r.other)

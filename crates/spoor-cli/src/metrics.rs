@@ -281,7 +281,7 @@ pub fn run(args: MetricsArgs) -> Result<i32> {
         views.extend(coverage_views(&report)?);
     }
     let tables: Vec<(&str, &Rows)> = views.iter().map(|(t, r)| (*t, r)).collect();
-    rows::write_all(&args.out, &tables)?;
+    rows::write_all(&args.out, "spoor metrics", &tables)?;
     eprintln!(
         "spoor: {} files, {} events, {} hosts, {} gaps, {} tampering signs",
         read.stats.len(),

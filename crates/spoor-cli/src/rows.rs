@@ -173,6 +173,59 @@ pub fn write_csv(out: &mut dyn Write, t: &Rows) -> io::Result<()> {
     w.flush()
 }
 
+/// Text for HTML: controls made visible as on the terminal, then `& < > " '` escaped.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in terminal_safe(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A self-contained page: one table per view. Nothing may load or run (the policy allows no
+/// script, no style sheet and no image); every cell is escaped.
+pub fn write_html(out: &mut dyn Write, title: &str, tables: &[(&str, &Rows)]) -> io::Result<()> {
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    )?;
+    writeln!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; base-uri 'none'; form-action 'none'\">"
+    )?;
+    writeln!(out, "<title>{}</title></head><body>", html_escape(title))?;
+    writeln!(out, "<h1>{}</h1>", html_escape(title))?;
+    for (name, t) in tables {
+        writeln!(out, "<h2>{}</h2>", html_escape(name))?;
+        if t.rows.is_empty() {
+            writeln!(out, "<p>(none)</p>")?;
+            continue;
+        }
+        write!(out, "<table border=\"1\"><thead><tr>")?;
+        for c in &t.columns {
+            write!(out, "<th>{}</th>", html_escape(c))?;
+        }
+        writeln!(out, "</tr></thead><tbody>")?;
+        for r in &t.rows {
+            write!(out, "<tr>")?;
+            for c in r {
+                write!(out, "<td>{}</td>", html_escape(&c.text()))?;
+            }
+            writeln!(out, "</tr>")?;
+        }
+        writeln!(out, "</tbody></table>")?;
+    }
+    writeln!(out, "</body></html>")?;
+    out.flush()
+}
+
 fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
     let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     Ok(Box::new(BufWriter::new(f)))
@@ -193,13 +246,17 @@ fn write_one(out: &mut dyn Write, fmt: OutputFormat, tables: &[(&str, &Rows)]) -
     out.flush()
 }
 
-/// Writes the tables to the primary output and to `--csv` / `--jsonl`. A broken pipe on stdout
-/// is not an error. Returns the primary format.
-pub fn write_all(out: &TriageOutArgs, tables: &[(&str, &Rows)]) -> Result<OutputFormat> {
+/// Writes the tables to the primary output and to `--csv` / `--jsonl` / `--html`. A broken
+/// pipe on stdout is not an error. Returns the primary format.
+pub fn write_all(
+    out: &TriageOutArgs,
+    title: &str,
+    tables: &[(&str, &Rows)],
+) -> Result<OutputFormat> {
     let args = crate::search::output_args(out, None);
     let primary = crate::output::primary_format(&args);
     if matches!(primary, OutputFormat::Html | OutputFormat::Navigator) {
-        bail!("this view is written as table, jsonl or csv");
+        bail!("this view is written as table, jsonl or csv (and --html FILE)");
     }
     let mut main: Box<dyn Write> = match &out.output {
         Some(p) => create(p)?,
@@ -217,6 +274,10 @@ pub fn write_all(out: &TriageOutArgs, tables: &[(&str, &Rows)]) -> Result<Output
             write_one(&mut create(p)?, fmt, tables)
                 .with_context(|| format!("cannot write {}", p.display()))?;
         }
+    }
+    if let Some(p) = &out.html {
+        write_html(&mut create(p)?, title, tables)
+            .with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(primary)
 }

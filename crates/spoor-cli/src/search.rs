@@ -108,7 +108,7 @@ pub fn run(args: SearchArgs) -> Result<i32> {
     };
     output::count_findings(&findings, &mut summary);
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    let out = output_args(&args.out, args.html.as_deref());
+    let out = output_args(&args.out, args.out.html.as_deref());
     let shown = output::write_all(&out, "spoor search", &findings, &summary)?;
     if !shown {
         output::print_summary(&summary);

@@ -387,6 +387,26 @@ fn input_text_never_reaches_the_terminal_as_escapes() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("'=cmd"), "formula cell defused: {text}");
+    // HTML: markup in a user name stays text, and the page can load and run nothing.
+    let html_in = dir.path().join("html.jsonl");
+    fs::write(
+        &html_in,
+        "{\"TimeCreated\":\"2024-07-12T07:10:00Z\",\"Computer\":\"H\",\"EventID\":4625,\"Channel\":\"Security\",\"TargetUserName\":\"<img src=x onerror=alert(1)>\",\"IpAddress\":\"203.0.113.9\",\"LogonType\":3}\n",
+    )
+    .unwrap();
+    let page = dir.path().join("logons.html");
+    let out = spoor()
+        .args(["logons", "--format", "jsonl", "--html"])
+        .arg(&page)
+        .arg(&html_in)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let html = fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("default-src 'none'"));
+    assert!(!html.contains("<script"));
     let out = spoor()
         .args(["explain", "--no-builtin", "x"])
         .arg(format!("{}:1", p.display()))
