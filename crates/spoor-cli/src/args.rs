@@ -21,6 +21,14 @@ pub enum Command {
     Hunt(HuntArgs),
     /// Scan files (web roots) for web shells with YARA rules and indicator hashes.
     Scan(ScanArgs),
+    /// Search logs for a regex, keywords or a field value (the same readers and outputs as hunt).
+    Search(SearchArgs),
+    /// Summarise logons: per user, source, logon type and host, successes and failures.
+    Logons(LogonsArgs),
+    /// Describe the evidence: formats, sources, counts, time ranges, gaps and tampering.
+    Metrics(MetricsArgs),
+    /// Show why a rule fires or stays quiet on one event.
+    Explain(ExplainArgs),
     /// Check or list Sigma rules.
     Rules {
         /// What to do with rules.
@@ -239,4 +247,152 @@ pub struct RulesListArgs {
     /// Output: a table or JSON Lines.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
     pub format: CheckFormat,
+}
+
+/// What the triage views read: paths, format and walking options, as `hunt` does.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Log files or folders (read recursively; compressed files and zip archives too).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Input format for every file instead of detecting it (see `hunt --format-in`).
+    #[arg(long, value_name = "FORMAT")]
+    pub format_in: Option<String>,
+    /// Year for syslog lines that carry none (default: the year of the run's other evidence).
+    #[arg(long, value_name = "YEAR")]
+    pub syslog_year: Option<i32>,
+    /// Which files to read.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+}
+
+/// Output of the triage views (`--format` has no short form: `search -f` is a field query).
+#[derive(Debug, Args)]
+pub struct TriageOutArgs {
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Also write JSON Lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Also write a self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Colour in table output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+    /// Only events at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only events at or before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+}
+
+/// `spoor search`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("query").required(true).args(["regex", "keywords", "field"])))]
+pub struct SearchArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// A regular expression over every field's value and the raw line (linear-time syntax:
+    /// no look-around or back-references).
+    #[arg(short = 'e', long = "regex", value_name = "REGEX")]
+    pub regex: Option<String>,
+    /// Keywords (literal substrings of any field or the raw line); any one by default. The
+    /// words run to the next option: put the PATHs first, or end the words with `--`.
+    #[arg(short = 'k', long = "keyword", value_name = "WORD", num_args = 1..)]
+    pub keywords: Vec<String>,
+    /// With -k: every keyword must appear.
+    #[arg(long, requires = "keywords")]
+    pub and: bool,
+    /// A field whose whole value is VALUE (`*` a wildcard), e.g. `-f TargetUserName=admin*`.
+    #[arg(short = 'f', long = "field", value_name = "FIELD=VALUE")]
+    pub field: Option<String>,
+    /// Ignore case (the default).
+    #[arg(short = 'i', long, conflicts_with = "case_sensitive")]
+    pub ignore_case: bool,
+    /// Match case exactly.
+    #[arg(short = 's', long)]
+    pub case_sensitive: bool,
+    /// Output.
+    #[command(flatten)]
+    pub out: TriageOutArgs,
+}
+
+/// `spoor logons`.
+#[derive(Debug, Args)]
+pub struct LogonsArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Flag a source address seen with at least N accounts.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub many_accounts: usize,
+    /// Indicator files (lists, CSV, STIX 2.1): source addresses they name get the flag
+    /// `indicator`.
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
+    /// Output.
+    #[command(flatten)]
+    pub out: TriageOutArgs,
+}
+
+/// `spoor metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Report a log silent for longer than this while other logs are not (e.g. 30m, 6h, 2d).
+    #[arg(long, value_name = "DURATION", default_value = "6h")]
+    pub gap: String,
+    /// Leave out the coverage of the advisory's tradecraft by the built-in pack.
+    #[arg(long)]
+    pub no_coverage: bool,
+    /// Output.
+    #[command(flatten)]
+    pub out: TriageOutArgs,
+}
+
+/// `spoor explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule id or title (from the built-in pack or -r rules), or a rule file.
+    #[arg(value_name = "RULE")]
+    pub rule: String,
+    /// The event: `PATH:LINE`, `PATH#RECORD` (EVTX EventRecordID) or `PATH[INDEX]`.
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+    /// Extra Sigma rule files or folders.
+    #[arg(long, short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Input format instead of detecting it.
+    #[arg(long, value_name = "FORMAT")]
+    pub format_in: Option<String>,
+    /// Year for syslog lines that carry none.
+    #[arg(long, value_name = "YEAR")]
+    pub syslog_year: Option<i32>,
+    /// Output: text, or one JSON object.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ExplainFormat,
+}
+
+/// `spoor explain --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Human text.
+    Text,
+    /// One JSON object.
+    Json,
 }

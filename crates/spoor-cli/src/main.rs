@@ -7,13 +7,19 @@
 //! 3 the run finished but some inputs or rules could not be read (see the summary).
 
 mod args;
+mod explain;
 mod hunt;
 mod load;
+mod logons;
+mod metrics;
 mod output;
 mod pipeline;
 mod progress;
+mod rows;
 mod rules_cmd;
 mod scan;
+mod search;
+mod triage_input;
 
 use args::{Cli, Command, RulesCommand};
 use clap::Parser;
@@ -42,6 +48,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hunt(a) => hunt::run(a),
         Command::Scan(a) => scan::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Logons(a) => logons::run(a),
+        Command::Metrics(a) => metrics::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Rules {
             command: RulesCommand::Check(a),
         } => rules_cmd::check(a),

@@ -73,6 +73,8 @@ pub enum RuleKind {
     Yara,
     /// A Sigma correlation rule: a finding over several events.
     Correlation,
+    /// A `spoor search` hit: the "rule" is the query.
+    Search,
 }
 
 /// What a finding says about the rule (or indicator) behind it. Shared by all findings of the

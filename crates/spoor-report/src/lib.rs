@@ -186,5 +186,6 @@ pub(crate) fn kind_name(kind: RuleKind) -> &'static str {
         RuleKind::Indicator => "indicator",
         RuleKind::Yara => "yara",
         RuleKind::Correlation => "correlation",
+        RuleKind::Search => "search",
     }
 }

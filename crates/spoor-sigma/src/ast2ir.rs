@@ -110,6 +110,7 @@ pub fn compile_rule(
         },
         cond,
         sels,
+        sel_names: ast.selections.iter().map(|(n, _)| n.clone()).collect(),
     })
 }
 

@@ -27,7 +27,7 @@ pub struct Evaluator<'s> {
 
 /// What the matchers read about the current event.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     gen: u32,
     slot_gen: Vec<u32>,
     slot_head: Vec<u32>,
@@ -43,7 +43,13 @@ struct Scratch {
 impl Scratch {
     /// Builds the slot table and folds the text of the fields `needed` marks (all fields when
     /// `needed` is `None` or `all_text`).
-    fn prepare(&mut self, set: &RuleSet, ev: &Event, all_text: bool, needed: Option<&[bool]>) {
+    pub(crate) fn prepare(
+        &mut self,
+        set: &RuleSet,
+        ev: &Event,
+        all_text: bool,
+        needed: Option<&[bool]>,
+    ) {
         self.gen = self.gen.wrapping_add(1);
         if self.gen == 0 {
             self.slot_gen.iter_mut().for_each(|g| *g = 0);
@@ -100,7 +106,7 @@ impl Scratch {
         self.has_raw_folded.then_some(self.raw_folded.as_str())
     }
 
-    fn head(&self, f: FieldId) -> u32 {
+    pub(crate) fn head(&self, f: FieldId) -> u32 {
         let f = f as usize;
         if self.slot_gen.get(f) == Some(&self.gen) {
             self.slot_head[f]
@@ -125,7 +131,7 @@ fn fold_value_into(v: &Value, buf: &mut String) {
 /// Calls `f(original, folded)` for each scalar text of a value (arrays element-wise, at any
 /// depth, with an explicit stack: a hostile event may nest arrays far deeper than the call stack
 /// could follow); stops at the first `true`.
-fn any_text(v: &Value, folded: &str, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
+pub(crate) fn any_text(v: &Value, folded: &str, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
     match v {
         Value::Str(s) => f(s, folded),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => f(folded, folded),
@@ -179,13 +185,13 @@ fn is_nullish(v: &Value) -> bool {
     }
 }
 
-struct Ctx<'a> {
-    ev: &'a Event,
-    s: &'a Scratch,
+pub(crate) struct Ctx<'a> {
+    pub(crate) ev: &'a Event,
+    pub(crate) s: &'a Scratch,
 }
 
 impl Ctx<'_> {
-    fn occurrences(&self, f: FieldId) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn occurrences(&self, f: FieldId) -> impl Iterator<Item = usize> + '_ {
         let mut i = self.s.head(f);
         std::iter::from_fn(move || {
             if i == NONE {
@@ -197,12 +203,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn value(&self, i: usize) -> (&Value, &str) {
+    pub(crate) fn value(&self, i: usize) -> (&Value, &str) {
         (&self.ev.fields[i].1, &self.s.folded[i])
     }
 
     /// Does the value at field index `i` satisfy `c`?
-    fn check_at(&self, c: &Check, i: usize) -> bool {
+    pub(crate) fn check_at(&self, c: &Check, i: usize) -> bool {
         let (v, folded) = self.value(i);
         check_value(c, v, folded, self)
     }
@@ -251,7 +257,7 @@ pub(crate) fn time_part(text: &str, part: TimePart) -> Option<u32> {
 
 /// Calls `f(original, folded)` for every text a keyword search sees: each field's values and
 /// the raw line. Stops at the first `true`.
-fn any_keyword_text(ctx: &Ctx, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
+pub(crate) fn any_keyword_text(ctx: &Ctx, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
     for (i, (_, v)) in ctx.ev.fields.iter().enumerate() {
         if any_text(v, &ctx.s.folded[i], f) {
             return true;
@@ -264,7 +270,7 @@ fn any_keyword_text(ctx: &Ctx, f: &mut dyn FnMut(&str, &str) -> bool) -> bool {
 }
 
 /// A check on one text (keyword searches have no field types).
-fn check_text(c: &Check, orig: &str, folded: &str) -> bool {
+pub(crate) fn check_text(c: &Check, orig: &str, folded: &str) -> bool {
     match c {
         Check::Str(p) => p.is_match(orig, folded),
         Check::NumEq { text, canon } => folded == text || folded == canon,
@@ -281,11 +287,11 @@ fn check_text(c: &Check, orig: &str, folded: &str) -> bool {
     }
 }
 
-fn fast_text(fast: &crate::ir::AnyFast, folded: &str) -> bool {
+pub(crate) fn fast_text(fast: &crate::ir::AnyFast, folded: &str) -> bool {
     fast.equals.contains(folded) || fast.contains.as_ref().is_some_and(|ac| ac.is_match(folded))
 }
 
-fn eval_test(t: &Test, ctx: &Ctx) -> bool {
+pub(crate) fn eval_test(t: &Test, ctx: &Ctx) -> bool {
     match (&t.kind, t.target) {
         (TestKind::Exists(want), Target::Field(f)) => (ctx.s.head(f) != NONE) == *want,
         (TestKind::Exists(_), Target::Keyword) => false,
@@ -323,14 +329,14 @@ fn eval_test(t: &Test, ctx: &Ctx) -> bool {
     }
 }
 
-fn eval_sel(s: &Sel, ctx: &Ctx) -> bool {
+pub(crate) fn eval_sel(s: &Sel, ctx: &Ctx) -> bool {
     match s {
         Sel::And(tests) => tests.iter().all(|t| eval_test(t, ctx)),
         Sel::Or(branches) => branches.iter().any(|b| eval_sel(b, ctx)),
     }
 }
 
-fn eval_cond(c: &Cond, rule: &CompiledRule, ctx: &Ctx, memo: &mut [u8]) -> bool {
+pub(crate) fn eval_cond(c: &Cond, rule: &CompiledRule, ctx: &Ctx, memo: &mut [u8]) -> bool {
     match c {
         Cond::Sel(i) => {
             let i = *i as usize;

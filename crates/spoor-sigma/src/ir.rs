@@ -196,6 +196,8 @@ pub struct CompiledRule {
     pub cond: Cond,
     /// The selections the condition refers to.
     pub sels: Vec<Sel>,
+    /// The selections' names, as written (for explanations; the evaluator never reads them).
+    pub sel_names: Vec<String>,
 }
 
 impl AnyFast {

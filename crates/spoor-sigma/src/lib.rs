@@ -44,6 +44,7 @@ mod condition;
 mod corr2set;
 mod correlation;
 mod eval;
+mod explain;
 mod index;
 mod ir;
 mod logsource;
@@ -62,6 +63,7 @@ pub use ast::{
 pub use ast2ir::Placeholders;
 pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
 pub use eval::Evaluator;
+pub use explain::{Explanation, SelectionExplanation, TestExplanation};
 pub use modifier::Modifier;
 pub use node2corr::{
     parse_timespan, CorrelationAst, CorrelationType, FilterAst, FilterTargets, MetricCondition,

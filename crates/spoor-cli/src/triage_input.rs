@@ -1,0 +1,139 @@
+//! Reading for the triage views (`search`, `logons`, `metrics`): the same walking, sniffing and
+//! readers as `hunt`, with its two passes for RFC 3164 syslog (lines without a year are dated by
+//! the span of the run's other evidence, not by a copied file's modification time).
+
+use crate::args::{InputArgs, TriageOutArgs};
+use anyhow::{anyhow, Result};
+use chrono::{DateTime, Utc};
+use spoor_event::{Event, FileStats};
+use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
+use spoor_report::{parse_time_bound, TimeBound};
+
+/// What the reading produced: the per-thread states, every file's statistics (including files
+/// that could not be opened) and notes for the summary.
+pub struct ReadOutcome<S> {
+    pub states: Vec<S>,
+    pub stats: Vec<FileStats>,
+    pub warnings: Vec<String>,
+}
+
+struct Unit<S> {
+    state: S,
+    span: Option<EvidenceSpan>,
+}
+
+/// Reads every input file on the pool, each thread folding events into its own `S`.
+pub fn read_events<S: Send>(
+    input: &InputArgs,
+    init: impl Fn() -> S + Sync + Send,
+    on_event: impl Fn(&mut S, Event) + Sync + Send,
+) -> Result<ReadOutcome<S>> {
+    let pool = crate::thread_pool(input.walk.threads)?;
+    let mut opts = crate::scan::walk_options(&input.walk);
+    opts.syslog_year = input.syslog_year;
+    if let Some(f) = &input.format_in {
+        opts.format = Some(
+            f.parse::<InputFormat>()
+                .map_err(|e| anyhow!("--format-in: {e}"))?,
+        );
+    }
+    let (files, problems) = discover(&input.paths, &opts);
+    let (syslog, other): (Vec<InputFile>, Vec<InputFile>) =
+        if opts.syslog_year.is_some() || opts.format.is_some() {
+            (Vec::new(), files)
+        } else {
+            files.into_iter().partition(|f| {
+                std::fs::metadata(&f.path).is_ok_and(|m| m.is_file())
+                    && sniff_file(f, &opts) == Some(InputFormat::Syslog)
+            })
+        };
+    let read = |files: &[InputFile], o: &spoor_input::ReadOptions| {
+        pool.install(|| {
+            read_all(
+                files,
+                o,
+                || Unit {
+                    state: init(),
+                    span: None,
+                },
+                |u, ev| {
+                    if let Some(t) = ev.timestamp {
+                        EvidenceSpan::include(&mut u.span, t);
+                    }
+                    on_event(&mut u.state, ev);
+                },
+            )
+        })
+    };
+    let mut warnings = Vec::new();
+    let (mut units, mut stats) = read(&other, &opts);
+    if !syslog.is_empty() {
+        let span = units
+            .iter()
+            .filter_map(|u| u.span)
+            .reduce(EvidenceSpan::union);
+        if let Some(sp) = span {
+            warnings.push(format!(
+                "syslog lines without a year dated by the other evidence ({} to {}) in {} files",
+                sp.first.format("%Y-%m-%d"),
+                sp.last.format("%Y-%m-%d"),
+                syslog.len()
+            ));
+        }
+        let o = spoor_input::ReadOptions {
+            syslog_year_hint: span,
+            ..opts.clone()
+        };
+        let (more, more_stats) = read(&syslog, &o);
+        units.extend(more);
+        stats.extend(more_stats);
+        stats.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    let mut all = problems;
+    all.extend(stats);
+    Ok(ReadOutcome {
+        states: units.into_iter().map(|u| u.state).collect(),
+        stats: all,
+        warnings,
+    })
+}
+
+/// `--from` and `--to`, either open.
+pub type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// `--from` / `--to`, validated.
+pub fn time_bounds(out: &TriageOutArgs) -> Result<Bounds> {
+    let from = out
+        .from
+        .as_deref()
+        .map(|t| parse_time_bound(t, TimeBound::From))
+        .transpose()?;
+    let to = out
+        .to
+        .as_deref()
+        .map(|t| parse_time_bound(t, TimeBound::To))
+        .transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            anyhow::bail!("--from is after --to");
+        }
+    }
+    Ok((from, to))
+}
+
+/// True when `t` lies inside the bounds (an undated event only when there are none).
+pub fn in_bounds(t: Option<DateTime<Utc>>, (from, to): Bounds) -> bool {
+    match t {
+        Some(t) => from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e),
+        None => from.is_none() && to.is_none(),
+    }
+}
+
+/// Exit code of a run: 3 when some input could not be read.
+pub fn exit_code(stats: &[FileStats]) -> i32 {
+    if stats.iter().any(|s| s.error.is_some()) {
+        3
+    } else {
+        0
+    }
+}
