@@ -7,11 +7,11 @@
 //! timeline within a memory budget, and written.
 
 use crate::args::HuntArgs;
-use crate::pipeline::{Collector, UnitState};
+use crate::pipeline::{read_syslog_last, Collector, UnitState};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
 use spoor_event::{Detector, RunSummary, StatefulChain};
-use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
+use spoor_input::{discover, read_all, InputFile, InputFormat};
 use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
 use std::time::Instant;
 
@@ -93,18 +93,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     if let Some(tb) = &tieback {
         chain.push(tb);
     }
-    // RFC 3164 syslog lines carry no year: read the other logs first and date the syslog
-    // files by the span of that evidence (a copied log's file time is the copy's).
-    let (syslog_files, other_files): (Vec<InputFile>, Vec<InputFile>) =
-        if read_opts.syslog_year.is_some() || read_opts.format.is_some() {
-            (Vec::new(), files)
-        } else {
-            files.into_iter().partition(|f| {
-                std::fs::metadata(&f.path).is_ok_and(|m| m.is_file())
-                    && sniff_file(f, &read_opts) == Some(InputFormat::Syslog)
-            })
-        };
-    let progress = Progress::new(syslog_files.len() + other_files.len());
+    let progress = Progress::new(files.len());
     let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {
         pool.install(|| {
             read_all(
@@ -123,29 +112,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
             )
         })
     };
-    let (mut states, mut stats) = read(&other_files, &read_opts);
-    if !syslog_files.is_empty() {
-        let span = states
-            .iter()
-            .filter_map(|s| s.span)
-            .reduce(EvidenceSpan::union);
-        if let Some(sp) = span {
-            warnings.push(format!(
-                "syslog lines without a year dated by the other evidence ({} to {}) in {} files",
-                sp.first.format("%Y-%m-%d"),
-                sp.last.format("%Y-%m-%d"),
-                syslog_files.len()
-            ));
-        }
-        let opts = spoor_input::ReadOptions {
-            syslog_year_hint: span,
-            ..read_opts.clone()
-        };
-        let (more, more_stats) = read(&syslog_files, &opts);
-        states.extend(more);
-        stats.extend(more_stats);
-        stats.sort_by(|a, b| a.path.cmp(&b.path));
-    }
+    let (states, stats) = read_syslog_last(files, &read_opts, read, |s| s.span, &mut warnings);
     progress.finish();
 
     let partials: Vec<_> = states.into_iter().map(|s| s.close(&collector)).collect();

@@ -7,8 +7,8 @@
 //! [`TimelineSorter`] in small batches; the sorter spills to temporary files past its budget and
 //! merges them back in report order, merging identical findings of one file on the way out.
 
-use spoor_event::{Event, EventMatcher, Finding, Partials, StatefulChain};
-use spoor_input::EvidenceSpan;
+use spoor_event::{Event, EventMatcher, FileStats, Finding, Partials, StatefulChain};
+use spoor_input::{sniff_file, EvidenceSpan, InputFile, InputFormat, ReadOptions};
 use spoor_report::{FindingFilter, SortStats, TimelineSorter};
 use std::io;
 use std::sync::Mutex;
@@ -115,4 +115,51 @@ impl<'d> UnitState<'d> {
         collector.take(&mut self.batch);
         self.partials
     }
+}
+
+/// Reads `files` through `read`, the syslog files last: RFC 3164 lines carry no year, so they are
+/// dated by the span of the other files' events (`span_of` each unit's state), since a copied
+/// log's file time is the copy's. `--syslog-year` or a forced format reads everything at once.
+/// Says in `warnings` when the other evidence dated the syslog lines.
+pub fn read_syslog_last<S>(
+    files: Vec<InputFile>,
+    opts: &ReadOptions,
+    read: impl Fn(&[InputFile], &ReadOptions) -> (Vec<S>, Vec<FileStats>),
+    span_of: impl Fn(&S) -> Option<EvidenceSpan>,
+    warnings: &mut Vec<String>,
+) -> (Vec<S>, Vec<FileStats>) {
+    let (syslog, other): (Vec<InputFile>, Vec<InputFile>) =
+        if opts.syslog_year.is_some() || opts.format.is_some() {
+            (Vec::new(), files)
+        } else {
+            files.into_iter().partition(|f| {
+                // Never sniff a pipe: what is read from it is gone.
+                std::fs::metadata(&f.path).is_ok_and(|m| m.is_file())
+                    && sniff_file(f, opts) == Some(InputFormat::Syslog)
+            })
+        };
+    let (mut states, mut stats) = read(&other, opts);
+    if !syslog.is_empty() {
+        let span = states
+            .iter()
+            .filter_map(&span_of)
+            .reduce(EvidenceSpan::union);
+        if let Some(sp) = span {
+            warnings.push(format!(
+                "syslog lines without a year dated by the other evidence ({} to {}) in {} files",
+                sp.first.format("%Y-%m-%d"),
+                sp.last.format("%Y-%m-%d"),
+                syslog.len()
+            ));
+        }
+        let hinted = ReadOptions {
+            syslog_year_hint: span,
+            ..opts.clone()
+        };
+        let (more, more_stats) = read(&syslog, &hinted);
+        states.extend(more);
+        stats.extend(more_stats);
+        stats.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    (states, stats)
 }

@@ -6,7 +6,7 @@ use crate::args::{InputArgs, TriageOutArgs};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, FileStats};
-use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
+use spoor_input::{discover, read_all, EvidenceSpan, InputFile, InputFormat};
 use spoor_report::{parse_time_bound, TimeBound};
 
 /// What the reading produced: the per-thread states, every file's statistics (including files
@@ -38,15 +38,6 @@ pub fn read_events<S: Send>(
         );
     }
     let (files, problems) = discover(&input.paths, &opts);
-    let (syslog, other): (Vec<InputFile>, Vec<InputFile>) =
-        if opts.syslog_year.is_some() || opts.format.is_some() {
-            (Vec::new(), files)
-        } else {
-            files.into_iter().partition(|f| {
-                std::fs::metadata(&f.path).is_ok_and(|m| m.is_file())
-                    && sniff_file(f, &opts) == Some(InputFormat::Syslog)
-            })
-        };
     let read = |files: &[InputFile], o: &spoor_input::ReadOptions| {
         pool.install(|| {
             read_all(
@@ -66,29 +57,8 @@ pub fn read_events<S: Send>(
         })
     };
     let mut warnings = Vec::new();
-    let (mut units, mut stats) = read(&other, &opts);
-    if !syslog.is_empty() {
-        let span = units
-            .iter()
-            .filter_map(|u| u.span)
-            .reduce(EvidenceSpan::union);
-        if let Some(sp) = span {
-            warnings.push(format!(
-                "syslog lines without a year dated by the other evidence ({} to {}) in {} files",
-                sp.first.format("%Y-%m-%d"),
-                sp.last.format("%Y-%m-%d"),
-                syslog.len()
-            ));
-        }
-        let o = spoor_input::ReadOptions {
-            syslog_year_hint: span,
-            ..opts.clone()
-        };
-        let (more, more_stats) = read(&syslog, &o);
-        units.extend(more);
-        stats.extend(more_stats);
-        stats.sort_by(|a, b| a.path.cmp(&b.path));
-    }
+    let (units, stats) =
+        crate::pipeline::read_syslog_last(files, &opts, read, |u| u.span, &mut warnings);
     let mut all = problems;
     all.extend(stats);
     Ok(ReadOutcome {
