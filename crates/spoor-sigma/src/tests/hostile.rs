@@ -103,17 +103,19 @@ fn text_from_invalid_utf8() {
     sigma_match!(["sel: {F|startswith: '\u{130}'}", "condition: sel"], ev!{"F" => odd} => true);
     // A rule file that is not UTF-8 is read lossily and reported, not a crash.
     let dir = std::env::temp_dir().join(format!("spoor-sigma-utf8-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_default();
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
     let path = dir.join("bad.yml");
     let mut rule = super::rule_yaml(&["sel: {Image: 'x\u{FFFD}'}", "condition: sel"]).into_bytes();
     rule.extend_from_slice(b"\n# \xff\xfe\n");
-    if std::fs::write(&path, rule).is_ok() {
-        let mut b = crate::RuleSetBuilder::new();
-        b.add_path(&path);
-        let set = b.build();
-        assert_eq!(set.reports().len(), 1);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    std::fs::write(&path, rule).expect("the rule file is written");
+    let mut b = crate::RuleSetBuilder::new();
+    b.add_path(&path);
+    let set = b.build();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(set.reports().len(), 1);
+    assert_eq!(set.reports()[0].status, crate::RuleStatus::Ok);
+    let e = ev! {"Image" => "x\u{FFFD}"};
+    assert_eq!(set.evaluator().matching_rules(&e).len(), 1);
 }
 
 #[test]
