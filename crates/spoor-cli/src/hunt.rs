@@ -12,6 +12,8 @@ use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
 use spoor_event::{Detector, RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, InputFile, InputFormat};
+use spoor_report::HtmlTable;
+use spoor_triage::{LogonOptions, LogonTable};
 use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
 use std::time::Instant;
 
@@ -93,6 +95,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     if let Some(tb) = &tieback {
         chain.push(tb);
     }
+    let with_logons = outputs.html_appendix().is_some();
     let progress = Progress::new(files.len());
     let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {
         pool.install(|| {
@@ -100,10 +103,14 @@ pub fn run(args: HuntArgs) -> Result<i32> {
                 files,
                 opts,
                 || {
-                    UnitState::new(
+                    let mut u = UnitState::new(
                         detectors.iter().map(|d| d.matcher()).collect(),
                         chain.start(),
-                    )
+                    );
+                    if with_logons {
+                        u.logons = Some(LogonTable::new(LogonOptions::default()));
+                    }
+                    u
                 },
                 |state, ev| {
                     progress.event();
@@ -115,7 +122,29 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let (states, stats) = read_syslog_last(files, &read_opts, read, |s| s.span, &mut warnings);
     progress.finish();
 
-    let partials: Vec<_> = states.into_iter().map(|s| s.close(&collector)).collect();
+    let mut partials = Vec::with_capacity(states.len());
+    let mut logons = LogonTable::new(LogonOptions::default());
+    for s in states {
+        let (p, l) = s.close(&collector);
+        partials.push(p);
+        if let Some(l) = l {
+            logons.merge(l);
+        }
+    }
+    if let Some(appendix) = outputs.html_appendix() {
+        appendix.push(HtmlTable {
+            title: "Logons: who logged on from where".into(),
+            columns: crate::logons::COLUMNS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            rows: logons
+                .rows()
+                .iter()
+                .map(|r| crate::logons::cells(r).iter().map(|c| c.text()).collect())
+                .collect(),
+        });
+    }
     let mut stateful = chain.finish(partials);
     warnings.append(&mut stateful.notes);
     stateful.findings.extend(file_findings);

@@ -23,7 +23,7 @@ pub const COLUMNS: [&str; 12] = [
     "flags",
 ];
 
-fn cells(r: &LogonRow) -> Vec<Cell> {
+pub fn cells(r: &LogonRow) -> Vec<Cell> {
     vec![
         r.user.as_str().into(),
         r.source.as_str().into(),

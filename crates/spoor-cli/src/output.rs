@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use spoor_event::{Finding, FindingSink, RuleLevel, RunSummary};
 use spoor_report::{
     dedup_findings, parse_time_bound, terminal_safe, writer_for, ColorChoice, FindingFilter,
-    HtmlOptions, MultiSink, OutputFormat, TableOptions, TimeBound, WriterOptions,
+    HtmlAppendix, HtmlOptions, MultiSink, OutputFormat, TableOptions, TimeBound, WriterOptions,
 };
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -88,6 +88,8 @@ fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
 /// `-o` or `--html` fails at once instead of after the hunt.
 pub struct Outputs {
     sinks: MultiSink<'static>,
+    /// Where tables known only at the end go, when an HTML report is written.
+    appendix: Option<HtmlAppendix>,
     primary: OutputFormat,
     to_terminal: bool,
 }
@@ -114,6 +116,8 @@ impl Outputs {
                 ..HtmlOptions::default()
             },
         };
+        let appendix = (primary == OutputFormat::Html || args.html.is_some())
+            .then(|| opts.html.appendix.clone());
         let mut sinks = MultiSink::new();
         let main_out: Box<dyn Write> = match &args.output {
             Some(p) => create(p)?,
@@ -132,9 +136,15 @@ impl Outputs {
         }
         Ok(Outputs {
             sinks,
+            appendix,
             primary,
             to_terminal,
         })
+    }
+
+    /// The HTML report's appendix, when the run writes one.
+    pub fn html_appendix(&self) -> Option<&HtmlAppendix> {
+        self.appendix.as_ref()
     }
 
     /// Writes one finding to every output still working (a failed one is retired and

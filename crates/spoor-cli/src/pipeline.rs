@@ -75,6 +75,8 @@ pub struct UnitState<'d> {
     batch: Vec<Finding>,
     /// The time span of the unit's dated events (for the year of yearless syslog lines).
     pub span: Option<EvidenceSpan>,
+    /// Who logged on from where, for the HTML report's logons section (when it is written).
+    pub logons: Option<spoor_triage::LogonTable>,
 }
 
 impl<'d> UnitState<'d> {
@@ -86,6 +88,7 @@ impl<'d> UnitState<'d> {
             hits: Vec::new(),
             batch: Vec::new(),
             span: None,
+            logons: None,
         }
     }
 
@@ -93,6 +96,9 @@ impl<'d> UnitState<'d> {
     pub fn on_event(&mut self, chain: &StatefulChain<'_>, collector: &Collector, ev: Event) {
         if let Some(t) = ev.timestamp {
             EvidenceSpan::include(&mut self.span, t);
+        }
+        if let Some(l) = &mut self.logons {
+            l.observe(&ev);
         }
         self.hits.clear();
         for m in &mut self.matchers {
@@ -110,10 +116,10 @@ impl<'d> UnitState<'d> {
         }
     }
 
-    /// Hands the unit's last findings over; returns the stateful partials.
-    pub fn close(mut self, collector: &Collector) -> Partials {
+    /// Hands the unit's last findings over; returns the stateful partials and the logons.
+    pub fn close(mut self, collector: &Collector) -> (Partials, Option<spoor_triage::LogonTable>) {
         collector.take(&mut self.batch);
-        self.partials
+        (self.partials, self.logons)
     }
 }
 

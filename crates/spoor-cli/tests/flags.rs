@@ -47,6 +47,20 @@ fn extra_outputs_are_written_in_their_formats() {
     let html = std::fs::read_to_string(p("r.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(html.matches("<tr data-level=").count(), n);
+    // The report's logons section: the brute force on administrator from 203.0.113.80 (12
+    // failures, 1 success) and the SSH brute force on root.
+    let logons = html
+        .split_once("<h2>Logons: who logged on from where</h2>")
+        .map(|(_, rest)| rest.split("</section>").next().unwrap_or(""))
+        .expect("a logons section");
+    assert!(
+        logons.contains("<tr><td>administrator</td><td>203.0.113.80</td><td>3</td><td>EX01.contoso.local</td><td>1</td><td>12</td>"),
+        "{logons}"
+    );
+    assert!(
+        logons.contains("<td>root</td><td>203.0.113.50</td>"),
+        "{logons}"
+    );
     let nav: Value = serde_json::from_str(&std::fs::read_to_string(p("n.json")).unwrap()).unwrap();
     assert!(nav["techniques"]
         .as_array()

@@ -93,7 +93,8 @@ pub use filter::{
     Rejection, TimeBound,
 };
 pub use html::{
-    content_security_policy, write_html_report, HtmlOptions, HtmlWriter, MAX_EVIDENCE_CHARS,
+    content_security_policy, write_html_report, HtmlAppendix, HtmlOptions, HtmlTable, HtmlWriter,
+    MAX_EVIDENCE_CHARS,
 };
 pub use json_safe::SafeJsonFormatter;
 pub use jsonl::JsonlWriter;

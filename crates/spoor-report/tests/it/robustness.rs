@@ -153,6 +153,7 @@ fn run(format: OutputFormat, findings: &[Finding], width: usize) -> String {
             html: HtmlOptions {
                 title: "fuzz".into(),
                 max_rows: 300,
+                ..HtmlOptions::default()
             },
         };
         let filter = FindingFilter {
