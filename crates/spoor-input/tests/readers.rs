@@ -1350,41 +1350,8 @@ fn issue17_pipes_fifos_and_stdin_are_read_as_streams() {
         let lines: Vec<u64> = states.into_iter().flatten().collect();
         assert_eq!(lines, (1..=5000).collect::<Vec<_>>());
     }
-    // `-` is standard input, and /dev/stdin a pipe: read in a child run of this test binary
-    // with its standard input piped.
-    for name in ["-", "/dev/stdin"] {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "issue17_stdin_child", "--ignored", "--nocapture"])
-            .env("SPOOR_ISSUE17_STDIN", name)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let feed = body.clone();
-        let feeder = std::thread::spawn(move || stdin.write_all(feed.as_bytes()).unwrap());
-        let out = child.wait_with_output().unwrap();
-        feeder.join().unwrap();
-        let out = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.contains(&format!("stdin child: {name} access 5000 events")),
-            "{out}"
-        );
-    }
-}
-
-/// Run by `issue17_pipes_fifos_and_stdin_are_read_as_streams` with its standard input piped.
-#[test]
-#[ignore = "run as a child by issue17_pipes_fifos_and_stdin_are_read_as_streams"]
-fn issue17_stdin_child() {
-    let Ok(name) = std::env::var("SPOOR_ISSUE17_STDIN") else {
-        return;
-    };
-    let (files, problems) = discover(&[PathBuf::from(&name)], &ReadOptions::default());
-    assert!(problems.is_empty(), "{problems:?}");
-    let (_, stats) = read_all(&files, &ReadOptions::default(), || (), |_, _| {});
-    let s = &stats[0];
-    println!("stdin child: {} {} {} events", s.path, s.format, s.events);
+    // `-` and /dev/stdin with a piped standard input are checked through the binary
+    // (spoor-cli's tests/pipeline.rs), which is where standard input belongs.
 }
 
 #[test]
