@@ -7,6 +7,7 @@
 //! 3 the run finished but some inputs or rules could not be read (see the summary).
 
 mod args;
+mod clickhouse;
 mod hunt;
 mod load;
 mod output;
@@ -41,6 +42,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hunt(a) => hunt::run(a),
         Command::Scan(a) => scan::run(a),
+        Command::Ingest(a) => clickhouse::ingest(a),
+        Command::Convert(a) => clickhouse::convert(a),
         Command::Rules {
             command: RulesCommand::Check(a),
         } => rules_cmd::check(a),
