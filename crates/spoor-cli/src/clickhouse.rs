@@ -200,11 +200,20 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     client.ping()?;
     let events = spoor_clickhouse::count_events(&client, &args.ch.table)?;
     let mut findings = Vec::new();
-    spoor_clickhouse::run_plan(&client, &sigma, &plan, |f| {
+    let run = spoor_clickhouse::run_plan(&client, &sigma, &plan, |f| {
         if filter.check(&f).is_ok() {
             findings.push(f)
         }
     })?;
+    for (qi, e) in &run.failed {
+        let q = &plan.queries[*qi];
+        warnings.push(format!(
+            "query {} ({}, {} rules) failed, its rules did not run: {e}",
+            qi + 1,
+            q.logsource,
+            q.rules.len()
+        ));
+    }
     let findings = output::select(findings, &filter);
     let mut summary = RunSummary {
         events,
@@ -220,5 +229,9 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     if !shown {
         output::print_summary(&summary);
     }
-    Ok(if counts.invalid > 0 { 3 } else { 0 })
+    Ok(if counts.invalid > 0 || !run.failed.is_empty() {
+        3
+    } else {
+        0
+    })
 }

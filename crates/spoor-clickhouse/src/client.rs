@@ -101,11 +101,23 @@ impl Client {
     }
 
     fn send(&self, query: Option<&str>, body: &[u8]) -> Result<ureq::Response, Error> {
+        self.send_with(query, body, &[])
+    }
+
+    fn send_with(
+        &self,
+        query: Option<&str>,
+        body: &[u8],
+        settings: &[(&str, &str)],
+    ) -> Result<ureq::Response, Error> {
         let mut req = self
             .agent
             .post(&self.base)
             .query("database", &self.cfg.database)
             .set("Content-Type", "text/plain; charset=UTF-8");
+        for (k, v) in settings {
+            req = req.query(k, v);
+        }
         if let Some(q) = query {
             req = req.query("query", q);
         }
@@ -172,13 +184,22 @@ impl Client {
     }
 
     /// Runs a query whose answer is one row per line (`FORMAT JSONEachRow`) and calls `f` with
-    /// each line as it arrives. Returns the number of rows.
+    /// each line as it arrives. Returns the number of rows. Rule sets make long queries: the
+    /// parser limits are raised for this query (a user with `readonly=1` cannot; see the docs).
     pub fn query_lines(
         &self,
         sql: &str,
         mut f: impl FnMut(&[u8]) -> Result<(), Error>,
     ) -> Result<u64, Error> {
-        let resp = self.send(None, sql.as_bytes())?;
+        let resp = self.send_with(
+            None,
+            sql.as_bytes(),
+            &[
+                ("max_query_size", "67108864"),
+                ("max_ast_elements", "10000000"),
+                ("max_expanded_ast_elements", "10000000"),
+            ],
+        )?;
         let mut reader = BufReader::with_capacity(1 << 16, resp.into_reader());
         let mut line = Vec::new();
         let mut rows = 0u64;

@@ -127,6 +127,9 @@ pub struct RunStats {
     pub queries: usize,
     /// Rows the queries returned.
     pub rows: u64,
+    /// Queries the server refused (a rule it cannot run), with the error: the other queries
+    /// still ran.
+    pub failed: Vec<(usize, Error)>,
 }
 
 /// Runs every query of `plan` and hands each finding to `sink` as its row arrives.
@@ -138,8 +141,8 @@ pub fn run_plan(
 ) -> Result<RunStats, Error> {
     let mut stats = RunStats::default();
     let rules = set.compiled();
-    for q in &plan.queries {
-        stats.rows += client.query_lines(&q.sql, |line| {
+    for (qi, q) in plan.queries.iter().enumerate() {
+        let got = client.query_lines(&q.sql, |line| {
             let row = parse_hit_row(line)?;
             let ev = row.to_event()?;
             for &h in &row.hits {
@@ -151,8 +154,17 @@ pub fn run_plan(
                 sink(Finding::from_event(meta.meta.clone(), &ev));
             }
             Ok(())
-        })?;
-        stats.queries += 1;
+        });
+        match got {
+            Ok(rows) => {
+                stats.rows += rows;
+                stats.queries += 1;
+            }
+            Err(e @ (Error::Server { .. } | Error::MissingFunction(_))) => {
+                stats.failed.push((qi, e))
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(stats)
 }

@@ -6,7 +6,8 @@ kill it when done. It binds 127.0.0.1 only and is not a server for anything but 
 What it speaks (the part of ClickHouse's HTTP interface that spoor uses):
 - GET or POST /?query=SQL, or the SQL in a POST body; with both, the body follows the query
   (an INSERT's data), as ClickHouse does;
-- `database` and `default_format` parameters (default TabSeparated);
+- `database` and `default_format` parameters (default TabSeparated); any other parameter is a
+  setting of that one query (`max_query_size=...`);
 - credentials as X-ClickHouse-User/X-ClickHouse-Key headers, HTTP basic auth or the
   user/password parameters, checked against --user/--password when given;
 - GET /ping answers "Ok.";
@@ -92,10 +93,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not IDENT.match(database) or not IDENT.match(fmt):
             self.reply(400, "Code: 36. DB::Exception: Bad database or format name. (BAD_ARGUMENTS)\n")
             return
+        # Other parameters are settings of this query, as ClickHouse takes them.
+        settings = {
+            k: v[0]
+            for k, v in params.items()
+            if k not in ("query", "database", "default_format", "user", "password")
+        }
+        for k, v in settings.items():
+            if not IDENT.match(k) or not re.match(r"^[A-Za-z0-9_.]*$", v):
+                self.reply(400, f"Code: 115. DB::Exception: Unknown setting {k}. (UNKNOWN_SETTING)\n")
+                return
         try:
             with LOCK:
                 SESSION.query(f"USE {database}", "TabSeparated")
-                result = SESSION.query(sql, fmt)
+                for k, v in settings.items():
+                    SESSION.query(f"SET {k} = '{v}'", "TabSeparated")
+                try:
+                    result = SESSION.query(sql, fmt)
+                finally:
+                    for k in settings:
+                        SESSION.query(f"SET {k} = DEFAULT", "TabSeparated")
                 data = result.bytes() if result is not None else b""
         except Exception as e:  # chdb raises with ClickHouse's own message
             msg = str(e).strip()
