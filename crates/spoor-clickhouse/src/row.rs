@@ -292,6 +292,32 @@ mod tests {
     }
 
     #[test]
+    fn damaged_rows_never_panic() {
+        let mut ev = Event::new("p", Position::Line(3));
+        ev.push("a", Value::Array(vec![Value::Int(1), Value::str("\u{0}'\\")]));
+        ev.raw = Some("r".into());
+        let mut line = Vec::new();
+        push_insert_line(&ev, &mut line);
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        let good = serde_json::json!({
+            "path": "p", "pos_kind": "line", "pos": 3, "event": v["event"], "hits": [1]
+        })
+        .to_string()
+        .into_bytes();
+        // Every truncation and every single-byte change: a row or an error, no panic.
+        for cut in 0..good.len() {
+            let _ = parse_hit_row(&good[..cut]).map(|r| r.to_event());
+        }
+        for i in 0..good.len() {
+            for b in [b'"', b'\\', b'{', b'9', 0xff, b' '] {
+                let mut bad = good.clone();
+                bad[i] = b;
+                let _ = parse_hit_row(&bad).map(|r| r.to_event());
+            }
+        }
+    }
+
+    #[test]
     fn hostile_rows_are_errors() {
         for bad in [
             &b""[..],
