@@ -290,7 +290,8 @@ pub struct IngestArgs {
     /// Input format for every file instead of detecting it.
     #[arg(long, value_name = "FORMAT")]
     pub format_in: Option<String>,
-    /// Year for syslog lines that carry none (default: each file's modification time).
+    /// Year for syslog lines that carry none (default: the year of the run's other dated
+    /// evidence, else each file's modification time).
     #[arg(long, value_name = "YEAR")]
     pub syslog_year: Option<i32>,
     /// Which files to read.

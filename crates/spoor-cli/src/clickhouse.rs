@@ -7,7 +7,7 @@ use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
 use spoor_clickhouse::{Client, Config, InsertStats, Inserter};
 use spoor_event::RunSummary;
-use spoor_input::{discover, read_all, InputFormat};
+use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -59,21 +59,54 @@ pub fn ingest(args: IngestArgs) -> Result<i32> {
     }
     let pool = crate::thread_pool(args.walk.threads)?;
     let (files, problems) = discover(&args.paths, &opts);
-    let progress = Progress::new(files.len());
+    // Yearless syslog lines are dated by the other evidence, as `hunt` does: other files first.
+    let (syslog_files, other_files): (Vec<InputFile>, Vec<InputFile>) =
+        if opts.syslog_year.is_some() || opts.format.is_some() {
+            (Vec::new(), files)
+        } else {
+            files.into_iter().partition(|f| {
+                std::fs::metadata(&f.path).is_ok_and(|m| m.is_file())
+                    && sniff_file(f, &opts) == Some(InputFormat::Syslog)
+            })
+        };
+    let progress = Progress::new(syslog_files.len() + other_files.len());
     let table = args.ch.table.as_str();
-    let (states, stats) = pool.install(|| {
-        read_all(
-            &files,
-            &opts,
-            || Inserter::new(client.clone(), table, args.batch_rows, BATCH_BYTES),
-            |ins, ev| {
-                progress.event();
-                ins.push(&ev);
-            },
-        )
-    });
+    let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {
+        pool.install(|| {
+            read_all(
+                files,
+                opts,
+                || {
+                    let ins = Inserter::new(client.clone(), table, args.batch_rows, BATCH_BYTES);
+                    (ins, None::<EvidenceSpan>)
+                },
+                |(ins, span), ev| {
+                    progress.event();
+                    if let Some(t) = ev.timestamp {
+                        EvidenceSpan::include(span, t);
+                    }
+                    ins.push(&ev);
+                },
+            )
+        })
+    };
+    let (mut states, mut stats) = read(&other_files, &opts);
+    if !syslog_files.is_empty() {
+        let span = states
+            .iter()
+            .filter_map(|s| s.1)
+            .reduce(EvidenceSpan::union);
+        let sopts = spoor_input::ReadOptions {
+            syslog_year_hint: span,
+            ..opts.clone()
+        };
+        let (more, more_stats) = read(&syslog_files, &sopts);
+        states.extend(more);
+        stats.extend(more_stats);
+        stats.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     let mut total = InsertStats::default();
-    for ins in states {
+    for (ins, _) in states {
         total.add(ins.finish());
     }
     progress.finish();

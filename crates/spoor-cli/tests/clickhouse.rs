@@ -11,9 +11,9 @@ use common::{jsonl, spoor};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-type Key = (String, String, String);
+type Key = (String, String, String, String);
 
-/// The Sigma single-event findings of a JSONL output: (rule id, path, position).
+/// The Sigma single-event findings of a JSONL output: (rule id, path, position, time).
 fn sigma_keys(out: &[u8]) -> BTreeSet<Key> {
     jsonl(out)
         .into_iter()
@@ -28,6 +28,7 @@ fn sigma_keys(out: &[u8]) -> BTreeSet<Key> {
                 v["rule"]["id"].as_str().unwrap_or_default().to_string(),
                 src["path"].as_str().unwrap_or_default().to_string(),
                 pos,
+                v["timestamp"].to_string(),
             )
         })
         .collect()
@@ -54,7 +55,16 @@ fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> usize
     assert!(err.contains(" 0 not written"), "{err}");
     let remote = spoor()
         .current_dir(workspace())
-        .args(["hunt", "--clickhouse", url, "--table", table, "--no-dedup", "-f", "jsonl"])
+        .args([
+            "hunt",
+            "--clickhouse",
+            url,
+            "--table",
+            table,
+            "--no-dedup",
+            "-f",
+            "jsonl",
+        ])
         .args(&rule_args)
         .output()
         .unwrap();
@@ -106,11 +116,21 @@ fn clickhouse_hunt_equals_local_hunt_on_corpora() {
     };
     let web = differential(&server.url, "sotm34", &corpora.join("web/sotm34"), &[]);
     assert!(web > 100, "{web}");
-    let evtx = differential(&server.url, "evtx", &corpora.join("evtx-attack-samples"), &[]);
+    let evtx = differential(
+        &server.url,
+        "evtx",
+        &corpora.join("evtx-attack-samples"),
+        &[],
+    );
     assert!(evtx > 100, "{evtx}");
     // SigmaHQ's web and Windows rules, thousands of them, on the same tables.
     let sigma = corpora.join("sigma/rules");
-    let web_hq = differential(&server.url, "sotm34", &corpora.join("web/sotm34"), &[sigma.join("web")]);
+    let web_hq = differential(
+        &server.url,
+        "sotm34",
+        &corpora.join("web/sotm34"),
+        &[sigma.join("web")],
+    );
     assert!(web_hq >= web, "{web_hq}");
     let evtx_hq = differential(
         &server.url,
@@ -145,7 +165,13 @@ fn convert_lists_what_it_cannot_express() {
         .count();
     assert_eq!(listed, corr, "{text}");
     let bad = spoor()
-        .args(["convert", "--to", "clickhouse", "--table", "x; DROP TABLE y"])
+        .args([
+            "convert",
+            "--to",
+            "clickhouse",
+            "--table",
+            "x; DROP TABLE y",
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
@@ -161,7 +187,12 @@ fn credentials_come_from_the_environment_and_a_refusal_is_clear() {
             .current_dir(workspace())
             .env("SPOOR_CLICKHOUSE_USER", "hunter")
             .env("SPOOR_CLICKHOUSE_PASSWORD", pw)
-            .args(["ingest", "--clickhouse", &server.url, "examples/logs/access.log"])
+            .args([
+                "ingest",
+                "--clickhouse",
+                &server.url,
+                "examples/logs/access.log",
+            ])
             .output()
             .unwrap()
     };
@@ -173,7 +204,11 @@ fn credentials_come_from_the_environment_and_a_refusal_is_clear() {
         String::from_utf8_lossy(&bad.stderr)
     );
     let good = run("pw");
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     // A password in the URL is refused before anything is sent.
     let url = server.url.replace("http://", "http://hunter:pw@");
     let out = spoor()

@@ -294,7 +294,10 @@ mod tests {
     #[test]
     fn damaged_rows_never_panic() {
         let mut ev = Event::new("p", Position::Line(3));
-        ev.push("a", Value::Array(vec![Value::Int(1), Value::str("\u{0}'\\")]));
+        ev.push(
+            "a",
+            Value::Array(vec![Value::Int(1), Value::str("\u{0}'\\")]),
+        );
         ev.raw = Some("r".into());
         let mut line = Vec::new();
         push_insert_line(&ev, &mut line);

@@ -153,8 +153,11 @@ fn windows(n: u64) -> Event {
 }
 
 fn web(n: u64) -> Event {
-    let mut e = Event::new("access.log", Position::Line(n))
-        .with_logsource(LogSource::new(Some("apache"), Some("webserver"), None));
+    let mut e = Event::new("access.log", Position::Line(n)).with_logsource(LogSource::new(
+        Some("apache"),
+        Some("webserver"),
+        None,
+    ));
     e.raw = Some(format!("raw line {n}").into());
     e
 }
@@ -185,11 +188,18 @@ fn events() -> Vec<Event> {
             .with("SubjectUserName", "bob"),
         windows(12).with("CommandLine", "run WhoAmI"),
         windows(13).with("CommandLine", "run whoami"),
-        windows(14).with("CommandLine", Value::Array(vec![Value::str("a"), Value::str("x whoami")])),
+        windows(14).with(
+            "CommandLine",
+            Value::Array(vec![Value::str("a"), Value::str("x whoami")]),
+        ),
         windows(15).with("CommandLine", "whoami"),
-        web(20).with("sc-bytes", 1_500_000i64).with("sc-status", 200i64),
+        web(20)
+            .with("sc-bytes", 1_500_000i64)
+            .with("sc-status", 200i64),
         web(21).with("sc-bytes", "2000000").with("sc-status", "500"),
-        web(22).with("sc-bytes", " 999999 ").with("sc-status", "500.0"),
+        web(22)
+            .with("sc-bytes", " 999999 ")
+            .with("sc-status", "500.0"),
         web(23).with("sc-bytes", "-").with("sc-status", "5e2"),
         web(24).with("sc-bytes", "inf").with("sc-status", "0x1F4"),
         web(25).with("c-ip", "10.1.2.3"),
@@ -197,10 +207,16 @@ fn events() -> Vec<Event> {
         web(27).with("c-ip", "fd12::1"),
         web(28).with("c-ip", "010.1.2.3"),
         web(29).with("c-ip", "11.0.0.1"),
-        web(30).with("cs-referer", "http://r").with("cs-username", Value::Null),
-        web(31).with("cs-referer", "http://r").with("cs-username", ""),
+        web(30)
+            .with("cs-referer", "http://r")
+            .with("cs-username", Value::Null),
+        web(31)
+            .with("cs-referer", "http://r")
+            .with("cs-username", ""),
         web(32).with("cs-referer", "http://r"),
-        web(33).with("cs-referer", "http://r").with("cs-username", "bob"),
+        web(33)
+            .with("cs-referer", "http://r")
+            .with("cs-username", "bob"),
         web(34).with("cs-uri-query", "q=${JNDI:ldap://x}"),
         web(35).with("cs-method", "POST").with("sc-status", 302i64),
         web(36).with("cs-method", "get").with("sc-status", 302i64),
@@ -238,7 +254,11 @@ fn local_hits(set: &RuleSet, evs: &[Event]) -> Hits {
         let slow = set.matching_rules_unindexed(e);
         assert_eq!(fast.len(), slow.len());
         for m in fast {
-            out.insert((m.id.clone(), e.origin.path.to_string(), e.origin.position.number()));
+            out.insert((
+                m.id.clone(),
+                e.origin.path.to_string(),
+                e.origin.position.number(),
+            ));
         }
     }
     out
@@ -269,13 +289,21 @@ fn sql_hits_equal_local_hits_for_every_modifier() {
     assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
     let mut remote = Hits::new();
     spoor_clickhouse::run_plan(&client, &set, &plan, |f| {
-        remote.insert((f.rule.id.clone(), f.source.path.to_string(), f.source.position.number()));
+        remote.insert((
+            f.rule.id.clone(),
+            f.source.path.to_string(),
+            f.source.position.number(),
+        ));
     })
     .unwrap();
     let local = local_hits(&set, &evs);
     // The local engine must find something for every rule, or the comparison proves little.
     let rules_hit: BTreeSet<&str> = local.iter().map(|(r, _, _)| r.as_str()).collect();
-    assert_eq!(rules_hit.len(), 15, "rules without a local hit: {rules_hit:?}");
+    assert_eq!(
+        rules_hit.len(),
+        15,
+        "rules without a local hit: {rules_hit:?}"
+    );
     for (rule, line, hit) in [
         ("r-cidr", 25, true),
         ("r-cidr", 26, false),
@@ -322,7 +350,10 @@ fn reingest_adds_nothing() {
 
 #[test]
 fn deployment_errors_are_told_apart() {
-    let Some(server) = harness::start("deployment_errors_are_told_apart", Some(("hunter", "s3cr'et"))) else {
+    let Some(server) = harness::start(
+        "deployment_errors_are_told_apart",
+        Some(("hunter", "s3cr'et")),
+    ) else {
         return;
     };
     let mut cfg = Config::new(&server.url);

@@ -96,9 +96,19 @@ pub fn start(test: &str, login: Option<(&str, &str)>) -> Option<ChServer> {
             let _ = child.kill();
             let out = child.wait_with_output().ok();
             let err = out
-                .map(|o| String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string())
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .to_string()
+                })
                 .unwrap_or_default();
-            unavailable(format!("{} {} did not start: {err}", py.display(), script.display()))
+            unavailable(format!(
+                "{} {} did not start: {err}",
+                py.display(),
+                script.display()
+            ))
         }
     }
 }
