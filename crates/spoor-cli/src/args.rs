@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Hunt logs with Sigma rules and indicators (the built-in APT40 pack by default).
-    Hunt(HuntArgs),
+    Hunt(Box<HuntArgs>),
     /// Scan files (web roots) for web shells with YARA rules and indicator hashes.
     Scan(ScanArgs),
     /// Read logs into a ClickHouse table (for `hunt --clickhouse`).

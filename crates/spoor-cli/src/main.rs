@@ -40,7 +40,7 @@ pub(crate) fn is_broken_pipe<T>(r: &std::io::Result<T>) -> bool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Hunt(a) => hunt::run(a),
+        Command::Hunt(a) => hunt::run(*a),
         Command::Scan(a) => scan::run(a),
         Command::Ingest(a) => clickhouse::ingest(a),
         Command::Convert(a) => clickhouse::convert(a),

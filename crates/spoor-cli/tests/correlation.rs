@@ -125,10 +125,12 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// A group's values -> its base matches (time, value field).
+type GroupMatches = BTreeMap<Vec<Option<String>>, Vec<(DateTime<Utc>, Option<String>)>>;
+
 /// The groups in which some window `[t - timespan, t]` of base matches meets the condition.
 fn reference_groups(c: &Corr, base: &[&Value]) -> BTreeSet<Vec<Option<String>>> {
-    let mut groups: BTreeMap<Vec<Option<String>>, Vec<(DateTime<Utc>, Option<String>)>> =
-        BTreeMap::new();
+    let mut groups: GroupMatches = BTreeMap::new();
     for f in base
         .iter()
         .filter(|f| f["rule"]["id"] == c.base_id.as_str())

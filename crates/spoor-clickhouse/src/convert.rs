@@ -449,11 +449,14 @@ fn ls_label(ls: &RuleLogSource) -> String {
     }
 }
 
+/// The rules of one log source: (rule index, its SQL), and whether any reads `kw`.
+type Group = (RuleLogSource, Vec<(usize, String)>, bool);
+
 /// Builds the plan of `set` over `database.table` (names checked by the caller).
 pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
     let mut out = Plan::default();
     // Group rules by log source, in first-seen order.
-    let mut groups: Vec<(RuleLogSource, Vec<(usize, String)>, bool)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (i, rule) in set.compiled().iter().enumerate() {
         if rule.meta.feeds_only {
             out.skipped.push(Skipped {

@@ -97,7 +97,7 @@ pub fn event_values_satisfying(part: LogSourcePart, want: &str) -> Vec<String> {
     let want = want.to_ascii_lowercase();
     let mut out: Vec<String> = table
         .iter()
-        .filter(|(_, also)| also.iter().any(|a| *a == want))
+        .filter(|(_, also)| also.contains(&want))
         .map(|(k, _)| k.clone())
         .collect();
     out.push(want);
