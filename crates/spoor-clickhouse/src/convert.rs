@@ -522,7 +522,11 @@ fn query_sql(
     rules: &[&(usize, String)],
     kw: bool,
 ) -> String {
-    let mut sql = String::new();
+    // Each rule's condition is written once: the inner query tags the rows of the log source,
+    // the outer keeps those with a tag.
+    let mut sql = String::from(
+        "SELECT path, pos_kind, pos, product, category, service, raw, event, hits FROM (\n",
+    );
     if kw {
         sql.push_str(
             "WITH arrayConcat(arrayFlatten(mapValues(fields)), \
@@ -534,17 +538,16 @@ fn query_sql(
         .enumerate()
         .map(|(n, (_, s))| format!("  if({s}, {}, 0)", n + 1))
         .collect();
-    let any: Vec<&str> = rules.iter().map(|(_, s)| s.as_str()).collect();
     let _ = write!(
         sql,
         "SELECT path, pos_kind, pos, product, category, service, raw, event,\n\
          arrayFilter(i -> i > 0, [\n{}\n]) AS hits\n\
          FROM {database}.{table} FINAL\n\
-         WHERE {}\n  AND ({})\n\
+         WHERE {}\n\
+         ) WHERE notEmpty(hits)\n\
          FORMAT JSONEachRow",
         tags.join(",\n"),
         logsource_sql(ls),
-        any.join("\n    OR ")
     );
     sql
 }
