@@ -6,7 +6,7 @@ use crate::args::{ClickHouseArgs, ConvertArgs, HuntArgs, IngestArgs};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
 use spoor_clickhouse::{Client, Config, InsertStats, Inserter};
-use spoor_event::RunSummary;
+use spoor_event::{RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -184,6 +184,14 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
         }
         writeln!(out, "{};\n", q.sql)?;
     }
+    for c in &plan.correlations {
+        writeln!(
+            out,
+            "-- correlation: {} {}: windows run by spoor over the rows of its base rules",
+            comment(&c.id),
+            comment(&c.title)
+        )?;
+    }
     for s in &plan.skipped {
         writeln!(
             out,
@@ -232,12 +240,24 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     }
     client.ping()?;
     let events = spoor_clickhouse::count_events(&client, &args.ch.table)?;
+    // Correlations: their windows run here, with the local engine's code, over the matches of
+    // their base rules that the queries stream back.
+    let mut chain = StatefulChain::new();
+    if !sigma.correlations().is_empty() {
+        chain.push(sigma.correlations());
+    }
+    let mut partials = chain.start();
     let mut findings = Vec::new();
-    let run = spoor_clickhouse::run_plan(&client, &sigma, &plan, |f| {
-        if filter.check(&f).is_ok() {
-            findings.push(f)
-        }
+    let run = spoor_clickhouse::run_plan(&client, &sigma, &plan, |ev, hits| {
+        chain.observe(&mut partials, ev, &hits);
+        findings.extend(
+            hits.into_iter()
+                .filter(|f| !f.rule.feeds_only && filter.check(f).is_ok()),
+        );
     })?;
+    let stateful = chain.finish([partials]);
+    findings.extend(stateful.findings);
+    warnings.extend(stateful.notes);
     for (qi, e) in &run.failed {
         let q = &plan.queries[*qi];
         warnings.push(format!(

@@ -425,6 +425,9 @@ pub struct Plan {
     pub queries: Vec<Query>,
     /// Rules not expressed, with the reason; none is dropped silently.
     pub skipped: Vec<Skipped>,
+    /// Correlation rules: not SQL; spoor runs their windows over the rows the queries return
+    /// (the matches of their base rules), with the local engine's code.
+    pub correlations: Vec<Arc<RuleMeta>>,
 }
 
 /// SQL text per query beyond which rules go to a further query of the same log source (the
@@ -458,15 +461,6 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
     // Group rules by log source, in first-seen order.
     let mut groups: Vec<Group> = Vec::new();
     for (i, rule) in set.compiled().iter().enumerate() {
-        if rule.meta.feeds_only {
-            out.skipped.push(Skipped {
-                rule: rule.meta.clone(),
-                reason: "feeds correlations only (generate: false); correlations are not \
-                         expressed in SQL yet"
-                    .into(),
-            });
-            continue;
-        }
         match rule_sql(set, i) {
             Ok((sql, kw)) => match groups.iter_mut().find(|(ls, _, _)| *ls == rule.logsource) {
                 Some(g) => {
@@ -482,11 +476,7 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
         }
     }
     for c in set.correlations().rules() {
-        out.skipped.push(Skipped {
-            rule: c.clone(),
-            reason: "correlation rules are not expressed in SQL yet (window queries to come)"
-                .into(),
-        });
+        out.correlations.push(c.clone());
     }
     for (ls, rules, kw) in groups {
         let mut chunk: Vec<&(usize, String)> = Vec::new();

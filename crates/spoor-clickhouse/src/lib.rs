@@ -132,12 +132,14 @@ pub struct RunStats {
     pub failed: Vec<(usize, Error)>,
 }
 
-/// Runs every query of `plan` and hands each finding to `sink` as its row arrives.
+/// Runs every query of `plan` and hands each matching event, with the findings of the rules
+/// that matched it, to `sink` as its row arrives (findings of rules that only feed correlations
+/// included: they are for a [`spoor_event::StatefulChain`], not for output).
 pub fn run_plan(
     client: &Client,
     set: &RuleSet,
     plan: &Plan,
-    mut sink: impl FnMut(Finding),
+    mut sink: impl FnMut(&spoor_event::Event, Vec<Finding>),
 ) -> Result<RunStats, Error> {
     let mut stats = RunStats::default();
     let rules = set.compiled();
@@ -145,14 +147,16 @@ pub fn run_plan(
         let got = client.query_lines(&q.sql, |line| {
             let row = parse_hit_row(line)?;
             let ev = row.to_event()?;
+            let mut found = Vec::with_capacity(row.hits.len());
             for &h in &row.hits {
                 let meta = h
                     .checked_sub(1)
                     .and_then(|i| q.rules.get(i as usize))
                     .and_then(|&r| rules.get(r))
                     .ok_or_else(|| Error::Response(format!("hit tag {h} names no rule")))?;
-                sink(Finding::from_event(meta.meta.clone(), &ev));
+                found.push(Finding::from_event(meta.meta.clone(), &ev));
             }
+            sink(&ev, found);
             Ok(())
         });
         match got {
