@@ -18,9 +18,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Hunt logs with Sigma rules and indicators (the built-in APT40 pack by default).
-    Hunt(HuntArgs),
+    Hunt(Box<HuntArgs>),
     /// Scan files (web roots) for web shells with YARA rules and indicator hashes.
     Scan(ScanArgs),
+    /// Read logs into a ClickHouse table (for `hunt --clickhouse`).
+    Ingest(IngestArgs),
+    /// Print rules in another language (ClickHouse SQL).
+    Convert(ConvertArgs),
     /// Search logs for a regex, keywords or a field value (the same readers and outputs as hunt).
     Search(SearchArgs),
     /// Summarise logons: per user, source, logon type and host, successes and failures.
@@ -131,8 +135,14 @@ pub struct WalkArgs {
 #[derive(Debug, Args)]
 pub struct HuntArgs {
     /// Log files or folders (read recursively; compressed files and zip archives too).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "clickhouse", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Hunt the events of a ClickHouse table (see `spoor ingest`) instead of files.
+    #[arg(long, value_name = "URL")]
+    pub clickhouse: Option<String>,
+    /// The ClickHouse table and connection (with --clickhouse).
+    #[command(flatten)]
+    pub ch: ClickHouseArgs,
     /// Sigma rule files or folders (repeatable), in addition to the built-in pack.
     #[arg(long, short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
@@ -395,4 +405,86 @@ pub enum ExplainFormat {
     Text,
     /// One JSON object.
     Json,
+}
+
+/// A ClickHouse table and how to reach it. The password never goes on the command line: it is
+/// read from `$SPOOR_CLICKHOUSE_PASSWORD` or from `--password-file`.
+#[derive(Debug, Args)]
+pub struct ClickHouseArgs {
+    /// Table of events.
+    #[arg(long, value_name = "NAME", default_value = "spoor_events")]
+    pub table: String,
+    /// Database.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub database: String,
+    /// User (default: $SPOOR_CLICKHOUSE_USER, else ClickHouse's `default`).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// File whose first line is the password (default: $SPOOR_CLICKHOUSE_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Seconds a connection, read or write to the server may stall.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// `spoor ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Log files or folders (the same readers as `hunt`).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The server: http(s)://host:port.
+    #[arg(long, value_name = "URL", required = true)]
+    pub clickhouse: String,
+    /// Table and connection.
+    #[command(flatten)]
+    pub ch: ClickHouseArgs,
+    /// A cluster to create a Replicated table per shard and a Distributed table on
+    /// (not implemented yet: refused with a message).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Events per insert.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub batch_rows: u64,
+    /// Input format for every file instead of detecting it.
+    #[arg(long, value_name = "FORMAT")]
+    pub format_in: Option<String>,
+    /// Year for syslog lines that carry none (default: the year of the run's other dated
+    /// evidence, else each file's modification time).
+    #[arg(long, value_name = "YEAR")]
+    pub syslog_year: Option<i32>,
+    /// Which files to read.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+}
+
+/// `spoor convert --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertTarget {
+    /// ClickHouse SQL over the table `spoor ingest` writes.
+    Clickhouse,
+}
+
+/// `spoor convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The language.
+    #[arg(long, value_enum)]
+    pub to: ConvertTarget,
+    /// Sigma rule files or folders (repeatable), in addition to the built-in pack.
+    #[arg(long, short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not convert the built-in pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// YAML file of placeholder values for rules using `|expand`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// Table the SQL reads.
+    #[arg(long, value_name = "NAME", default_value = "spoor_events")]
+    pub table: String,
+    /// Database the SQL reads.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub database: String,
 }

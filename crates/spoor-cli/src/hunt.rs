@@ -19,6 +19,9 @@ use std::time::Instant;
 
 /// Runs `spoor hunt`.
 pub fn run(args: HuntArgs) -> Result<i32> {
+    if args.clickhouse.is_some() {
+        return crate::clickhouse::hunt(args);
+    }
     let started = Instant::now();
     let filter = output::filter_of(&args.out)?;
     let pool = crate::thread_pool(args.walk.threads)?;

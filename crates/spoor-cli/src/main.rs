@@ -7,6 +7,7 @@
 //! 3 the run finished but some inputs or rules could not be read (see the summary).
 
 mod args;
+mod clickhouse;
 mod explain;
 mod hunt;
 mod load;
@@ -46,12 +47,14 @@ pub(crate) fn is_broken_pipe<T>(r: &std::io::Result<T>) -> bool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Hunt(a) => hunt::run(a),
+        Command::Hunt(a) => hunt::run(*a),
         Command::Scan(a) => scan::run(a),
         Command::Search(a) => search::run(a),
         Command::Logons(a) => logons::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Ingest(a) => clickhouse::ingest(a),
+        Command::Convert(a) => clickhouse::convert(a),
         Command::Rules {
             command: RulesCommand::Check(a),
         } => rules_cmd::check(a),

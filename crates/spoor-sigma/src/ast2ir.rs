@@ -438,10 +438,19 @@ fn compile_value(
         return Ok(vec![Check::Cidr(net)]);
     }
     if f.re {
+        // The flags are written inline, so that the pattern's text (`Regex::as_str`) says all
+        // of it to a backend that translates rules (RE2 reads the same `(?ims)` prefix).
+        let flags: String = [(f.re_i, 'i'), (f.re_m, 'm'), (f.re_s, 's')]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| *c)
+            .collect();
+        let text = if flags.is_empty() {
+            text
+        } else {
+            format!("(?{flags}){text}")
+        };
         let re = regex::RegexBuilder::new(&text)
-            .case_insensitive(f.re_i)
-            .multi_line(f.re_m)
-            .dot_matches_new_line(f.re_s)
             .size_limit(1 << 24)
             .build()
             .map_err(|e| {

@@ -46,7 +46,7 @@ mod correlation;
 mod eval;
 mod explain;
 mod index;
-mod ir;
+pub mod ir;
 mod logsource;
 mod modifier;
 mod node2ast;
@@ -64,10 +64,12 @@ pub use ast2ir::Placeholders;
 pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
 pub use eval::Evaluator;
 pub use explain::{Explanation, SelectionExplanation, TestExplanation};
+pub use logsource::{event_values_satisfying, LogSourcePart, RuleLogSource};
 pub use modifier::Modifier;
 pub use node2corr::{
     parse_timespan, CorrelationAst, CorrelationType, FilterAst, FilterTargets, MetricCondition,
 };
+pub use pattern::{StrMatch, StrPattern};
 
 use ast2ir::{compile_rule, CompileError, FieldTable};
 use index::{requirement, rule_fields, uses_keywords, Atom, LogSourceIndex};
@@ -475,6 +477,30 @@ impl RuleSet {
     /// Number of rules that run.
     pub fn len(&self) -> usize {
         self.rules.len()
+    }
+
+    /// The compiled rules, in the order of [`RuleSet::rules`]: for backends that translate
+    /// rules into another language (the ClickHouse SQL backend) rather than run them, so that
+    /// modifiers are applied in one place only.
+    pub fn compiled(&self) -> &[ir::CompiledRule] {
+        &self.rules
+    }
+
+    /// The name behind a field id of [`RuleSet::compiled`].
+    pub fn field_name(&self, id: ir::FieldId) -> Option<&str> {
+        self.fields.names.get(id as usize).map(|n| &**n)
+    }
+
+    /// The filter rules attached to the `i`-th compiled rule (a match of any suppresses it).
+    pub fn filters_of(&self, i: usize) -> Vec<&ir::CompiledRule> {
+        self.filters_of
+            .get(i)
+            .map(|fs| {
+                fs.iter()
+                    .filter_map(|&f| self.filters.get(f as usize).map(|f| &f.rule))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// True if no rule runs.

@@ -73,6 +73,39 @@ fn part_ok(
         .is_some_and(|also| also.iter().any(|a| a.as_str() == &**want))
 }
 
+/// One part of a log source triple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSourcePart {
+    /// `product`.
+    Product,
+    /// `category`.
+    Category,
+    /// `service`.
+    Service,
+}
+
+/// The lower-case event values of `part` that satisfy a rule asking for `want`: `want` itself
+/// and every value the implication table lists it under. For backends that test log sources
+/// in another language (SQL); [`RuleLogSource::accepts`] is the same test on one event.
+pub fn event_values_satisfying(part: LogSourcePart, want: &str) -> Vec<String> {
+    let t = implications();
+    let table = match part {
+        LogSourcePart::Product => &t.products,
+        LogSourcePart::Category => &t.categories,
+        LogSourcePart::Service => &t.services,
+    };
+    let want = want.to_ascii_lowercase();
+    let mut out: Vec<String> = table
+        .iter()
+        .filter(|(_, also)| also.contains(&want))
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.push(want);
+    out.sort();
+    out.dedup();
+    out
+}
+
 impl RuleLogSource {
     /// Whether a rule with this log source runs on an event with `event`'s log source.
     /// Events whose log source is entirely unknown run every rule.
