@@ -288,14 +288,18 @@ fn sql_hits_equal_local_hits_for_every_modifier() {
     let plan = spoor_clickhouse::plan(&set, "default", "ev");
     assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
     let mut remote = Hits::new();
-    spoor_clickhouse::run_plan(&client, &set, &plan, |f| {
-        remote.insert((
-            f.rule.id.clone(),
-            f.source.path.to_string(),
-            f.source.position.number(),
-        ));
+    let run = spoor_clickhouse::run_plan(&client, &set, &plan, |ev, hits| {
+        for f in hits {
+            assert_eq!(f.source, ev.origin);
+            remote.insert((
+                f.rule.id.clone(),
+                f.source.path.to_string(),
+                f.source.position.number(),
+            ));
+        }
     })
     .unwrap();
+    assert!(run.failed.is_empty(), "{:?}", run.failed);
     let local = local_hits(&set, &evs);
     // The local engine must find something for every rule, or the comparison proves little.
     let rules_hit: BTreeSet<&str> = local.iter().map(|(r, _, _)| r.as_str()).collect();
