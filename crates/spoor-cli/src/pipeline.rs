@@ -104,10 +104,12 @@ impl<'d> UnitState<'d> {
         for m in &mut self.matchers {
             m.check(&ev, &mut self.hits);
         }
+        // Every event, findings or not: the tie-back and STIX sequences look at events the
+        // single-event rules do not report.
+        chain.observe(&mut self.partials, &ev, &self.hits);
         if self.hits.is_empty() {
             return;
         }
-        chain.observe(&mut self.partials, &ev, &self.hits);
         // Rules that only feed correlations make no finding of their own.
         self.batch
             .extend(self.hits.drain(..).filter(|f| !f.rule.feeds_only));

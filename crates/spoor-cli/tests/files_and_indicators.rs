@@ -88,6 +88,48 @@ fn web_shell_on_disk_is_tied_to_the_requests_that_used_it() {
         .is_some_and(|p| p.ends_with("index.php"))));
 }
 
+/// Requests to a web shell that no Sigma rule reports (a script outside upload folders, plain
+/// GETs) are still tied back: the stateful detectors see every event, not only those with
+/// findings.
+#[test]
+fn requests_no_rule_reports_are_tied_back_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("html");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(
+        root.join("status.php"),
+        sample("html/wp-content/uploads/a.php"),
+    )
+    .unwrap();
+    let log = write_logs(
+        dir.path(),
+        &[
+            access_line("203.0.113.66", "/status.php", 200),
+            access_line("203.0.113.67", "/status.php", 302),
+        ],
+    );
+    let out = spoor()
+        .args(["hunt", "-f", "jsonl", "--scan"])
+        .arg(&root)
+        .arg(&log)
+        .output()
+        .unwrap();
+    let lines = jsonl(&out.stdout);
+    let yara = lines
+        .iter()
+        .find(|l| l["rule"]["kind"] == "yara")
+        .expect("the web shell is found");
+    let clients: Vec<&str> = yara["related"]
+        .as_array()
+        .expect("requests tied back")
+        .iter()
+        .map(|r| r["client_ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(clients, vec!["203.0.113.66", "203.0.113.67"]);
+    // No Sigma rule reported those requests.
+    assert!(lines.iter().all(|l| l["rule"]["kind"] != "sigma"));
+}
+
 #[test]
 fn stix_bundle_is_hunted_through_web_logs() {
     let dir = tempfile::tempdir().unwrap();

@@ -229,12 +229,14 @@ pub(crate) fn push_header(ev: &mut Event, name: Arc<str>, decoded_name: Arc<str>
     ev.fields.push((decoded_name, d));
 }
 
-/// Fills `ev` from a parsed line.
-pub(crate) fn fill(ev: &mut Event, a: &AccessLine<'_>) {
+/// Pushes what every combined-format reader names alike: client, user, method, the URI (through
+/// `push_uri`, as web servers and proxies name it differently), version, status and bytes.
+pub(crate) fn fill_request(
+    ev: &mut Event,
+    a: &AccessLine<'_>,
+    push_uri: impl FnOnce(&mut Event, &[u8]),
+) {
     ev.timestamp = Some(a.time);
-    if let Some(v) = a.vhost {
-        crate::names::push(ev, "cs-host", text(v));
-    }
     crate::names::push(ev, "c-ip", text(a.client));
     crate::names::push(ev, "cs-username", text(a.user));
     let (method, uri, version) = split_request(a.request);
@@ -257,6 +259,14 @@ pub(crate) fn fill(ev: &mut Event, a: &AccessLine<'_>) {
         "sc-bytes",
         a.bytes.map(Value::Int).unwrap_or(Value::Null),
     );
+}
+
+/// Fills `ev` from a parsed line.
+pub(crate) fn fill(ev: &mut Event, a: &AccessLine<'_>) {
+    if let Some(v) = a.vhost {
+        crate::names::push(ev, "cs-host", text(v));
+    }
+    fill_request(ev, a, push_uri);
     if let Some(r) = a.referer {
         push_header(ev, intern("cs-referer"), intern("cs-referer-decoded"), r);
     }

@@ -253,29 +253,7 @@ fn trailing_codes(line: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// Fills `ev` with proxy names from a combined-format line.
 pub(crate) fn fill_combined(ev: &mut Event, line: &[u8], a: &AccessLine<'_>) {
-    ev.timestamp = Some(a.time);
-    crate::names::push(ev, "c-ip", text(a.client));
-    crate::names::push(ev, "cs-username", text(a.user));
-    let (method, uri, version) = split_request(a.request);
-    if let Some(m) = method {
-        crate::names::push(ev, "cs-method", text(m));
-    }
-    if let Some(u) = uri {
-        push_url(ev, u);
-    }
-    if let Some(v) = version {
-        crate::names::push(ev, "cs-version", text(v));
-    }
-    crate::names::push(
-        ev,
-        "sc-status",
-        a.status.map(Value::Int).unwrap_or(Value::Null),
-    );
-    crate::names::push(
-        ev,
-        "sc-bytes",
-        a.bytes.map(Value::Int).unwrap_or(Value::Null),
-    );
+    crate::access::fill_request(ev, a, push_url);
     if let Some(r) = a.referer {
         crate::names::push(ev, "cs-referrer", text(r));
     }

@@ -198,7 +198,7 @@ impl StatefulDetector for CorrelationSet {
             }
             if !c.meta.feeds_only {
                 out.findings
-                    .extend(episodes.iter().map(|e| e.to_finding(c, &items)));
+                    .extend(episodes.iter().map(|e| e.to_finding(c)));
             }
             produced.push(episodes);
         }
@@ -340,7 +340,7 @@ impl Episode {
         }
     }
 
-    fn to_finding(&self, c: &CompiledCorrelation, _items: &[Item]) -> Finding {
+    fn to_finding(&self, c: &CompiledCorrelation) -> Finding {
         let group: Vec<(String, Option<String>)> = c
             .group_names
             .iter()
