@@ -156,6 +156,10 @@ pub struct HuntArgs {
     /// (the output is the same, only slower).
     #[arg(long = "sort-memory", value_name = "MIB", default_value_t = spoor_report::DEFAULT_SORT_BUDGET >> 20)]
     pub sort_budget_mib: usize,
+    /// Build every web line into an event, even those the line prefilter can tell no rule
+    /// matches (the findings are the same; for checking the prefilter, and slower).
+    #[arg(long)]
+    pub no_prefilter: bool,
     /// Drop indicator findings whose event time lies outside the indicator's validity.
     #[arg(long)]
     pub ioc_valid_only: bool,
@@ -234,6 +238,10 @@ pub struct RulesCheckArgs {
     /// YAML file of placeholder values for `|expand`.
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
+    /// Also say, for each web server rule, what the line prefilter scans for before a line is
+    /// parsed, and which rules have no usable literal (they make every line parsed).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `spoor rules check --format`.

@@ -98,6 +98,20 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     if let Some(tb) = &tieback {
         chain.push(tb);
     }
+    // The line gate: web lines that no rule or indicator can match are counted, not built into
+    // events. Off when a detector must see every request (the web-shell tie-back) or when the
+    // indicators cannot be told from text (addresses, stateful patterns).
+    if tieback.is_none() && !args.no_prefilter {
+        let gates = sigma.line_gates();
+        let gates = match iocs.as_ref().map(|s| s.web_line_literals()) {
+            None => Some(gates),
+            Some(Some(lits)) => Some(gates.with_literals(lits)),
+            Some(None) => None,
+        };
+        if let Some(g) = gates {
+            read_opts.gates = Some(spoor_event::SharedGates(std::sync::Arc::new(g)));
+        }
+    }
     let with_logons = outputs.html_appendix().is_some();
     let progress = Progress::new(files.len());
     let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {

@@ -148,9 +148,15 @@ pub fn read_syslog_last<S>(
         };
     let (mut states, mut stats) = read(&other, opts);
     if !syslog.is_empty() {
+        // Lines the line gate decided date the evidence as well as the events built.
+        let gated = stats
+            .iter()
+            .filter_map(|s| s.prefiltered_span)
+            .map(|(a, b)| EvidenceSpan::new(a, b));
         let span = states
             .iter()
             .filter_map(&span_of)
+            .chain(gated)
             .reduce(EvidenceSpan::union);
         if let Some(sp) = span {
             warnings.push(format!(

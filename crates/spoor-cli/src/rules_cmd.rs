@@ -56,6 +56,9 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
         }
         written?;
     }
+    if args.explain && explain_prefilter(&set, &mut out)? {
+        return Ok(0);
+    }
     let total = ok + unsupported + invalid;
     let summary = match args.format {
         CheckFormat::Jsonl => writeln!(
@@ -77,6 +80,42 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// Writes what the line prefilter of web server logs scans for, per rule. True when stdout
+/// closed.
+fn explain_prefilter(set: &spoor_sigma::RuleSet, out: &mut impl Write) -> Result<bool> {
+    let gates = set.line_gates();
+    let ls = spoor_event::LogSource::new(None, Some("webserver"), None);
+    let reqs = gates.requirements(&ls);
+    let mut lines = vec![format!(
+        "line prefilter (web server logs): {} rules, {}",
+        reqs.len(),
+        match gates.literals(&ls) {
+            Some(l) => format!("{} literals scanned before parsing", l.len()),
+            None => "off: some rule has no usable literal, every line is parsed".into(),
+        }
+    )];
+    for (meta, req) in reqs {
+        let what = match req {
+            Some(atoms) => format!("needs one of {}", atoms.join(", ")),
+            None => "no usable literal (a negation, exists or time part only): every line".into(),
+        };
+        lines.push(format!(
+            "  {} {}: {}",
+            terminal_safe(&meta.id),
+            terminal_safe(&meta.title),
+            terminal_safe(&what)
+        ));
+    }
+    for l in lines {
+        let w = writeln!(out, "{l}");
+        if crate::is_broken_pipe(&w) {
+            return Ok(true);
+        }
+        w?;
+    }
+    Ok(false)
 }
 
 /// Runs `spoor rules list`: id, title, level and ATT&CK ids of every rule that would run.

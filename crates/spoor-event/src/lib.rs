@@ -10,6 +10,7 @@ mod attack;
 mod corpora;
 mod event;
 mod finding;
+mod gate;
 mod logsource;
 mod stateful;
 mod summary;
@@ -22,6 +23,7 @@ pub use finding::{
     field_text, CorrelationInfo, Detector, EventMatcher, FileInfo, Finding, FindingSink,
     MatchedValue, RelatedRequest, RuleKind, RuleLevel, RuleMeta,
 };
+pub use gate::{AllGates, GateLine, LineGate, LineGateSource, SharedGates};
 pub use logsource::LogSource;
 pub use stateful::{
     AnyStatefulDetector, Partials, StatefulChain, StatefulDetector, StatefulOutput,

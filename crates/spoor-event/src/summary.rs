@@ -24,6 +24,14 @@ pub struct FileStats {
     pub format: String,
     /// Events produced.
     pub events: u64,
+    /// Of `events`: lines the line gate decided no rule can match, counted but never built into
+    /// events (see `spoor_event::LineGate`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub prefiltered: u64,
+    /// The first and last times of the prefiltered lines (they date the run's evidence, e.g.
+    /// for yearless syslog lines, like the events built).
+    #[serde(skip)]
+    pub prefiltered_span: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
     /// Records that were not events.
     pub unparsed: u64,
     /// The first few unparsed records with their reasons.
@@ -48,6 +56,27 @@ pub struct FileStats {
 }
 
 impl FileStats {
+    /// Counts one line the line gate decided (an event, never built), at time `t` if known.
+    pub fn prefiltered_at(&mut self, t: Option<chrono::DateTime<chrono::Utc>>) {
+        self.events += 1;
+        self.prefiltered += 1;
+        if let Some(t) = t {
+            self.prefiltered_span = Some(match self.prefiltered_span {
+                Some((a, b)) => (a.min(t), b.max(t)),
+                None => (t, t),
+            });
+        }
+    }
+
+    /// Adds another part's counts of prefiltered lines (chunks of one file).
+    pub fn merge_prefiltered(&mut self, other: &FileStats) {
+        self.prefiltered += other.prefiltered;
+        self.prefiltered_span = match (self.prefiltered_span, other.prefiltered_span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, None) | (None, x) => x,
+        };
+    }
+
     /// Counts one unparsed record, keeping the first few reasons.
     pub fn unparsed(&mut self, line: u64, reason: impl Into<String>) {
         self.unparsed += 1;

@@ -12,7 +12,8 @@ use crate::time::parse_date_time;
 use spoor_event::{Event, Value};
 use std::sync::Arc;
 
-/// What one IIS line is.
+/// What one IIS line is (for tests: the reader uses [`IisParser::columns`]).
+#[cfg(test)]
 pub(crate) enum IisLine {
     /// A `#` directive (new `#Fields:` are taken in); not a record.
     Directive,
@@ -41,9 +42,53 @@ fn sigma_name(w3c: &str) -> Arc<str> {
     }
 }
 
+/// One IIS record cut into its columns (slices of the line), not yet built into an event.
+pub(crate) struct IisColumns<'a> {
+    parser: &'a IisParser,
+    vals: Vec<&'a [u8]>,
+    timestamp: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Columns whose value is a number.
+fn numeric(name: &str) -> bool {
+    matches!(
+        name,
+        "sc-status"
+            | "sc-substatus"
+            | "sc-win32-status"
+            | "sc-bytes"
+            | "cs-bytes"
+            | "time-taken"
+            | "s-port"
+    )
+}
+
+/// A header value as logged: `+` stands for a space.
+fn spaced(raw: &[u8]) -> Vec<u8> {
+    raw.iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect()
+}
+
 impl IisParser {
     /// Parses one line; `event` is a fresh event at the line's position.
+    #[cfg(test)]
     pub(crate) fn line(&mut self, line: &[u8], mut ev: Event) -> IisLine {
+        match self.columns(line) {
+            Ok(Some(cols)) => {
+                cols.fill(&mut ev);
+                IisLine::Record(ev)
+            }
+            Ok(None) => IisLine::Directive,
+            Err(r) => IisLine::Bad(r),
+        }
+    }
+
+    /// Takes a directive in (`Ok(None)`), or cuts a record into its columns.
+    pub(crate) fn columns<'a>(
+        &'a mut self,
+        line: &'a [u8],
+    ) -> Result<Option<IisColumns<'a>>, String> {
         if let Some(d) = line.strip_prefix(b"#") {
             if let Some(f) = d.strip_prefix(b"Fields:") {
                 self.fields = String::from_utf8_lossy(f)
@@ -59,59 +104,136 @@ impl IisParser {
                     })
                     .collect();
             }
-            return IisLine::Directive;
+            return Ok(None);
         }
         if self.fields.is_empty() {
-            return IisLine::Bad("record before any #Fields: directive".into());
+            return Err("record before any #Fields: directive".into());
         }
         let vals: Vec<&[u8]> = line
             .split(|b| *b == b' ')
             .filter(|v| !v.is_empty())
             .collect();
         if vals.len() != self.fields.len() {
-            return IisLine::Bad(format!(
+            return Err(format!(
                 "{} values for {} #Fields columns",
                 vals.len(),
                 self.fields.len()
             ));
         }
-        let get = |name: &str| {
-            self.fields
-                .iter()
-                .position(|f| &**f == name)
-                .and_then(|i| vals.get(i).copied())
+        let mut cols = IisColumns {
+            parser: self,
+            vals,
+            timestamp: None,
         };
-        if let (Some(d), Some(t)) = (get("date"), get("time")) {
-            ev.timestamp =
+        if let (Some(d), Some(t)) = (cols.get("date"), cols.get("time")) {
+            cols.timestamp =
                 parse_date_time(&String::from_utf8_lossy(d), &String::from_utf8_lossy(t));
-            if ev.timestamp.is_none() {
-                return IisLine::Bad("bad date or time".into());
+            if cols.timestamp.is_none() {
+                return Err("bad date or time".into());
             }
         }
-        for ((name, decoded), raw) in self.fields.iter().zip(&self.decoded).zip(&vals) {
+        Ok(Some(cols))
+    }
+}
+
+impl<'a> IisColumns<'a> {
+    fn get(&self, name: &str) -> Option<&'a [u8]> {
+        self.parser
+            .fields
+            .iter()
+            .position(|f| &**f == name)
+            .and_then(|i| self.vals.get(i).copied())
+    }
+
+    /// The record's time (`date` + `time`, UTC).
+    pub(crate) fn timestamp(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.timestamp
+    }
+
+    /// The URI as requested: stem, and `?` query when there is one.
+    fn uri(&self) -> Option<Vec<u8>> {
+        let stem = self.get("cs-uri-stem")?;
+        Some(match self.get("cs-uri-query") {
+            Some(q) if q != b"-" => [stem, b"?", q].concat(),
+            _ => stem.to_vec(),
+        })
+    }
+
+    /// Fills `ev` with the record.
+    pub(crate) fn fill(&self, ev: &mut Event) {
+        ev.timestamp = self.timestamp;
+        let p = self.parser;
+        for ((name, decoded), raw) in p.fields.iter().zip(&p.decoded).zip(&self.vals) {
             if let Some(decoded) = decoded {
-                let spaced: Vec<u8> = raw
-                    .iter()
-                    .map(|b| if *b == b'+' { b' ' } else { *b })
-                    .collect();
-                push_header(&mut ev, name.clone(), decoded.clone(), &spaced);
+                push_header(ev, name.clone(), decoded.clone(), &spaced(raw));
                 continue;
             }
             match &**name {
                 "cs-uri-stem" | "cs-uri-query" => {}
-                "sc-status" | "sc-substatus" | "sc-win32-status" | "sc-bytes" | "cs-bytes"
-                | "time-taken" | "s-port" => ev.fields.push((name.clone(), number(raw))),
+                n if numeric(n) => ev.fields.push((name.clone(), number(raw))),
                 _ => ev.fields.push((name.clone(), text(raw))),
             }
         }
-        if let Some(stem) = get("cs-uri-stem") {
-            let uri = match get("cs-uri-query") {
-                Some(q) if q != b"-" => [stem, b"?", q].concat(),
-                _ => stem.to_vec(),
-            };
-            push_uri(&mut ev, &uri);
+        if let Some(uri) = self.uri() {
+            push_uri(ev, &uri);
         }
-        IisLine::Record(ev)
+    }
+
+    /// The texts [`IisColumns::fill`] stores that are not slices of the line (for line gates):
+    /// header values with `+` made spaces and their decoded companions, the joined URI and its
+    /// decoded companion, numbers whose decimal form differs from what was logged.
+    pub(crate) fn derived_texts(&self, out: &mut Vec<u8>) {
+        let mut push = |t: &[u8]| {
+            out.extend_from_slice(t);
+            out.push(b'\n');
+        };
+        let p = self.parser;
+        for ((name, decoded), raw) in p.fields.iter().zip(&p.decoded).zip(&self.vals) {
+            if decoded.is_some() {
+                if raw.contains(&b'+') || raw.iter().any(|b| matches!(b, b'%' | b'\\')) {
+                    let sp = spaced(raw);
+                    push(&sp);
+                    push(crate::webdecode::decode(&sp, crate::webdecode::Kind::Header).as_bytes());
+                }
+            } else if numeric(name) {
+                if let Value::Int(i) = number(raw) {
+                    let canon = i.to_string();
+                    if canon.as_bytes() != *raw {
+                        push(canon.as_bytes());
+                    }
+                }
+            }
+        }
+        if let Some(uri) = self.uri() {
+            push(&uri);
+            push(crate::webdecode::decode(&uri, crate::webdecode::Kind::Uri).as_bytes());
+        }
+    }
+
+    /// The value [`IisColumns::fill`] would store in field `name` (`None` when absent or `null`).
+    pub(crate) fn value(&self, name: &str) -> Option<Value> {
+        let v = match name {
+            n if numeric(n) => number(self.get(n)?),
+            "cs-uri-stem"
+            | "cs-uri-query"
+            | "cs-uri"
+            | "cs-uri-decoded"
+            | "cs-user-agent"
+            | "cs-referer"
+            | "cs-user-agent-decoded"
+            | "cs-referer-decoded" => {
+                let mut ev = Event::new("", spoor_event::Position::Line(0));
+                self.fill(&mut ev);
+                return ev
+                    .fields
+                    .into_iter()
+                    .find(|(n, _)| &**n == name)
+                    .map(|(_, v)| v)
+                    .filter(|v| !v.is_null());
+            }
+            n => text(self.get(n)?),
+        };
+        (!v.is_null()).then_some(v)
     }
 }
 

@@ -27,6 +27,7 @@ mod error;
 mod evtx;
 mod flatten;
 mod format;
+mod gateline;
 mod generic;
 mod iis;
 mod json;

@@ -38,6 +38,10 @@ pub struct ReadOptions {
     /// is the next year). Better than the file's modification time, which a copy or a fresh
     /// clone resets. Ignored when [`ReadOptions::syslog_year`] is set.
     pub syslog_year_hint: Option<EvidenceSpan>,
+    /// Line gates (`spoor_event::LineGate`): web lines no rule can match are counted
+    /// ([`spoor_event::FileStats::prefiltered`]) but never built into events. `None` (the
+    /// default) builds every event, as ingesting or searching must.
+    pub gates: Option<spoor_event::SharedGates>,
 }
 
 /// The span of time of a run's dated evidence: the first and last event times seen. Build it
@@ -104,6 +108,7 @@ impl Default for ReadOptions {
             max_memory_evtx_bytes: DEFAULT_MAX_MEMORY_EVTX_BYTES,
             syslog_year: None,
             syslog_year_hint: None,
+            gates: None,
         }
     }
 }

@@ -170,6 +170,7 @@ fn merge(parts: Vec<FileStats>) -> FileStats {
         acc.events += p.events;
         acc.unparsed += p.unparsed;
         acc.skipped += p.skipped;
+        acc.merge_prefiltered(&p);
         acc.timezone_assumed |= p.timezone_assumed;
         if acc.error.is_none() {
             acc.error = p.error;

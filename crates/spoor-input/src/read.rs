@@ -150,21 +150,43 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
         InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
         InputFormat::Iis => {
             let mut p = crate::iis::IisParser::default();
-            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
-                crate::iis::IisLine::Directive => Outcome::Skip,
-                crate::iis::IisLine::Record(mut e) => {
-                    e.logsource = LogSource::new(Some("iis"), Some("webserver"), None);
-                    Outcome::Event(e)
+            let ls = LogSource::new(Some("iis"), Some("webserver"), None);
+            let gate = gate_of(ctx, &ls);
+            each_line(lines, ctx, |line, mut ev, _| match p.columns(line) {
+                Ok(None) => Outcome::Skip,
+                Ok(Some(cols)) => {
+                    if let Some(g) = &gate {
+                        let view = crate::gateline::IisGateLine {
+                            raw: line,
+                            cols: &cols,
+                        };
+                        if !g.may_match(&view) {
+                            return Outcome::Prefiltered(cols.timestamp());
+                        }
+                    }
+                    cols.fill(&mut ev);
+                    ev.logsource = ls.clone();
+                    Outcome::Event(ev)
                 }
-                crate::iis::IisLine::Bad(r) => Outcome::Bad(r),
+                Err(r) => Outcome::Bad(r),
             })
         }
         InputFormat::WebAccess => {
             let product = web_product_from_path(&ctx.path);
             let ls = LogSource::new(product, Some("webserver"), None);
+            let gate = gate_of(ctx, &ls);
             each_line(lines, ctx, |line, mut ev, _| {
                 match crate::access::parse(line) {
                     Ok(a) => {
+                        if let Some(g) = &gate {
+                            let view = crate::gateline::AccessGateLine {
+                                raw: line,
+                                line: &a,
+                            };
+                            if !g.may_match(&view) {
+                                return Outcome::Prefiltered(Some(a.time));
+                            }
+                        }
                         crate::access::fill(&mut ev, &a);
                         ev.logsource = ls.clone();
                         Outcome::Event(ev)
@@ -231,9 +253,16 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
     }
 }
 
+/// The line gate of log source `ls`, when the caller set gates and one applies.
+fn gate_of(ctx: &Ctx, ls: &LogSource) -> Option<std::sync::Arc<dyn spoor_event::LineGate>> {
+    ctx.opts.gates.as_ref().and_then(|g| g.0.gate_for(ls))
+}
+
 /// What a line parser made of a line.
 enum Outcome {
     Event(Event),
+    /// A line the gate decided no rule can match (with its time, when it has one).
+    Prefiltered(Option<DateTime<Utc>>),
     Skip,
     Bad(String),
 }
@@ -264,6 +293,7 @@ fn each_line<R: BufRead>(
                 e.raw = Some(String::from_utf8_lossy(text).into());
                 ctx.event(e);
             }
+            Outcome::Prefiltered(t) => ctx.stats.prefiltered_at(t),
             Outcome::Skip => ctx.skip(),
             Outcome::Bad(_) if crate::sniff::is_filler(text) => ctx.unparsed(
                 no,

@@ -149,6 +149,29 @@ impl Index {
         }
     }
 
+    /// Every text a value of `slot` must contain to hit (ASCII case ignored), for line gates:
+    /// exact values, domains, URL needles. `None` when the slot holds addresses or networks,
+    /// which no literal stands for; an empty list when the slot holds nothing.
+    pub(crate) fn literals_of(&self, slot: SlotId) -> Option<Vec<String>> {
+        let Some(t) = self.slots.get(usize::from(slot)) else {
+            return Some(Vec::new());
+        };
+        if !t.v4.is_empty() || !t.v6.is_empty() {
+            return None;
+        }
+        let mut out: Vec<String> = t.exact.keys().map(|k| k.to_string()).collect();
+        out.extend(t.suffix.keys().map(|k| k.to_string()));
+        for h in t.url_hosts.values() {
+            out.extend(h.needles.iter().map(|(n, _)| n.to_string()));
+        }
+        for (i, (s, _)) in self.needle_head.iter().enumerate() {
+            if *s == slot {
+                out.extend(self.needles.get(i).cloned());
+            }
+        }
+        Some(out)
+    }
+
     /// Builds the automaton; call once after the last `add_*`.
     pub(crate) fn finish(&mut self) -> Result<(), String> {
         self.needle_ids = FxHashMap::default();

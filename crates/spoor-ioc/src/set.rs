@@ -372,6 +372,24 @@ impl IocSetBuilder {
     }
 }
 
+/// Whether a field name is one a W3C extended log (and so a web or proxy reader) can give: a
+/// `c-`, `s-`, `r-`, `cs-`, `sc-`, `sr-`, `rs-` or `x-` name, a `prefix(header)` name, or one of
+/// the prefix-less fields.
+fn is_w3c_field(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["c", "s", "r", "cs", "sc", "sr", "rs", "x"]
+        .iter()
+        .any(|p| {
+            lower
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('('))
+        })
+        || matches!(
+            lower.as_str(),
+            "date" | "time" | "time-taken" | "bytes" | "cached" | "comment"
+        )
+}
+
 /// An immutable, thread-shared set of indicators.
 #[derive(Debug)]
 pub struct IocSet {
@@ -414,6 +432,32 @@ impl IocSet {
     /// observations, `FOLLOWEDBY` or qualifiers).
     pub fn has_stateful(&self) -> bool {
         self.stateful
+    }
+
+    /// Every text one of which a web server log line must hold (ASCII case ignored) for some
+    /// indicator to match an event it yields: for line gates (`spoor_event::LineGate`). `None`
+    /// when that cannot be told from text: an address or network indicator on a web field,
+    /// an indicator that is checked by scanning, or a stateful pattern (those see every event).
+    ///
+    /// Web fields are told by their W3C names (`c-ip`, `cs-uri`, `cs(Referer)`, `sc-status`,
+    /// `date`...), the names spoor's web readers use; indicators on other fields (file hashes,
+    /// process images) cannot match a web line.
+    pub fn web_line_literals(&self) -> Option<Vec<String>> {
+        if self.stateful || !self.scan.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (field, feeds) in &self.mapping.by_field {
+            if !is_w3c_field(field) {
+                continue;
+            }
+            for (slot, _) in feeds {
+                out.extend(self.index.literals_of(*slot)?);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
     }
 
     /// A matcher for one thread. Its stateful hits stay with it ([`IocMatcher::take_hits`]).

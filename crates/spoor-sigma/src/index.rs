@@ -30,6 +30,52 @@ pub enum Atom {
 
 type Req = Option<Vec<Atom>>;
 
+/// How a requirement is made of a rule's leaves. Two kinds of requirement share the walk over the
+/// condition tree: the event index's [`Atom`]s (here) and the line gate's atoms
+/// ([`crate::gate`]), which must hold on the raw line before any event is built.
+pub(crate) trait Leaves {
+    /// One necessary condition.
+    type Atom: Clone + Ord;
+    /// The atoms one of which holds whenever check `c` holds on `target`.
+    fn check(&self, c: &Check, target: Target) -> Option<Vec<Self::Atom>>;
+    /// The atoms one of which holds whenever `target` exists.
+    fn exists(&self, target: Target) -> Option<Vec<Self::Atom>>;
+    /// The atoms for a whole (folded) value of the `Any` fast path.
+    fn fast_equal(&self, target: Target, value: &str) -> Option<Vec<Self::Atom>>;
+    /// The atoms for one of the literals of a value.
+    fn literal(&self, target: Target, literals: &[String]) -> Option<Vec<Self::Atom>>;
+    /// How often the atom holds, roughly: conjunctions keep their cheapest child.
+    fn cost(&self, atom: &Self::Atom) -> u32;
+}
+
+/// The event index's leaves.
+pub(crate) struct FieldLeaves;
+
+impl Leaves for FieldLeaves {
+    type Atom = Atom;
+    fn check(&self, c: &Check, target: Target) -> Req {
+        check_req(c, target)
+    }
+    fn exists(&self, target: Target) -> Req {
+        match target {
+            Target::Field(f) => Some(vec![Atom::Present(f)]),
+            Target::Keyword => None,
+        }
+    }
+    fn fast_equal(&self, target: Target, value: &str) -> Req {
+        match target {
+            Target::Field(f) => Some(vec![Atom::Exact(f, value.to_string())]),
+            Target::Keyword => None,
+        }
+    }
+    fn literal(&self, target: Target, literals: &[String]) -> Req {
+        literal_atom(target, literals)
+    }
+    fn cost(&self, a: &Atom) -> u32 {
+        atom_cost(a)
+    }
+}
+
 fn atom_cost(a: &Atom) -> u32 {
     match a {
         // Short whole values (`true`, `3`, `0x0`, `4688`) are common in logs, nearly as common
@@ -44,11 +90,7 @@ fn atom_cost(a: &Atom) -> u32 {
     }
 }
 
-fn cost(req: &[Atom]) -> u32 {
-    req.iter().map(atom_cost).fold(0u32, u32::saturating_add)
-}
-
-fn union(reqs: impl IntoIterator<Item = Req>) -> Req {
+fn union<A: Ord>(reqs: impl IntoIterator<Item = Option<Vec<A>>>) -> Option<Vec<A>> {
     let mut out = Vec::new();
     for r in reqs {
         out.extend(r?);
@@ -62,7 +104,15 @@ fn union(reqs: impl IntoIterator<Item = Req>) -> Req {
     }
 }
 
-fn best(reqs: impl IntoIterator<Item = Req>) -> Req {
+fn best<L: Leaves>(
+    leaves: &L,
+    reqs: impl IntoIterator<Item = Option<Vec<L::Atom>>>,
+) -> Option<Vec<L::Atom>> {
+    let cost = |r: &[L::Atom]| {
+        r.iter()
+            .map(|a| leaves.cost(a))
+            .fold(0u32, u32::saturating_add)
+    };
     reqs.into_iter().flatten().min_by_key(|r| cost(r))
 }
 
@@ -82,10 +132,7 @@ fn literal_atom(target: Target, literals: &[String]) -> Req {
 }
 
 fn check_req(c: &Check, target: Target) -> Req {
-    let present = match target {
-        Target::Field(f) => Some(vec![Atom::Present(f)]),
-        Target::Keyword => None,
-    };
+    let present = FieldLeaves.exists(target);
     match c {
         Check::Null => None,
         Check::Str(p) => match (&p.m, target) {
@@ -100,10 +147,13 @@ fn check_req(c: &Check, target: Target) -> Req {
             ]),
             Target::Keyword => None,
         },
-        Check::Regex(r) => best([
-            regex_atoms(r.as_str(), target),
-            regex_inner_atom(r.as_str(), target),
-        ])
+        Check::Regex(r) => best(
+            &FieldLeaves,
+            [
+                regex_atoms(r.as_str(), target),
+                regex_inner_atom(r.as_str(), target),
+            ],
+        )
         .or(present),
         Check::NumCmp(..) | Check::Cidr(_) | Check::TimePart(..) | Check::FieldRef { .. } => {
             present
@@ -115,7 +165,7 @@ fn check_req(c: &Check, target: Target) -> Req {
 /// the longest run of ASCII characters other than `k` and `s` of each is kept: under `(?i)` the
 /// regex engine also lets `k` match the Kelvin sign and `s` the long s, which folding does not
 /// do, and the flags are not known here. `None` when the regex has no such literals.
-fn regex_atoms(pattern: &str, target: Target) -> Req {
+pub(crate) fn regex_atoms(pattern: &str, target: Target) -> Req {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
@@ -142,7 +192,7 @@ fn regex_atoms(pattern: &str, target: Target) -> Req {
 /// the longest run of literal characters in a concatenation that every match passes through
 /// (`\.exe\s+[^"]{0,64}werfaultsecure\.exe` gives `werfaultsecure.exe`). Kept under the same
 /// rules as [`regex_atoms`]: folded, ASCII, no `k` or `s`, at least three characters.
-fn regex_inner_atom(pattern: &str, target: Target) -> Req {
+pub(crate) fn regex_inner_atom(pattern: &str, target: Target) -> Req {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let run = required_literal(&hir, 0)?;
     let folded = fold(&run);
@@ -242,31 +292,27 @@ fn required_literal(hir: &regex_syntax::hir::Hir, depth: usize) -> Option<String
     }
 }
 
-fn test_req(t: &Test) -> Req {
+fn test_req<L: Leaves>(leaves: &L, t: &Test) -> Option<Vec<L::Atom>> {
     match &t.kind {
-        TestKind::Exists(true) => match t.target {
-            Target::Field(f) => Some(vec![Atom::Present(f)]),
-            Target::Keyword => None,
-        },
+        TestKind::Exists(true) => leaves.exists(t.target),
         TestKind::Exists(false) => None,
         TestKind::Values { mode, groups, fast } => {
-            let group_req = |g: &Vec<Check>| union(g.iter().map(|c| check_req(c, t.target)));
+            let group_req = |g: &Vec<Check>| union(g.iter().map(|c| leaves.check(c, t.target)));
             match mode {
                 Mode::NoneOf => None,
-                Mode::All => best(groups.iter().map(group_req)),
+                Mode::All => best(leaves, groups.iter().map(group_req)),
                 Mode::Any => {
-                    let mut parts: Vec<Req> = groups.iter().map(group_req).collect();
+                    let mut parts: Vec<Option<Vec<L::Atom>>> =
+                        groups.iter().map(group_req).collect();
                     if groups.iter().all(Vec::is_empty) {
                         parts.clear();
                     }
                     if let Some(fast) = fast {
-                        if let Target::Field(f) = t.target {
-                            for e in &fast.equals {
-                                parts.push(Some(vec![Atom::Exact(f, e.clone())]));
-                            }
+                        for e in &fast.equals {
+                            parts.push(leaves.fast_equal(t.target, e));
                         }
                         for p in fast.patterns() {
-                            parts.push(literal_atom(t.target, std::slice::from_ref(&p)));
+                            parts.push(leaves.literal(t.target, std::slice::from_ref(&p)));
                         }
                     }
                     union(parts)
@@ -276,26 +322,38 @@ fn test_req(t: &Test) -> Req {
     }
 }
 
-fn sel_req(s: &Sel) -> Req {
+fn sel_req<L: Leaves>(leaves: &L, s: &Sel) -> Option<Vec<L::Atom>> {
     match s {
-        Sel::And(tests) => best(tests.iter().map(test_req)),
-        Sel::Or(branches) => union(branches.iter().map(sel_req)),
+        Sel::And(tests) => best(leaves, tests.iter().map(|t| test_req(leaves, t))),
+        Sel::Or(branches) => union(branches.iter().map(|b| sel_req(leaves, b))),
     }
 }
 
-fn cond_req(c: &Cond, sels: &[Req]) -> Req {
+fn cond_req<L: Leaves>(
+    leaves: &L,
+    c: &Cond,
+    sels: &[Option<Vec<L::Atom>>],
+) -> Option<Vec<L::Atom>> {
     match c {
         Cond::Sel(i) => sels.get(*i as usize).cloned().flatten(),
-        Cond::And(items) => best(items.iter().map(|i| cond_req(i, sels))),
-        Cond::Or(items) | Cond::AtLeast(_, items) => union(items.iter().map(|i| cond_req(i, sels))),
+        Cond::And(items) => best(leaves, items.iter().map(|i| cond_req(leaves, i, sels))),
+        Cond::Or(items) | Cond::AtLeast(_, items) => {
+            union(items.iter().map(|i| cond_req(leaves, i, sels)))
+        }
         Cond::Not(_) => None,
     }
 }
 
+/// A rule's requirement made of `leaves`' atoms: `None` when the rule must be evaluated on
+/// every event.
+pub(crate) fn requirement_with<L: Leaves>(rule: &CompiledRule, leaves: &L) -> Option<Vec<L::Atom>> {
+    let sels: Vec<Option<Vec<L::Atom>>> = rule.sels.iter().map(|s| sel_req(leaves, s)).collect();
+    cond_req(leaves, &rule.cond, &sels)
+}
+
 /// The requirement of a rule: `None` when the rule must be evaluated on every event.
 pub fn requirement(rule: &CompiledRule) -> Option<Vec<Atom>> {
-    let sels: Vec<Req> = rule.sels.iter().map(sel_req).collect();
-    cond_req(&rule.cond, &sels)
+    requirement_with(rule, &FieldLeaves)
 }
 
 /// Whether a rule looks at every field (keyword tests), so events need all fields folded.

@@ -45,6 +45,7 @@ mod corr2set;
 mod correlation;
 mod eval;
 mod explain;
+mod gate;
 mod index;
 pub mod ir;
 mod logsource;
@@ -64,6 +65,7 @@ pub use ast2ir::Placeholders;
 pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
 pub use eval::Evaluator;
 pub use explain::{Explanation, SelectionExplanation, TestExplanation};
+pub use gate::SigmaLineGates;
 pub use logsource::{event_values_satisfying, LogSourcePart, RuleLogSource};
 pub use modifier::Modifier;
 pub use node2corr::{
@@ -506,6 +508,12 @@ impl RuleSet {
     /// True if no rule runs.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// The line gates of this set's rules: web and proxy lines decided before they are parsed
+    /// (see `spoor_event::LineGate`).
+    pub fn line_gates(&self) -> SigmaLineGates {
+        SigmaLineGates::new(&self.rules, &self.fields.names)
     }
 
     /// The correlation rules: a stateful detector over the findings of this set's rules.

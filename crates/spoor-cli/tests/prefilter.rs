@@ -1,0 +1,258 @@
+//! The line prefilter never changes a finding: on random Sigma rules and random (often hostile)
+//! web lines, the rules matched with the gate on (lines decided before parsing) are the rules
+//! matched with it off, line by line, for Apache combined and IIS W3C logs.
+
+use proptest::prelude::*;
+use spoor_event::{LogSource, SharedGates};
+use spoor_input::{read_reader, InputFormat, ReadOptions};
+use spoor_sigma::RuleSetBuilder;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Characters that stress decoding, folding and splitting.
+const ALPHABET: &[&str] = &[
+    "a", "A", "b", "k", "K", "s", "S", "\u{212A}", "\u{17F}", "é", "É", "%", "%25", "%24", "%7B",
+    "%2F", "+", "?", "&", "=", " ", "\\x24", "\\\"", "\\", "/", ".", "$", "{", "}", "0", "1", "4",
+    "7", "ab", "jndi", "cmd", "php", "-",
+];
+
+fn piece() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(ALPHABET), 0..6).prop_map(|v| v.concat())
+}
+
+fn value() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(&ALPHABET[..36]), 1..4).prop_map(|v| v.concat())
+}
+
+const FIELDS: &[&str] = &[
+    "cs-uri-query",
+    "cs-uri-stem",
+    "cs-uri",
+    "cs-uri-decoded",
+    "cs-user-agent",
+    "cs-user-agent-decoded",
+    "cs-referer",
+    "cs-method",
+    "c-ip",
+    "cs-username",
+];
+
+const MODIFIERS: &[&str] = &["", "|contains", "|startswith", "|endswith", "|contains|all"];
+
+fn yaml_str(s: &str) -> String {
+    let mut out = String::from("'");
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// One detection item: `field|mod: value`, a regex, a number or an address range.
+fn item() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (
+            prop::sample::select(FIELDS),
+            prop::sample::select(MODIFIERS),
+            value(),
+            value()
+        )
+            .prop_map(|(f, m, a, b)| format!("    {f}{m}:\n      - {}\n      - {}\n", yaml_str(&a), yaml_str(&b))),
+        1 => (prop::sample::select(FIELDS), prop::sample::select(&["(?i)a[bk]c", "(?i)/(?:cmd|sh)\\.php$", "jn.i", "^[0-9]{3}$", "(?i)s{2}", "x?y"][..]))
+            .prop_map(|(f, r)| format!("    {f}|re: {}\n", yaml_str(r))),
+        1 => (prop::sample::select(&["sc-status", "sc-bytes"][..]), prop::sample::select(&["gte", "lt", "gt"][..]), 0u32..2000)
+            .prop_map(|(f, op, n)| format!("    {f}|{op}: {n}\n")),
+        1 => prop::sample::select(&["10.0.0.0/8", "192.168.1.0/24", "::/0"][..])
+            .prop_map(|n| format!("    c-ip|cidr: {n}\n")),
+        1 => prop::sample::select(&["404", "200", "0"][..]).prop_map(|n| format!("    sc-status: {n}\n")),
+    ]
+}
+
+fn rule(i: usize) -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(item(), 1..3),
+        prop::collection::vec(item(), 1..2),
+        prop::option::of(prop::collection::vec(value(), 1..3)),
+        0..3usize,
+    )
+        .prop_map(move |(a, b, kw, cond)| {
+            let mut y = format!(
+                "title: r{i}\nid: 00000000-0000-0000-0000-{i:012}\nlogsource:\n  category: webserver\ndetection:\n  sel1:\n"
+            );
+            a.iter().for_each(|t| y.push_str(t));
+            y.push_str("  sel2:\n");
+            b.iter().for_each(|t| y.push_str(t));
+            let mut condition = ["sel1", "sel1 or sel2", "sel1 and not sel2"][cond].to_string();
+            if let Some(kw) = kw {
+                y.push_str("  keywords:\n");
+                for k in kw {
+                    y.push_str(&format!("    - {}\n", yaml_str(&k)));
+                }
+                condition = format!("({condition}) or keywords");
+            }
+            y.push_str(&format!("  condition: {condition}\nlevel: high\n"));
+            y
+        })
+}
+
+fn combined_line() -> impl Strategy<Value = String> {
+    (piece(), piece(), piece(), piece(), 0u32..1200, 0u64..3_000_000, prop::sample::select(&["10.1.2.3", "192.168.1.9", "::1", "-", "bad"][..]))
+        .prop_map(|(stem, query, referer, agent, status, bytes, ip)| {
+            let status = 100 + status % 500;
+            format!(
+                "{ip} - - [12/Jul/2024:10:00:00 +0000] \"GET /{stem}?{query} HTTP/1.1\" {status} {bytes} \"{referer}\" \"{agent}\""
+            )
+        })
+}
+
+fn iis_line() -> impl Strategy<Value = String> {
+    let token = || {
+        piece().prop_map(|p| {
+            if p.is_empty() || p.contains(' ') {
+                "-".to_string()
+            } else {
+                p
+            }
+        })
+    };
+    (
+        token(),
+        token(),
+        token(),
+        0u32..600,
+        prop::sample::select(&["0", "12", "+7", "007", "1e9", "-3"][..]),
+        prop::sample::select(&["10.1.2.3", "192.168.1.9", "-"][..]),
+    )
+        .prop_map(|(stem, query, agent, status, bytes, ip)| {
+            format!("2024-07-12 10:00:00 POST /{stem} {query} {ip} {agent} {status} {bytes}")
+        })
+}
+
+/// Per line: the ids of the rules that matched, with the gate on or off.
+fn matches(
+    rules: &[String],
+    text: &str,
+    format: InputFormat,
+    gated: bool,
+) -> Vec<(u64, BTreeSet<String>)> {
+    let mut b = RuleSetBuilder::new();
+    for (i, r) in rules.iter().enumerate() {
+        b.add_source(&format!("r{i}.yml"), r);
+    }
+    let set = b.build();
+    let mut opts = ReadOptions {
+        format: Some(format),
+        ..ReadOptions::default()
+    };
+    if gated {
+        opts.gates = Some(SharedGates(Arc::new(set.line_gates())));
+    }
+    let mut out = Vec::new();
+    let mut ev_ = set.evaluator();
+    let stats = read_reader("t.log", text.as_bytes(), &opts, |ev| {
+        let line = match ev.origin.position {
+            spoor_event::Position::Line(l) => l,
+            _ => 0,
+        };
+        let ids: BTreeSet<String> = ev_
+            .matching_rules(&ev)
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
+        if !ids.is_empty() {
+            out.push((line, ids));
+        }
+    });
+    assert!(stats.iter().all(|s| s.error.is_none()), "{stats:?}");
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, .. ProptestConfig::default() })]
+
+    #[test]
+    fn gate_keeps_every_match_of_combined_lines(
+        rules in prop::collection::vec(rule(1), 1..4),
+        lines in prop::collection::vec(combined_line(), 1..30),
+    ) {
+        let text = lines.join("\n");
+        let plain = matches(&rules, &text, InputFormat::WebAccess, false);
+        let gated = matches(&rules, &text, InputFormat::WebAccess, true);
+        prop_assert_eq!(gated, plain);
+    }
+
+    #[test]
+    fn gate_keeps_every_match_of_iis_lines(
+        rules in prop::collection::vec(rule(2), 1..4),
+        lines in prop::collection::vec(iis_line(), 1..30),
+    ) {
+        let text = format!(
+            "#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status sc-bytes\n{}",
+            lines.join("\n")
+        );
+        let plain = matches(&rules, &text, InputFormat::Iis, false);
+        let gated = matches(&rules, &text, InputFormat::Iis, true);
+        prop_assert_eq!(gated, plain);
+    }
+}
+
+/// The gate does decide lines: a rule with a literal lets the other lines through unbuilt.
+#[test]
+fn gate_skips_lines_no_rule_can_match() {
+    let rule = "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-query|contains: 'jndi'\n  condition: sel\nlevel: high\n";
+    let mut b = RuleSetBuilder::new();
+    b.add_source("t.yml", rule);
+    let set = b.build();
+    let gates = set.line_gates();
+    let ls = LogSource::new(None, Some("webserver"), None);
+    assert_eq!(gates.literals(&ls), Some(vec!["jndi".to_string()]));
+    let opts = ReadOptions {
+        gates: Some(SharedGates(Arc::new(gates))),
+        ..ReadOptions::default()
+    };
+    let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /a?x=1 HTTP/1.1\" 200 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /a?x=%24%7Bjndi:ldap://e%7D HTTP/1.1\" 200 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /b HTTP/1.1\" 404 5 \"-\" \"-\"\n";
+    let mut built = Vec::new();
+    let stats = read_reader("access.log", text.as_bytes(), &opts, |ev| built.push(ev));
+    assert_eq!(built.len(), 1, "only the jndi line is built");
+    assert_eq!(stats[0].events, 3, "every line is still an event");
+    assert_eq!(stats[0].prefiltered, 2);
+    let span = stats[0]
+        .prefiltered_span
+        .expect("prefiltered lines are dated");
+    assert_eq!(span.1.format("%S").to_string(), "02");
+}
+
+/// One rule without a literal (a negation alone) turns the gate off for its log source.
+#[test]
+fn a_rule_without_literal_turns_the_gate_off() {
+    let rule = "title: t\nid: 00000000-0000-0000-0000-000000000002\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-method: GET\n  condition: not sel\nlevel: low\n";
+    let mut b = RuleSetBuilder::new();
+    b.add_source("t.yml", rule);
+    let gates = b.build().line_gates();
+    let ls = LogSource::new(None, Some("webserver"), None);
+    assert_eq!(gates.literals(&ls), None);
+    assert_eq!(gates.ungated(&ls).len(), 1);
+}
+
+/// A literal that only the decoded companion holds (`${` sent as `%24%7B`, or as `\x24{` in an
+/// nginx escape) still lets its line through.
+#[test]
+fn literal_only_in_the_decoded_request_is_seen() {
+    let rule = "title: t\nid: 00000000-0000-0000-0000-000000000003\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-decoded|contains: '${'\n  ua:\n    cs-user-agent-decoded|contains: '${'\n  condition: sel or ua\nlevel: high\n";
+    let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /a?x=%2524%257Bx HTTP/1.1\" 200 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /plain HTTP/1.1\" 200 5 \"-\" \"\\x24{x}\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /b HTTP/1.1\" 404 5 \"-\" \"-\"\n";
+    let plain = matches(&[rule.to_string()], text, InputFormat::WebAccess, false);
+    let gated = matches(&[rule.to_string()], text, InputFormat::WebAccess, true);
+    assert_eq!(
+        plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(gated, plain);
+}
