@@ -56,7 +56,7 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
         }
         written?;
     }
-    if args.explain && explain_prefilter(&set, &mut out)? {
+    if args.explain && explain_prefilter(&set, args.format, &mut out)? {
         return Ok(0);
     }
     let total = ok + unsupported + invalid;
@@ -84,10 +84,30 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
 
 /// Writes what the line prefilter of web server logs scans for, per rule. True when stdout
 /// closed.
-fn explain_prefilter(set: &spoor_sigma::RuleSet, out: &mut impl Write) -> Result<bool> {
+fn explain_prefilter(
+    set: &spoor_sigma::RuleSet,
+    format: CheckFormat,
+    out: &mut impl Write,
+) -> Result<bool> {
     let gates = set.line_gates();
     let ls = spoor_event::LogSource::new(None, Some("webserver"), None);
     let reqs = gates.requirements(&ls);
+    if format == CheckFormat::Jsonl {
+        let rules: Vec<_> = reqs
+            .iter()
+            .map(|(m, r)| json!({"id": m.id, "title": m.title, "needs_one_of": r}))
+            .collect();
+        let w = writeln!(
+            out,
+            "{}",
+            json!({"prefilter": {"logsource": "webserver", "literals": gates.literals(&ls), "rules": rules}})
+        );
+        if crate::is_broken_pipe(&w) {
+            return Ok(true);
+        }
+        w?;
+        return Ok(false);
+    }
     let mut lines = vec![format!(
         "line prefilter (web server logs): {} rules, {}",
         reqs.len(),

@@ -72,6 +72,7 @@ impl InputFormat {
         matches!(
             self,
             InputFormat::WebAccess
+                | InputFormat::Iis
                 | InputFormat::Syslog
                 | InputFormat::WebError
                 | InputFormat::Squid

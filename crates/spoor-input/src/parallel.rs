@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use spoor_event::{Event, FileStats, UnparsedSample, MAX_UNPARSED_SAMPLES};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::sync::Arc;
 
 /// One piece of work.
 enum Unit<'a> {
@@ -22,6 +23,8 @@ enum Unit<'a> {
         file: &'a InputFile,
         plan: TextPlan,
         start: u64,
+        /// For IIS: the `#Fields:` directive in force where the chunk starts.
+        directive: Option<Arc<[u8]>>,
     },
 }
 
@@ -114,6 +117,35 @@ fn next_line_start(f: &mut File, pos: u64) -> io::Result<u64> {
     Err(io::Error::other("no line end near the split point"))
 }
 
+/// Line ends in `[start, end)` of an IIS log, counted as the line reader splits lines, and the
+/// last `#Fields:` directive among those lines: a chunk reads its records with the columns of
+/// the directive before it.
+fn count_iis_lines(file: &InputFile, start: u64, end: u64) -> io::Result<(u64, Option<Arc<[u8]>>)> {
+    let mut f = File::open(&file.path)?;
+    f.seek(SeekFrom::Start(start))?;
+    let mut r = BufReader::with_capacity(BUF_BYTES, f.take(end - start));
+    let mut n = 0u64;
+    let mut last = None;
+    let mut line = Vec::new();
+    let mut after_cr = false;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        n += crate::lines::count_line_ends(&line, after_cr);
+        after_cr = line.last() == Some(&b'\r');
+        // A lone `\r` ends a line too: look at each piece.
+        for piece in line.split(|b| *b == b'\r') {
+            let piece = piece.strip_suffix(b"\n").unwrap_or(piece);
+            if piece.starts_with(b"#Fields:") {
+                last = Some(Arc::from(piece));
+            }
+        }
+    }
+    Ok((n, last))
+}
+
 /// Line ends in `[start, end)` of the file, counted as the line reader splits lines.
 fn count_newlines(file: &InputFile, start: u64, end: u64) -> io::Result<u64> {
     let mut f = File::open(&file.path)?;
@@ -138,10 +170,12 @@ fn read_chunk(
     file: &InputFile,
     plan: TextPlan,
     start: u64,
+    directive: Option<Arc<[u8]>>,
     opts: &ReadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> FileStats {
     let mut ctx = Ctx::new(&file.display, opts, emit);
+    ctx.iis_directive = directive;
     ctx.stats.format = plan.format.name().into();
     let run = || -> io::Result<File> {
         let mut f = File::open(&file.path)?;
@@ -221,15 +255,40 @@ pub fn read_all<S: Send>(
                 })
         })
         .collect();
-    let counts: Vec<u64> = chunk_jobs
+    let counted: Vec<(u64, Option<Arc<[u8]>>)> = chunk_jobs
         .par_iter()
         .map(|(i, _, a, b)| {
-            files
+            let Some(f) = files.get(*i) else {
+                return (0, None);
+            };
+            let iis = splits
                 .get(*i)
-                .map(|f| count_newlines(f, *a, *b).unwrap_or(0))
-                .unwrap_or(0)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.format == InputFormat::Iis);
+            if iis {
+                count_iis_lines(f, *a, *b).unwrap_or((0, None))
+            } else {
+                (count_newlines(f, *a, *b).unwrap_or(0), None)
+            }
         })
         .collect();
+    let counts: Vec<u64> = counted.iter().map(|(n, _)| *n).collect();
+    // Per file, the directive in force at the start of each chunk: the last one before it.
+    let mut directives: Vec<Vec<Option<Arc<[u8]>>>> = vec![Vec::new(); files.len()];
+    let mut in_force: Option<Arc<[u8]>> = None;
+    let mut current_file = usize::MAX;
+    for ((i, _, _, _), (_, last)) in chunk_jobs.iter().zip(&counted) {
+        if *i != current_file {
+            current_file = *i;
+            in_force = None;
+        }
+        if let Some(d) = directives.get_mut(*i) {
+            d.push(in_force.clone());
+        }
+        if last.is_some() {
+            in_force = last.clone();
+        }
+    }
     first_lines.resize(files.len(), Vec::new());
     for ((i, _, _, _), n) in chunk_jobs.iter().zip(&counts) {
         if let Some(v) = first_lines.get_mut(*i) {
@@ -259,12 +318,14 @@ pub fn read_all<S: Send>(
                         first_line,
                         limit: Some(b - a),
                     };
+                    let directive = directives.get(i).and_then(|d| d.get(k)).cloned().flatten();
                     units.push((
                         i,
                         Unit::Chunk {
                             file,
                             plan,
                             start: a,
+                            directive,
                         },
                     ));
                 }
@@ -279,8 +340,13 @@ pub fn read_all<S: Send>(
             let mut emit = |e: Event| on_event(&mut state, e);
             let stats = match unit {
                 Unit::Whole(f) => read_file(f, opts, &mut emit),
-                Unit::Chunk { file, plan, start } => {
-                    vec![read_chunk(file, plan, start, opts, &mut emit)]
+                Unit::Chunk {
+                    file,
+                    plan,
+                    start,
+                    directive,
+                } => {
+                    vec![read_chunk(file, plan, start, directive, opts, &mut emit)]
                 }
             };
             (i, state, stats)

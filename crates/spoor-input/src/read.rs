@@ -57,6 +57,8 @@ pub(crate) struct Ctx<'a> {
     pub stats: FileStats,
     pub mtime: Option<DateTime<Utc>>,
     tz_assumed: Cell<bool>,
+    /// For a chunk of an IIS log: the `#Fields:` directive in force where it starts.
+    pub iis_directive: Option<std::sync::Arc<[u8]>>,
     emit: &'a mut dyn FnMut(Event),
 }
 
@@ -71,6 +73,7 @@ impl<'a> Ctx<'a> {
             },
             mtime: None,
             tz_assumed: Cell::new(false),
+            iis_directive: None,
             emit,
         }
     }
@@ -150,6 +153,10 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
         InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
         InputFormat::Iis => {
             let mut p = crate::iis::IisParser::default();
+            if let Some(d) = ctx.iis_directive.clone() {
+                // A chunk: the columns of the directive before it (which is not its line).
+                let _ = p.columns(&d);
+            }
             let ls = LogSource::new(Some("iis"), Some("webserver"), None);
             let gate = gate_of(ctx, &ls);
             each_line(lines, ctx, |line, mut ev, _| match p.columns(line) {

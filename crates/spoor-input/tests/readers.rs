@@ -394,6 +394,81 @@ fn large_file_is_chunked_with_exact_line_numbers() {
     assert_eq!(st1[0].unparsed_samples, st2[0].unparsed_samples);
 }
 
+/// One big IIS log is read in chunks too, each with the columns of the `#Fields:` directive in
+/// force where it starts (the columns change twice in the file, as after IIS restarts).
+#[test]
+fn large_iis_log_is_chunked_with_its_directives() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("#Software: Microsoft Internet Information Services 10.0\n");
+    let mut expected_fields = 0;
+    for i in 0..30_000 {
+        if i % 10_000 == 0 {
+            // Alternate column orders: a chunk read with the wrong directive gets wrong fields.
+            expected_fields += 1;
+            if expected_fields % 2 == 1 {
+                body.push_str(
+                    "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query c-ip sc-status\n",
+                );
+            } else {
+                body.push_str(
+                    "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query s-ip sc-status\n",
+                );
+            }
+        }
+        if i % 997 == 0 {
+            body.push_str("a bad line\n");
+            continue;
+        }
+        if expected_fields % 2 == 1 {
+            body.push_str(&format!(
+                "2024-07-12 10:00:00 10.0.0.1 GET /p{i} - 192.168.0.{} 200\n",
+                i % 250
+            ));
+        } else {
+            body.push_str(&format!(
+                "2024-07-12 10:00:00 192.168.0.{} GET /p{i} - 10.0.0.1 200\n",
+                i % 250
+            ));
+        }
+    }
+    let p = write(dir.path(), "u_ex240712.log", body.as_bytes());
+    let split = ReadOptions {
+        split_bytes: 128 * 1024,
+        ..ReadOptions::default()
+    };
+    let files = vec![spoor_input::InputFile::new(&p)];
+    let run = |opts: &ReadOptions| {
+        read_all(
+            &files,
+            opts,
+            Vec::new,
+            |v: &mut Vec<(u64, String, String)>, e| {
+                v.push((
+                    e.origin.position.number(),
+                    text(&e, "cs-uri-stem").unwrap_or_default(),
+                    text(&e, "c-ip").unwrap_or_default(),
+                ))
+            },
+        )
+    };
+    let (s1, st1) = run(&ReadOptions::default());
+    let (s2, st2) = run(&split);
+    assert_eq!(s1.len(), 1);
+    assert!(s2.len() >= 4, "{} chunks", s2.len());
+    let a: Vec<_> = s1.into_iter().flatten().collect();
+    let b: Vec<_> = s2.into_iter().flatten().collect();
+    assert_eq!(a, b);
+    assert!(
+        a.iter().all(|(_, _, ip)| ip.starts_with("192.168.0.")),
+        "client column mixed up"
+    );
+    assert_eq!(a.len() as u64, st1[0].events);
+    assert_eq!(st1[0].events, st2[0].events);
+    assert_eq!(st1[0].unparsed, st2[0].unparsed);
+    assert_eq!(st1[0].skipped, st2[0].skipped);
+    assert_eq!(st1[0].unparsed_samples, st2[0].unparsed_samples);
+}
+
 #[test]
 fn forced_format_and_stats_in_path_order() {
     let dir = tempfile::tempdir().unwrap();
