@@ -87,7 +87,7 @@ impl Leaves for GateLeaves {
                 atoms.extend(lit(canon)?);
                 Some(atoms)
             }
-            Check::Regex(r) => regex_requirement(r.as_str()),
+            Check::Regex(r) => regex_cnf(r.as_str()).and_then(|mut c| c.drain(..).next()),
             Check::NumCmp(op, n) => Some(vec![GateAtom::Field(
                 field?,
                 FieldCheck::Num(op_code(*op), n.to_bits()),
@@ -112,7 +112,7 @@ impl Leaves for GateLeaves {
 
     fn cost(&self, a: &GateAtom) -> u32 {
         match a {
-            GateAtom::Lit(s) if is_commonplace(s) => 1_000,
+            GateAtom::Lit(s) if is_commonplace(s) => 5_000,
             GateAtom::Lit(s) => lit_cost(s.len()),
             GateAtom::Field(..) => 10,
         }
@@ -124,10 +124,11 @@ impl Leaves for GateLeaves {
 fn lit_cost(len: usize) -> u32 {
     match len {
         0 => 100_000,
-        1 => 1_000,
-        2 => 100,
-        3 => 25,
-        4..=7 => 6,
+        1 => 2_000,
+        2 => 400,
+        3 => 150,
+        4 => 20,
+        5..=7 => 8,
         _ => 3,
     }
 }
@@ -143,7 +144,7 @@ fn is_commonplace(lit: &str) -> bool {
 }
 
 /// Most strings an exact set of a regex part may hold, and the longest.
-const MAX_SET: usize = 64;
+const MAX_SET: usize = 256;
 const MAX_SET_LEN: usize = 64;
 
 /// The one character a class stands for, ASCII case (and the Kelvin sign and long s, which the
@@ -155,7 +156,7 @@ fn gate_class_char(class: &regex_syntax::hir::Class) -> Option<Vec<char>> {
         Class::Unicode(u) => {
             for r in u.iter() {
                 let (a, b) = (r.start() as u32, r.end() as u32);
-                if b - a > 8 {
+                if b - a > 16 {
                     return None;
                 }
                 chars.extend((a..=b).filter_map(char::from_u32));
@@ -163,7 +164,7 @@ fn gate_class_char(class: &regex_syntax::hir::Class) -> Option<Vec<char>> {
         }
         Class::Bytes(bs) => {
             for r in bs.iter() {
-                if r.end() - r.start() > 8 {
+                if r.end() - r.start() > 16 {
                     return None;
                 }
                 chars.extend((r.start()..=r.end()).filter(u8::is_ascii).map(char::from));
@@ -177,7 +178,7 @@ fn gate_class_char(class: &regex_syntax::hir::Class) -> Option<Vec<char>> {
         .collect();
     out.sort_unstable();
     out.dedup();
-    (!out.is_empty() && out.len() <= 8).then_some(out)
+    (!out.is_empty() && out.len() <= 16).then_some(out)
 }
 
 /// Every string a regex part matches (ASCII case folded), when there are few.
@@ -277,67 +278,195 @@ fn regex_lits(hir: &regex_syntax::hir::Hir, depth: usize) -> Option<Vec<String>>
             }
             Some(acc)
         }
-        HirKind::Concat(items) => {
-            let mut candidates: Vec<Vec<String>> = Vec::new();
-            let mut run: Option<Vec<String>> = None;
-            let close = |run: &mut Option<Vec<String>>, candidates: &mut Vec<Vec<String>>| {
-                if let Some(r) = run.take() {
-                    if !r.iter().any(String::is_empty) {
-                        candidates.push(minimal(r));
-                    }
-                }
-            };
-            for item in items {
-                match exact_set(item, depth + 1) {
-                    Some(set) => {
-                        let grown = match &run {
-                            Some(r) => product(r, &set),
-                            None => Some(set.clone()),
-                        };
-                        match grown {
-                            Some(g) => run = Some(g),
-                            None => {
-                                close(&mut run, &mut candidates);
-                                run = Some(set);
-                            }
-                        }
-                    }
-                    None => {
-                        close(&mut run, &mut candidates);
-                        if let Some(inner) = regex_lits(item, depth + 1) {
-                            candidates.push(inner);
-                        }
-                    }
-                }
-            }
-            close(&mut run, &mut candidates);
-            candidates.into_iter().min_by_key(|c| set_cost(c))
-        }
+        HirKind::Concat(items) => concat_candidates(items, depth)
+            .into_iter()
+            .min_by_key(|c| set_cost(c)),
         _ => None,
     }
 }
 
-/// The gate requirement of a regex check: literals one of which every match holds.
-fn regex_requirement(pattern: &str) -> Option<Vec<GateAtom>> {
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let mut atoms = Vec::new();
-    for l in regex_lits(&hir, 0)? {
-        atoms.extend(lit(&l)?);
+/// Clauses all of which hold, each a list of atoms one of which holds (a requirement in
+/// conjunctive form: `.php` and one of the upload folders, not just either).
+pub(crate) type Cnf = Vec<Vec<GateAtom>>;
+
+/// Most clauses kept per requirement (the cheapest).
+const MAX_CLAUSES: usize = 3;
+
+fn clause_cost(c: &[GateAtom]) -> u32 {
+    c.iter().map(|a| GateLeaves.cost(a)).fold(0u32, u32::saturating_add)
+}
+
+fn normalize(mut cnf: Cnf) -> Option<Cnf> {
+    for c in &mut cnf {
+        c.sort();
+        c.dedup();
     }
-    atoms.sort();
-    atoms.dedup();
-    Some(atoms)
+    if cnf.is_empty() || cnf.iter().any(Vec::is_empty) {
+        return None;
+    }
+    cnf.sort_by_key(|c| clause_cost(c));
+    cnf.dedup();
+    cnf.truncate(MAX_CLAUSES);
+    Some(cnf)
+}
+
+/// All of `parts` hold: their clauses together (parts without a requirement add none).
+fn and_cnf(parts: impl IntoIterator<Item = Option<Cnf>>) -> Option<Cnf> {
+    normalize(parts.into_iter().flatten().flatten().collect())
+}
+
+/// One of `parts` holds: the clauses of the distributed product, when small, else the union of
+/// each part's cheapest clause.
+fn or_cnf(parts: impl IntoIterator<Item = Option<Cnf>>) -> Option<Cnf> {
+    let mut acc: Cnf = vec![Vec::new()];
+    for part in parts {
+        let mut part = part?;
+        if acc.len() * part.len() > 9 {
+            acc.truncate(1);
+            part.truncate(1);
+        }
+        let mut next = Vec::with_capacity(acc.len() * part.len());
+        for c in &acc {
+            for d in &part {
+                let mut e = c.clone();
+                e.extend(d.iter().cloned());
+                next.push(e);
+            }
+        }
+        acc = normalize(next)?;
+    }
+    normalize(acc)
+}
+
+fn clause(atoms: Option<Vec<GateAtom>>) -> Option<Cnf> {
+    atoms.map(|a| vec![a])
+}
+
+fn check_cnf(c: &Check, target: Target) -> Option<Cnf> {
+    match c {
+        Check::Regex(r) => regex_cnf(r.as_str()),
+        _ => clause(GateLeaves.check(c, target)),
+    }
+}
+
+fn test_cnf(t: &crate::ir::Test) -> Option<Cnf> {
+    use crate::ir::{Mode, TestKind};
+    match &t.kind {
+        TestKind::Exists(_) => None,
+        TestKind::Values { mode, groups, fast } => {
+            let group = |g: &Vec<Check>| or_cnf(g.iter().map(|c| check_cnf(c, t.target)));
+            match mode {
+                Mode::NoneOf => None,
+                Mode::All => and_cnf(groups.iter().map(group)),
+                Mode::Any => {
+                    let mut parts: Vec<Option<Cnf>> = if groups.iter().all(Vec::is_empty) {
+                        Vec::new()
+                    } else {
+                        groups.iter().map(group).collect()
+                    };
+                    if let Some(fast) = fast {
+                        parts.extend(fast.equals.iter().map(|e| clause(lit(e))));
+                        parts.extend(
+                            fast.patterns()
+                                .iter()
+                                .map(|p| clause(GateLeaves.literal(t.target, std::slice::from_ref(p)))),
+                        );
+                    }
+                    if parts.is_empty() {
+                        return None;
+                    }
+                    or_cnf(parts)
+                }
+            }
+        }
+    }
+}
+
+fn sel_cnf(s: &crate::ir::Sel) -> Option<Cnf> {
+    match s {
+        crate::ir::Sel::And(tests) => and_cnf(tests.iter().map(test_cnf)),
+        crate::ir::Sel::Or(branches) => or_cnf(branches.iter().map(sel_cnf)),
+    }
+}
+
+fn cond_cnf(c: &crate::ir::Cond, sels: &[Option<Cnf>]) -> Option<Cnf> {
+    use crate::ir::Cond;
+    match c {
+        Cond::Sel(i) => sels.get(*i as usize).cloned().flatten(),
+        Cond::And(items) => and_cnf(items.iter().map(|i| cond_cnf(i, sels))),
+        Cond::Or(items) | Cond::AtLeast(_, items) => or_cnf(items.iter().map(|i| cond_cnf(i, sels))),
+        Cond::Not(_) => None,
+    }
+}
+
+/// Literal sets each of which every match of a concatenation holds: the exact runs of its items
+/// and what its other items require.
+fn concat_candidates(items: &[regex_syntax::hir::Hir], depth: usize) -> Vec<Vec<String>> {
+    let mut candidates: Vec<Vec<String>> = Vec::new();
+    let mut run: Option<Vec<String>> = None;
+    let close = |run: &mut Option<Vec<String>>, candidates: &mut Vec<Vec<String>>| {
+        if let Some(r) = run.take() {
+            if !r.iter().any(String::is_empty) {
+                candidates.push(minimal(r));
+            }
+        }
+    };
+    for item in items {
+        match exact_set(item, depth + 1) {
+            Some(set) => {
+                let grown = match &run {
+                    Some(r) => product(r, &set),
+                    None => Some(set.clone()),
+                };
+                match grown {
+                    Some(g) => run = Some(g),
+                    None => {
+                        close(&mut run, &mut candidates);
+                        run = Some(set);
+                    }
+                }
+            }
+            None => {
+                close(&mut run, &mut candidates);
+                if let Some(inner) = regex_lits(item, depth + 1) {
+                    candidates.push(inner);
+                }
+            }
+        }
+    }
+    close(&mut run, &mut candidates);
+    candidates
+}
+
+/// The gate requirement of a regex check: at the top, each literal run of a concatenation is a
+/// clause of its own (all of them are in every match); below, literals one of which holds.
+fn regex_cnf(pattern: &str) -> Option<Cnf> {
+    use regex_syntax::hir::HirKind;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let to_atoms = |lits: Vec<String>| -> Option<Vec<GateAtom>> {
+        let mut atoms = Vec::new();
+        for l in lits {
+            atoms.extend(lit(&l)?);
+        }
+        Some(atoms)
+    };
+    let sets: Vec<Vec<String>> = match hir.kind() {
+        HirKind::Concat(items) if exact_set(&hir, 0).is_none() => concat_candidates(items, 0),
+        _ => regex_lits(&hir, 0).into_iter().collect(),
+    };
+    and_cnf(sets.into_iter().map(|s| clause(to_atoms(s))))
 }
 
 /// A rule's gate requirement: `None` when the rule must see every event.
-pub(crate) fn gate_requirement(rule: &CompiledRule) -> Option<Vec<GateAtom>> {
-    crate::index::requirement_with(rule, &GateLeaves)
+pub(crate) fn gate_requirement(rule: &CompiledRule) -> Option<Cnf> {
+    let sels: Vec<Option<Cnf>> = rule.sels.iter().map(sel_cnf).collect();
+    cond_cnf(&rule.cond, &sels)
 }
 
 /// The gates of a rule set, one per log source, built the first time a log source is asked for.
 /// Holds its own copy of what it needs, so readers can keep it (`Arc`) without the rule set.
 pub struct SigmaLineGates {
-    rules: Vec<(RuleLogSource, Arc<RuleMeta>, Option<Vec<GateAtom>>)>,
+    rules: Vec<(RuleLogSource, Arc<RuleMeta>, Option<Cnf>)>,
     names: Vec<Arc<str>>,
     /// Literals of other detectors that share the gate (indicators), scanned as given.
     extra: Vec<String>,
@@ -388,30 +517,34 @@ impl SigmaLineGates {
             .iter()
             .filter(|(rls, _, _)| rls.accepts(ls))
             .map(|(_, m, req)| {
-                let text = req.as_ref().map(|atoms| {
-                    atoms
-                        .iter()
-                        .map(|a| match a {
-                            GateAtom::Lit(s) => format!("{s:?}"),
-                            GateAtom::Field(f, c) => {
-                                let name = self.names.get(*f as usize).map_or("?", |n| &**n);
-                                match c {
-                                    FieldCheck::Num(op, bits) => format!(
-                                        "{name} {} {}",
-                                        ["=", "<", "<=", ">", ">="]
-                                            .get(*op as usize)
-                                            .unwrap_or(&"?"),
-                                        f64::from_bits(*bits)
-                                    ),
-                                    FieldCheck::Cidr(net) => format!("{name} in {net}"),
-                                }
-                            }
+                let text = req.as_ref().map(|cnf| {
+                    cnf.iter()
+                        .map(|c| {
+                            let atoms: Vec<String> = c.iter().map(|a| self.atom_text(a)).collect();
+                            atoms.join(" | ")
                         })
                         .collect()
                 });
                 (m.clone(), text)
             })
             .collect()
+    }
+
+    fn atom_text(&self, a: &GateAtom) -> String {
+        match a {
+            GateAtom::Lit(s) => format!("{s:?}"),
+            GateAtom::Field(f, c) => {
+                let name = self.names.get(*f as usize).map_or("?", |n| &**n);
+                match c {
+                    FieldCheck::Num(op, bits) => format!(
+                        "{name} {} {}",
+                        ["=", "<", "<=", ">", ">="].get(*op as usize).unwrap_or(&"?"),
+                        f64::from_bits(*bits)
+                    ),
+                    FieldCheck::Cidr(net) => format!("{name} in {net}"),
+                }
+            }
+        }
     }
 
     /// The literals the gate of `ls` scans for (sorted), or `None` when it has no gate.
@@ -429,7 +562,7 @@ impl SigmaLineGates {
             self.rules
                 .iter()
                 .filter(|(rls, _, _)| rls.accepts(ls))
-                .map(|(_, _, req)| req.as_deref()),
+                .map(|(_, _, req)| req.as_ref()),
             &self.names,
             &self.extra,
         )
@@ -447,14 +580,28 @@ impl LineGateSource for SigmaLineGates {
     }
 }
 
-/// The gate of one log source.
+/// One term of a gate clause: a literal (by index) or a field check (by index).
+#[derive(Debug, Clone, Copy)]
+enum Term {
+    Lit(u32),
+    Check(u32),
+}
+
+/// The gate of one log source: one automaton over every literal of every rule; a line passes
+/// when some rule has every clause held by a literal found or a field check passed.
 #[derive(Debug)]
 pub(crate) struct SigmaGate {
-    /// Over `literals`, ASCII case ignored; `None` when no rule has a literal.
+    /// Over `literals`, ASCII case ignored, all matches reported; `None` when there is none.
     automaton: Option<AhoCorasick>,
     literals: Vec<String>,
     /// Field checks, by field name.
     checks: Vec<(Arc<str>, FieldCheck)>,
+    /// Per rule, its clauses.
+    rules: Vec<Vec<Vec<Term>>>,
+    /// Per literal, the rules that use it.
+    users: Vec<Vec<u32>>,
+    /// Rules with a field check in some clause: tried on every line.
+    checked: Vec<u32>,
 }
 
 /// The UTF-8 bytes of the Kelvin sign, the one non-ASCII character that folds to ASCII, and of
@@ -462,41 +609,95 @@ pub(crate) struct SigmaGate {
 const KELVIN: &[u8] = "\u{212A}".as_bytes();
 const LONG_S: &[u8] = "\u{17F}".as_bytes();
 
+/// Per thread: derived texts, which literals a line holds (generation stamps), which rules
+/// were tried, and the field checks' answers.
+#[derive(Default)]
+struct Scratch {
+    derived: Vec<u8>,
+    gen: u32,
+    lit_seen: Vec<u32>,
+    found: Vec<u32>,
+    rule_seen: Vec<u32>,
+    checks: Vec<Option<bool>>,
+}
+
 thread_local! {
-    static DERIVED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl SigmaGate {
     /// The gate of rules with these requirements; `None` when one has none.
     fn build<'a>(
-        reqs: impl Iterator<Item = Option<&'a [GateAtom]>>,
+        reqs: impl Iterator<Item = Option<&'a Cnf>>,
         names: &[Arc<str>],
         extra: &[String],
     ) -> Option<SigmaGate> {
-        let mut literals = extra.to_vec();
+        let mut lit_ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut check_ids: FxHashMap<(Arc<str>, FieldCheck), u32> = FxHashMap::default();
+        let mut literals = Vec::new();
         let mut checks = Vec::new();
+        let mut rules: Vec<Vec<Vec<Term>>> = Vec::new();
+        let mut lit_term = |s: &str, literals: &mut Vec<String>| -> Term {
+            let next = lit_ids.len() as u32;
+            let id = *lit_ids.entry(s.to_string()).or_insert_with(|| {
+                literals.push(s.to_string());
+                next
+            });
+            Term::Lit(id)
+        };
         for req in reqs {
-            for atom in req? {
-                match atom {
-                    GateAtom::Lit(s) => literals.push(s.clone()),
-                    GateAtom::Field(f, c) => {
-                        let name = names.get(*f as usize)?.clone();
-                        checks.push((name, c.clone()));
+            let mut clauses = Vec::new();
+            for c in req? {
+                let mut terms = Vec::with_capacity(c.len());
+                for atom in c {
+                    terms.push(match atom {
+                        GateAtom::Lit(s) => lit_term(s, &mut literals),
+                        GateAtom::Field(f, check) => {
+                            let name = names.get(*f as usize)?.clone();
+                            let next = check_ids.len() as u32;
+                            let id = *check_ids.entry((name.clone(), check.clone())).or_insert_with(|| {
+                                checks.push((name, check.clone()));
+                                next
+                            });
+                            Term::Check(id)
+                        }
+                    });
+                }
+                clauses.push(terms);
+            }
+            rules.push(clauses);
+        }
+        if !extra.is_empty() {
+            let terms = extra.iter().map(|s| lit_term(s, &mut literals)).collect();
+            rules.push(vec![terms]);
+        }
+        let mut users = vec![Vec::new(); literals.len()];
+        let mut checked = Vec::new();
+        for (r, clauses) in rules.iter().enumerate() {
+            let mut has_check = false;
+            for t in clauses.iter().flatten() {
+                match t {
+                    Term::Lit(l) => {
+                        if let Some(u) = users.get_mut(*l as usize) {
+                            if u.last() != Some(&(r as u32)) {
+                                u.push(r as u32);
+                            }
+                        }
                     }
+                    Term::Check(_) => has_check = true,
                 }
             }
+            if has_check {
+                checked.push(r as u32);
+            }
         }
-        literals.sort();
-        literals.dedup();
-        checks.sort();
-        checks.dedup();
         let automaton = if literals.is_empty() {
             None
         } else {
             Some(
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostFirst)
+                    .match_kind(MatchKind::Standard)
                     .build(&literals)
                     .ok()?,
             )
@@ -505,16 +706,10 @@ impl SigmaGate {
             automaton,
             literals,
             checks,
+            rules,
+            users,
+            checked,
         })
-    }
-
-    fn scan(&self, text: &[u8]) -> bool {
-        if memchr::memmem::find(text, KELVIN).is_some()
-            || memchr::memmem::find(text, LONG_S).is_some()
-        {
-            return true;
-        }
-        self.automaton.as_ref().is_some_and(|ac| ac.is_match(text))
     }
 
     fn field_passes(value: &Value, check: &FieldCheck) -> bool {
@@ -532,25 +727,103 @@ impl SigmaGate {
             }),
         }
     }
+
+    /// Marks the literals `text` holds; true when it holds a character the scan cannot judge.
+    fn scan(&self, text: &[u8], s: &mut Scratch) -> bool {
+        if memchr::memmem::find(text, KELVIN).is_some()
+            || memchr::memmem::find(text, LONG_S).is_some()
+        {
+            return true;
+        }
+        if let Some(ac) = &self.automaton {
+            for m in ac.find_overlapping_iter(text) {
+                let id = m.pattern().as_usize();
+                if let Some(seen) = s.lit_seen.get_mut(id) {
+                    if *seen != s.gen {
+                        *seen = s.gen;
+                        s.found.push(id as u32);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn rule_holds(&self, r: u32, line: &dyn GateLine, s: &mut Scratch) -> bool {
+        let Some(clauses) = self.rules.get(r as usize) else {
+            return false;
+        };
+        clauses.iter().all(|c| {
+            c.iter().any(|t| match *t {
+                Term::Lit(l) => s.lit_seen.get(l as usize) == Some(&s.gen),
+                Term::Check(k) => {
+                    let k = k as usize;
+                    if let Some(answer) = s.checks.get(k).copied().flatten() {
+                        return answer;
+                    }
+                    let answer = self.checks.get(k).is_some_and(|(name, check)| {
+                        line.field(name).is_some_and(|v| Self::field_passes(&v, check))
+                    });
+                    if let Some(slot) = s.checks.get_mut(k) {
+                        *slot = Some(answer);
+                    }
+                    answer
+                }
+            })
+        })
+    }
+
+    fn decide(&self, line: &dyn GateLine, s: &mut Scratch) -> bool {
+        s.gen = s.gen.wrapping_add(1);
+        if s.gen == 0 || s.lit_seen.len() != self.literals.len() || s.rule_seen.len() != self.rules.len() {
+            s.lit_seen = vec![0; self.literals.len()];
+            s.rule_seen = vec![0; self.rules.len()];
+            s.gen = 1;
+        }
+        s.found.clear();
+        s.checks.clear();
+        s.checks.resize(self.checks.len(), None);
+        if self.scan(line.raw(), s) {
+            return true;
+        }
+        let mut derived = std::mem::take(&mut s.derived);
+        derived.clear();
+        line.derived_texts(&mut derived);
+        let odd = !derived.is_empty() && self.scan(&derived, s);
+        s.derived = derived;
+        if odd {
+            return true;
+        }
+        let found = std::mem::take(&mut s.found);
+        let mut pass = false;
+        'rules: for &l in &found {
+            for &r in self.users.get(l as usize).map(Vec::as_slice).unwrap_or_default() {
+                if let Some(seen) = s.rule_seen.get_mut(r as usize) {
+                    if *seen == s.gen {
+                        continue;
+                    }
+                    *seen = s.gen;
+                }
+                if self.rule_holds(r, line, s) {
+                    pass = true;
+                    break 'rules;
+                }
+            }
+        }
+        s.found = found;
+        pass || self
+            .checked
+            .iter()
+            .any(|&r| s.rule_seen.get(r as usize) != Some(&s.gen) && self.rule_holds(r, line, s))
+    }
 }
 
 impl LineGate for SigmaGate {
     fn may_match(&self, line: &dyn GateLine) -> bool {
-        if self.scan(line.raw()) {
-            return true;
-        }
-        let derived = DERIVED.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            buf.clear();
-            line.derived_texts(&mut buf);
-            !buf.is_empty() && self.scan(&buf)
-        });
-        if derived {
-            return true;
-        }
-        self.checks.iter().any(|(name, check)| {
-            line.field(name)
-                .is_some_and(|v| Self::field_passes(&v, check))
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => self.decide(line, &mut s),
+            // Never reached (the gate does not call itself); letting the line through is safe.
+            Err(_) => true,
         })
     }
 }
