@@ -73,7 +73,7 @@ fn trimmed(x: &str) -> String {
 const IPV4_RE: &str = r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$";
 
 /// The number a text holds, or NULL.
-fn number_of(x: &str) -> String {
+pub(crate) fn number_of(x: &str) -> String {
     // ClickHouse's parser takes no `inf` or `nan`; Rust's does, in any case.
     let t = format!("lower({})", trimmed(x));
     format!(
@@ -425,9 +425,11 @@ pub struct Plan {
     pub queries: Vec<Query>,
     /// Rules not expressed, with the reason; none is dropped silently.
     pub skipped: Vec<Skipped>,
-    /// Correlation rules: not SQL; spoor runs their windows over the rows the queries return
-    /// (the matches of their base rules), with the local engine's code.
-    pub correlations: Vec<Arc<RuleMeta>>,
+    /// Correlations as window queries, run in the server.
+    pub correlations: Vec<crate::CorrelationQuery>,
+    /// Correlations not expressed in SQL, with the reason: spoor runs their windows over the
+    /// rows the queries return (the matches of their base rules), with the local engine's code.
+    pub correlations_local: Vec<Skipped>,
 }
 
 /// SQL text per query beyond which rules go to a further query of the same log source (the
@@ -475,9 +477,12 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
             }),
         }
     }
-    for c in set.correlations().rules() {
-        out.correlations.push(c.clone());
-    }
+    let (queries, local) = crate::corr2sql::correlation_queries(set, database, table);
+    out.correlations = queries;
+    out.correlations_local = local
+        .into_iter()
+        .map(|(rule, reason)| Skipped { rule, reason })
+        .collect();
     for (ls, rules, kw) in groups {
         let mut chunk: Vec<&(usize, String)> = Vec::new();
         let mut size = 0;

@@ -25,10 +25,14 @@
 
 mod client;
 mod convert;
+mod corr2sql;
+mod corr_row;
 mod ingest;
 mod row;
 
 pub use client::{valid_identifier, Client, Config, MAX_ROW_BYTES};
+pub use corr2sql::CorrelationQuery;
+pub use corr_row::{parse_correlation_row, CorrelationRow};
 pub use convert::{lit, logsource_sql, plan, rule_sql, Plan, Query, Skipped};
 pub use ingest::{InsertStats, Inserter};
 pub use row::{create_table_sql, parse_hit_row, push_insert_line, HitRow};
@@ -157,6 +161,39 @@ pub fn run_plan(
                 found.push(Finding::from_event(meta.meta.clone(), &ev));
             }
             sink(&ev, found);
+            Ok(())
+        });
+        match got {
+            Ok(rows) => {
+                stats.rows += rows;
+                stats.queries += 1;
+            }
+            Err(e @ (Error::Server { .. } | Error::MissingFunction(_))) => {
+                stats.failed.push((qi, e))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(stats)
+}
+
+/// Runs the correlation queries of `plan` and hands each finding to `sink` as its row arrives
+/// (those of correlations that only feed others included: their `feeds_only` flag says so).
+/// A query the server refuses is recorded in `failed` (by index into `plan.correlations`).
+pub fn run_correlations(
+    client: &Client,
+    set: &RuleSet,
+    plan: &Plan,
+    mut sink: impl FnMut(Finding),
+) -> Result<RunStats, Error> {
+    let mut stats = RunStats::default();
+    let views: Vec<_> = set.correlations().views().collect();
+    for (qi, q) in plan.correlations.iter().enumerate() {
+        let view = views
+            .get(q.index)
+            .ok_or_else(|| Error::Response(format!("no correlation {}", q.index)))?;
+        let got = client.query_lines(&q.sql, |line| {
+            sink(parse_correlation_row(line)?.to_finding(view)?);
             Ok(())
         });
         match got {
