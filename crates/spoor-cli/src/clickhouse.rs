@@ -5,7 +5,9 @@
 use crate::args::{ClickHouseArgs, ConvertArgs, HuntArgs, IngestArgs};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
-use spoor_clickhouse::{Client, Config, InsertStats, Inserter};
+use crate::pipeline::Collector;
+use spoor_clickhouse::{Client, Config, InsertStats, Inserter, TimeRange};
+use std::collections::HashSet;
 use spoor_event::{RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use std::io::Write;
@@ -13,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// Most bytes of one insert.
 const BATCH_BYTES: usize = 32 << 20;
+/// Findings handed to the sorter at once while rows stream in.
+const STREAM_BATCH: usize = 512;
 
 /// The client of `url` with the credentials from the environment or the password file.
 fn client(url: &str, ch: &ClickHouseArgs) -> Result<Client> {
@@ -159,10 +163,12 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(
         out,
-        "-- spoor convert --to clickhouse: {} queries, {} rules expressed, {} not",
+        "-- spoor convert --to clickhouse: {} queries, {} rules expressed, {} not; {} correlations as window queries, {} not",
         plan.queries.len(),
         plan.queries.iter().map(|q| q.rules.len()).sum::<usize>(),
-        plan.skipped.len()
+        plan.skipped.len(),
+        plan.correlations.len(),
+        plan.correlations_local.len()
     )?;
     writeln!(
         out,
@@ -187,9 +193,19 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
     for c in &plan.correlations {
         writeln!(
             out,
-            "-- correlation: {} {}: windows run by spoor over the rows of its base rules",
-            comment(&c.id),
-            comment(&c.title)
+            "-- correlation: {} {}: a window query over its inputs; one row per finding",
+            comment(&c.rule.id),
+            comment(&c.rule.title)
+        )?;
+        writeln!(out, "{};\n", c.sql)?;
+    }
+    for s in &plan.correlations_local {
+        writeln!(
+            out,
+            "-- correlation: {} {}: run by spoor over the rows of its base rules: {}",
+            comment(&s.rule.id),
+            comment(&s.rule.title),
+            comment(&s.reason)
         )?;
     }
     for s in &plan.skipped {
@@ -205,7 +221,9 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Runs `spoor hunt --clickhouse`.
+/// Runs `spoor hunt --clickhouse`: the queries stream their rows into the same chain as the
+/// local hunt (filter -> [`Collector`]'s spilling sorter -> writers), so memory stays flat
+/// however many rows match.
 pub fn hunt(args: HuntArgs) -> Result<i32> {
     let started = Instant::now();
     let url = args.clickhouse.as_deref().unwrap_or_default();
@@ -216,6 +234,10 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         bail!("--scan and --iocs are not available with --clickhouse yet");
     }
     let filter = output::filter_of(&args.out)?;
+    let range = TimeRange {
+        from: filter.from,
+        to: filter.to,
+    };
     let client = client(url, &args.ch)?;
     if !spoor_clickhouse::valid_identifier(&args.ch.table) {
         bail!("--table '{}': letters, digits and '_' only", args.ch.table);
@@ -231,32 +253,58 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
             "the built-in indicators are not run inside ClickHouse yet (only Sigma rules)".into(),
         );
     }
-    let plan = spoor_clickhouse::plan(&sigma, &client.config().database, &args.ch.table);
+    let plan = spoor_clickhouse::plan_in(&sigma, &client.config().database, &args.ch.table, range);
     for s in &plan.skipped {
         warnings.push(format!(
             "not run inside ClickHouse: {} {}: {}",
             s.rule.id, s.rule.title, s.reason
         ));
     }
+    for s in &plan.correlations_local {
+        warnings.push(format!(
+            "correlation run by spoor over the rows of its base rules, not in ClickHouse: {} {}: {}",
+            s.rule.id, s.rule.title, s.reason
+        ));
+    }
     client.ping()?;
     let events = spoor_clickhouse::count_events(&client, &args.ch.table)?;
-    // Correlations: their windows run here, with the local engine's code, over the matches of
-    // their base rules that the queries stream back.
+    let mut outputs = output::Outputs::open(&args.out, "spoor hunt --clickhouse")?;
+    let collector = Collector::new(filter, args.sort_budget_mib.saturating_mul(1 << 20));
+    // Correlations that SQL does not express run here, with the local engine's code, over the
+    // matches of their base rules that the queries stream back; the others' findings from
+    // this chain are dropped (the server made them).
+    let local_corr: HashSet<&str> = plan
+        .correlations_local
+        .iter()
+        .map(|s| s.rule.id.as_str())
+        .collect();
     let mut chain = StatefulChain::new();
-    if !sigma.correlations().is_empty() {
+    if !local_corr.is_empty() {
         chain.push(sigma.correlations());
     }
     let mut partials = chain.start();
-    let mut findings = Vec::new();
+    let mut batch = Vec::new();
     let run = spoor_clickhouse::run_plan(&client, &sigma, &plan, |ev, hits| {
         chain.observe(&mut partials, ev, &hits);
-        findings.extend(
-            hits.into_iter()
-                .filter(|f| !f.rule.feeds_only && filter.check(f).is_ok()),
-        );
+        batch.extend(hits.into_iter().filter(|f| !f.rule.feeds_only));
+        if batch.len() >= STREAM_BATCH {
+            collector.take(&mut batch);
+        }
     })?;
-    let stateful = chain.finish([partials]);
-    findings.extend(stateful.findings);
+    let corr_run = spoor_clickhouse::run_correlations(&client, &sigma, &plan, |f| {
+        if !f.rule.feeds_only {
+            batch.push(f);
+        }
+        if batch.len() >= STREAM_BATCH {
+            collector.take(&mut batch);
+        }
+    })?;
+    collector.take(&mut batch);
+    let mut stateful = chain.finish([partials]);
+    stateful
+        .findings
+        .retain(|f| local_corr.contains(f.rule.id.as_str()));
+    collector.take(&mut stateful.findings);
     warnings.extend(stateful.notes);
     for (qi, e) in &run.failed {
         let q = &plan.queries[*qi];
@@ -267,7 +315,21 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
             q.rules.len()
         ));
     }
-    let findings = output::select(findings, &filter);
+    for (qi, e) in &corr_run.failed {
+        let q = &plan.correlations[*qi];
+        warnings.push(format!(
+            "the query of correlation {} {} failed: {e}",
+            q.rule.id, q.rule.title
+        ));
+    }
+    warnings.insert(0, format!(
+        "ClickHouse: {} rule queries ({} rows), {} correlations as window queries ({} findings), {} correlations run by spoor",
+        run.queries,
+        run.rows,
+        corr_run.queries,
+        corr_run.rows,
+        plan.correlations_local.len()
+    ));
     let mut summary = RunSummary {
         events,
         rules_loaded: counts.ok,
@@ -276,15 +338,22 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         warnings,
         ..RunSummary::default()
     };
-    output::count_findings(&findings, &mut summary);
+    let sorted = collector.finish(&mut |f| {
+        output::count_finding(&f, &mut summary);
+        outputs.write(&f);
+    })?;
+    summary.spilled_bytes = sorted.spilled_bytes;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    let shown = output::write_all(&args.out, "spoor hunt --clickhouse", &findings, &summary)?;
+    summary.peak_rss_bytes = output::peak_rss_bytes();
+    let shown = outputs.finish(&summary)?;
     if !shown {
         output::print_summary(&summary);
     }
-    Ok(if counts.invalid > 0 || !run.failed.is_empty() {
-        3
-    } else {
-        0
-    })
+    Ok(
+        if counts.invalid > 0 || !run.failed.is_empty() || !corr_run.failed.is_empty() {
+            3
+        } else {
+            0
+        },
+    )
 }

@@ -11,7 +11,8 @@ use common::{jsonl, spoor};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-type Key = (String, String, String, String);
+/// (rule id, path, position, time, the correlation's group, window, value, events and origins).
+type Key = (String, String, String, String, String);
 
 /// The Sigma findings (single-event and correlation) of a JSONL output: (rule id, path,
 /// position, time).
@@ -30,6 +31,9 @@ fn sigma_keys(out: &[u8]) -> BTreeSet<Key> {
                 src["path"].as_str().unwrap_or_default().to_string(),
                 pos,
                 v["timestamp"].to_string(),
+                v.get("correlation")
+                    .map(|c| format!("{c} {}", v["logsource"]))
+                    .unwrap_or_default(),
             )
         })
         .collect()
@@ -39,8 +43,9 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Ingests `path` into `table`, hunts it both ways with `rules` and compares.
-fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> usize {
+/// Ingests `path` into `table`, hunts it both ways with `rules` and compares; returns the
+/// number of findings and of correlation findings among them.
+fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> (usize, usize) {
     let rule_args: Vec<String> = rules
         .iter()
         .flat_map(|r| ["-r".to_string(), r.display().to_string()])
@@ -91,7 +96,10 @@ fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> usize
         l.len(),
         r.len()
     );
-    l.len()
+    // The correlations ran in the server, not in spoor.
+    let err = String::from_utf8_lossy(&remote.stderr);
+    assert!(err.contains(", 0 correlations run by spoor"), "{err}");
+    (l.len(), l.iter().filter(|k| !k.4.is_empty()).count())
 }
 
 #[test]
@@ -100,8 +108,9 @@ fn clickhouse_hunt_equals_local_hunt_on_examples() {
         return;
     };
     let n = differential(&server.url, "examples", Path::new("examples/logs"), &[]);
-    // examples/README.md lists 49 findings, single-event and correlation Sigma ones.
-    assert_eq!(n, 49);
+    // examples/README.md lists 49 findings, single-event and correlation Sigma ones, 8 of
+    // them correlations (event_count, value_count, value_sum, temporal_ordered and chained).
+    assert_eq!(n, (49, 8));
     // Re-ingest adds nothing: the same events, the same findings.
     let again = differential(&server.url, "examples", Path::new("examples/logs"), &[]);
     assert_eq!(again, n);
@@ -115,25 +124,33 @@ fn clickhouse_hunt_equals_local_hunt_on_corpora() {
     let Some(server) = harness::start("clickhouse_hunt_equals_local_hunt_on_corpora", None) else {
         return;
     };
-    let web = differential(&server.url, "sotm34", &corpora.join("web/sotm34"), &[]);
-    assert!(web > 100, "{web}");
-    let evtx = differential(
+    let (web, web_corr) = differential(&server.url, "sotm34", &corpora.join("web/sotm34"), &[]);
+    assert!(web > 100 && web_corr > 0, "{web} {web_corr}");
+    let (evtx, evtx_corr) = differential(
         &server.url,
         "evtx",
         &corpora.join("evtx-attack-samples"),
         &[],
     );
-    assert!(evtx > 100, "{evtx}");
+    assert!(evtx > 100 && evtx_corr > 0, "{evtx} {evtx_corr}");
+    // Hayabusa's correlation rules (4625/4648 guessing and spraying) on the same table.
+    let (_, hayabusa_corr) = differential(
+        &server.url,
+        "evtx",
+        &corpora.join("evtx-attack-samples"),
+        &[corpora.join("hayabusa-correlation")],
+    );
+    assert!(hayabusa_corr > evtx_corr, "{hayabusa_corr} {evtx_corr}");
     // SigmaHQ's web and Windows rules, thousands of them, on the same tables.
     let sigma = corpora.join("sigma/rules");
-    let web_hq = differential(
+    let (web_hq, _) = differential(
         &server.url,
         "sotm34",
         &corpora.join("web/sotm34"),
         &[sigma.join("web")],
     );
     assert!(web_hq >= web, "{web_hq}");
-    let evtx_hq = differential(
+    let (evtx_hq, _) = differential(
         &server.url,
         "evtx",
         &corpora.join("evtx-attack-samples"),

@@ -15,6 +15,7 @@ use spoor_sigma::ir::{
     Check, CmpOp, CompiledRule, Cond, Mode, RefHow, Sel, Target, Test, TestKind,
 };
 use spoor_sigma::{event_values_satisfying, LogSourcePart, RuleLogSource, RuleSet, StrMatch};
+use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -457,8 +458,62 @@ fn ls_label(ls: &RuleLogSource) -> String {
 /// The rules of one log source: (rule index, its SQL), and whether any reads `kw`.
 type Group = (RuleLogSource, Vec<(usize, String)>, bool);
 
+/// The time span of a hunt (`--from`/`--to`), pushed down into the queries' `WHERE`: rows
+/// outside it are not read by the single-event queries, and correlation findings are kept by
+/// their start (their windows still see every event, as in the local hunt, where the span
+/// filters findings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Earliest time kept (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Latest time kept (inclusive).
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// The condition on a `DateTime64(9)` column `col`, or `None` when the range is open.
+    pub fn on_time_column(&self, col: &str) -> Option<String> {
+        let lit = |t: &DateTime<Utc>| {
+            format!(
+                "toDateTime64('{}', 9, 'UTC')",
+                t.format("%Y-%m-%d %H:%M:%S%.9f")
+            )
+        };
+        let mut parts = Vec::new();
+        if let Some(f) = &self.from {
+            parts.push(format!("{col} >= {}", lit(f)));
+        }
+        if let Some(t) = &self.to {
+            parts.push(format!("{col} <= {}", lit(t)));
+        }
+        (!parts.is_empty()).then(|| format!("(isNotNull({col}) AND {})", parts.join(" AND ")))
+    }
+
+    /// The condition on an `Int64` nanosecond column `col`, or `None` when the range is open.
+    pub fn on_nanos(&self, col: &str) -> Option<String> {
+        // Outside the nanosecond range (years 1677-2262) a bound keeps everything or nothing.
+        let ns = |t: &DateTime<Utc>| {
+            t.timestamp_nanos_opt()
+                .unwrap_or(if t.timestamp() < 0 { i64::MIN } else { i64::MAX })
+        };
+        let mut parts = Vec::new();
+        if let Some(f) = &self.from {
+            parts.push(format!("{col} >= {}", ns(f)));
+        }
+        if let Some(t) = &self.to {
+            parts.push(format!("{col} <= {}", ns(t)));
+        }
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
+}
+
 /// Builds the plan of `set` over `database.table` (names checked by the caller).
 pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
+    plan_in(set, database, table, TimeRange::default())
+}
+
+/// [`plan`] for the events of `range` only.
+pub fn plan_in(set: &RuleSet, database: &str, table: &str, range: TimeRange) -> Plan {
     let mut out = Plan::default();
     // Group rules by log source, in first-seen order.
     let mut groups: Vec<Group> = Vec::new();
@@ -477,7 +532,7 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
             }),
         }
     }
-    let (queries, local) = crate::corr2sql::correlation_queries(set, database, table);
+    let (queries, local) = crate::corr2sql::correlation_queries(set, database, table, range);
     out.correlations = queries;
     out.correlations_local = local
         .into_iter()
@@ -493,7 +548,7 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
             out.queries.push(Query {
                 logsource: ls_label(&ls),
                 rules: chunk.iter().map(|(i, _)| *i).collect(),
-                sql: query_sql(database, table, &ls, chunk, kw),
+                sql: query_sql(database, table, &ls, chunk, kw, range),
             });
             chunk.clear();
         };
@@ -516,6 +571,7 @@ fn query_sql(
     ls: &RuleLogSource,
     rules: &[&(usize, String)],
     kw: bool,
+    range: TimeRange,
 ) -> String {
     // Each rule's condition is written once: the inner query tags the rows of the log source,
     // the outer keeps those with a tag.
@@ -538,11 +594,15 @@ fn query_sql(
         "SELECT path, pos_kind, pos, product, category, service, raw, event,\n\
          arrayFilter(i -> i > 0, [\n{}\n]) AS hits\n\
          FROM {database}.{table} FINAL\n\
-         WHERE {}\n\
+         WHERE {}{}\n\
          ) WHERE notEmpty(hits)\n\
          FORMAT JSONEachRow",
         tags.join(",\n"),
         logsource_sql(ls),
+        range
+            .on_time_column("time")
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default(),
     );
     sql
 }

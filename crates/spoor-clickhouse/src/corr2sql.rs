@@ -22,7 +22,7 @@
 //! a group or value field holding an array or repeated in one event (the table keeps texts
 //! only), and the local engine's cap of [`spoor_sigma::MAX_WINDOW`] inputs per window.
 
-use crate::convert::{lit, logsource_sql, number_of, rule_sql};
+use crate::convert::{lit, logsource_sql, number_of, rule_sql, TimeRange};
 use spoor_event::RuleMeta;
 use spoor_sigma::{CorrelationInput, CorrelationType, CorrelationView, MetricCondition, RuleSet};
 use std::fmt::Write as _;
@@ -48,6 +48,7 @@ pub fn correlation_queries(
     set: &RuleSet,
     database: &str,
     table: &str,
+    range: TimeRange,
 ) -> (Vec<CorrelationQuery>, Vec<(Arc<RuleMeta>, String)>) {
     let views: Vec<CorrelationView> = set.correlations().views().collect();
     let mut ctes: Vec<Option<String>> = Vec::with_capacity(views.len());
@@ -78,7 +79,11 @@ pub fn correlation_queries(
                      toString(peak) AS value, toString(events) AS events, key, \
                      arrayMap(o -> o.1, origins) AS o_path, arrayMap(o -> o.2, origins) AS o_kind, \
                      arrayMap(o -> toString(o.3), origins) AS o_pos, product, category, service\n\
-                     FROM ep_{k}\nFORMAT JSONEachRow"
+                     FROM ep_{k}{}\nFORMAT JSONEachRow",
+                    range
+                        .on_nanos("start")
+                        .map(|c| format!(" WHERE {c}"))
+                        .unwrap_or_default()
                 );
                 done.push(CorrelationQuery {
                     index: k,

@@ -33,7 +33,7 @@ mod row;
 pub use client::{valid_identifier, Client, Config, MAX_ROW_BYTES};
 pub use corr2sql::CorrelationQuery;
 pub use corr_row::{parse_correlation_row, CorrelationRow};
-pub use convert::{lit, logsource_sql, plan, rule_sql, Plan, Query, Skipped};
+pub use convert::{lit, logsource_sql, plan, plan_in, rule_sql, Plan, Query, Skipped, TimeRange};
 pub use ingest::{InsertStats, Inserter};
 pub use row::{create_table_sql, parse_hit_row, push_insert_line, HitRow};
 
