@@ -440,8 +440,8 @@ pub struct IngestArgs {
     /// Table and connection.
     #[command(flatten)]
     pub ch: ClickHouseArgs,
-    /// A cluster to create a Replicated table per shard and a Distributed table on
-    /// (not implemented yet: refused with a message).
+    /// A cluster: creates `<table>_local` (ReplicatedReplacingMergeTree) on every shard `ON
+    /// CLUSTER` and the Distributed table `<table>` that events are inserted through.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
     /// Events per insert.

@@ -3,13 +3,13 @@
 //! module wires them to the readers, the rule loader and the writers.
 
 use crate::args::{ClickHouseArgs, ConvertArgs, HuntArgs, IngestArgs};
+use crate::pipeline::Collector;
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
-use crate::pipeline::Collector;
 use spoor_clickhouse::{Client, Config, InsertStats, Inserter, TimeRange};
-use std::collections::HashSet;
 use spoor_event::{RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
+use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -44,15 +44,12 @@ fn client(url: &str, ch: &ClickHouseArgs) -> Result<Client> {
 /// Runs `spoor ingest`.
 pub fn ingest(args: IngestArgs) -> Result<i32> {
     let started = Instant::now();
-    if let Some(c) = &args.cluster {
-        bail!(
-            "--cluster {c}: Replicated and Distributed tables are not implemented yet; create them \
-             by hand as docs/clickhouse.md shows and ingest into the Distributed table with --table"
-        );
-    }
     let client = client(&args.clickhouse, &args.ch)?;
     client.ping()?;
-    spoor_clickhouse::create_table(&client, &args.ch.table)?;
+    match &args.cluster {
+        Some(c) => spoor_clickhouse::create_cluster_table(&client, &args.ch.table, c)?,
+        None => spoor_clickhouse::create_table(&client, &args.ch.table)?,
+    }
     let mut opts = scan::walk_options(&args.walk);
     opts.syslog_year = args.syslog_year;
     if let Some(f) = &args.format_in {

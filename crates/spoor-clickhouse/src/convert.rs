@@ -10,12 +10,12 @@
 //! Every literal goes through [`lit`]; no text from a rule or an event is written into SQL any
 //! other way.
 
+use chrono::{DateTime, Utc};
 use spoor_event::RuleMeta;
 use spoor_sigma::ir::{
     Check, CmpOp, CompiledRule, Cond, Mode, RefHow, Sel, Target, Test, TestKind,
 };
 use spoor_sigma::{event_values_satisfying, LogSourcePart, RuleLogSource, RuleSet, StrMatch};
-use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -493,8 +493,11 @@ impl TimeRange {
     pub fn on_nanos(&self, col: &str) -> Option<String> {
         // Outside the nanosecond range (years 1677-2262) a bound keeps everything or nothing.
         let ns = |t: &DateTime<Utc>| {
-            t.timestamp_nanos_opt()
-                .unwrap_or(if t.timestamp() < 0 { i64::MIN } else { i64::MAX })
+            t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            })
         };
         let mut parts = Vec::new();
         if let Some(f) = &self.from {

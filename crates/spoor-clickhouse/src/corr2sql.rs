@@ -170,7 +170,10 @@ fn correlation_ctes(
             CorrelationInput::Rule(r) => {
                 let rule = set.compiled().get(r).ok_or("unknown base rule")?;
                 let (pred, kw) = rule_sql(set, r).map_err(|e| {
-                    format!("its rule '{}' is not expressed in SQL: {e}", rule.meta.title)
+                    format!(
+                        "its rule '{}' is not expressed in SQL: {e}",
+                        rule.meta.title
+                    )
                 })?;
                 let key: Vec<String> = gf.iter().map(|f| field_value(f)).collect();
                 let xs = exposed(&key, &|n| field_value(n));

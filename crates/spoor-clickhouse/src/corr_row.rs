@@ -169,7 +169,10 @@ mod tests {
             .unwrap();
         let info = f.correlation.as_ref().unwrap();
         assert_eq!(info.value, 3.0);
-        assert_eq!(info.group, vec![("IpAddress".into(), Some("10.0.0.1".into()))]);
+        assert_eq!(
+            info.group,
+            vec![("IpAddress".into(), Some("10.0.0.1".into()))]
+        );
         assert_eq!(f.source.position, Position::Record(5));
         assert_eq!(
             (info.window_end - info.window_start).num_seconds(),

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod cluster;
 mod convert;
 mod corr2sql;
 mod corr_row;
@@ -31,9 +32,10 @@ mod ingest;
 mod row;
 
 pub use client::{valid_identifier, Client, Config, MAX_ROW_BYTES};
+pub use cluster::cluster_table_sql;
+pub use convert::{lit, logsource_sql, plan, plan_in, rule_sql, Plan, Query, Skipped, TimeRange};
 pub use corr2sql::CorrelationQuery;
 pub use corr_row::{parse_correlation_row, CorrelationRow};
-pub use convert::{lit, logsource_sql, plan, plan_in, rule_sql, Plan, Query, Skipped, TimeRange};
 pub use ingest::{InsertStats, Inserter};
 pub use row::{create_table_sql, parse_hit_row, push_insert_line, HitRow};
 
@@ -98,6 +100,15 @@ impl Error {
 pub fn create_table(client: &Client, table: &str) -> Result<(), Error> {
     check_table(table)?;
     client.execute(&create_table_sql(&client.config().database, table))?;
+    Ok(())
+}
+
+/// Creates the events table on `cluster` when missing (see [`cluster_table_sql`]); inserts and
+/// hunts then go through the Distributed table `table`.
+pub fn create_cluster_table(client: &Client, table: &str, cluster: &str) -> Result<(), Error> {
+    for sql in cluster_table_sql(&client.config().database, table, cluster)? {
+        client.execute(&sql)?;
+    }
     Ok(())
 }
 

@@ -77,8 +77,15 @@ correlation: {type: event_count, rules: [ok], timespan: 10m, condition: {gte: 2}
 "#;
 
 fn ev(n: u64, secs: i64, id: i64, ip: Option<&str>, user: &str, bytes: &str) -> Event {
-    let mut e = Event::new(if n % 3 == 0 { "b.evtx" } else { "a.evtx" }, Position::Record(n))
-        .with_logsource(LogSource::new(Some("windows"), None, Some("security")));
+    let mut e = Event::new(
+        if n.is_multiple_of(3) {
+            "b.evtx"
+        } else {
+            "a.evtx"
+        },
+        Position::Record(n),
+    )
+    .with_logsource(LogSource::new(Some("windows"), None, Some("security")));
     e.timestamp = Some(chrono::DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap());
     e.push("EventID", id);
     if let Some(ip) = ip {
@@ -113,11 +120,18 @@ fn events() -> Vec<Event> {
     // Address 2: a success before failures (temporal, not ordered), spaced widely.
     v.push(ev(next(), 1000, 4624, Some("10.0.0.2"), "z", "1"));
     for i in 0..5 {
-        v.push(ev(next(), 1010 + i * 100, 4625, Some("10.0.0.2"), "z", "30"));
+        v.push(ev(
+            next(),
+            1010 + i * 100,
+            4625,
+            Some("10.0.0.2"),
+            "z",
+            "30",
+        ));
     }
     // No address at all: its own group.
     for i in 0..4 {
-        v.push(ev(next(), 2000 + i, 4625, None, &format!("u{i}"), " 25 ")); 
+        v.push(ev(next(), 2000 + i, 4625, None, &format!("u{i}"), " 25 "));
     }
     v.push(ev(next(), 2003, 4624, None, "u0", "1e1"));
     v
@@ -171,11 +185,7 @@ fn local(set: &RuleSet, evs: &[Event]) -> BTreeSet<Key> {
             .collect();
         corr.observe(&mut part, e, &found);
     }
-    corr.finish(part)
-        .findings
-        .iter()
-        .map(key)
-        .collect()
+    corr.finish(part).findings.iter().map(key).collect()
 }
 
 #[test]
