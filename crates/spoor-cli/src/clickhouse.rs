@@ -11,6 +11,7 @@ use spoor_event::{RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most bytes of one insert.
@@ -227,8 +228,10 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     if !args.paths.is_empty() {
         bail!("--clickhouse hunts the table: give no PATH (load files with `spoor ingest`)");
     }
-    if !args.scan.is_empty() || !args.iocs.is_empty() {
-        bail!("--scan and --iocs are not available with --clickhouse yet");
+    if !args.scan.is_empty() {
+        bail!(
+            "--scan reads files, which are not in the table: it is not available with --clickhouse"
+        );
     }
     let filter = output::filter_of(&args.out)?;
     let range = TimeRange {
@@ -241,14 +244,16 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     }
     let mut warnings = Vec::new();
     let sigma = load::sigma_rules(!args.no_builtin, &args.rules, args.placeholders.as_deref())?;
-    let counts = load::sigma_counts(&sigma, &mut warnings);
-    if sigma.is_empty() {
-        bail!("nothing to hunt with: no rule loaded");
-    }
-    if !args.no_builtin {
-        warnings.push(
-            "the built-in indicators are not run inside ClickHouse yet (only Sigma rules)".into(),
-        );
+    let mut counts = load::sigma_counts(&sigma, &mut warnings);
+    let (iocs, ioc_counts) = load::indicators(
+        !args.no_builtin,
+        &args.iocs,
+        args.ioc_valid_only,
+        &mut warnings,
+    )?;
+    counts.add(ioc_counts);
+    if sigma.is_empty() && iocs.is_none() {
+        bail!("nothing to hunt with: no rule or indicator loaded");
     }
     let plan = spoor_clickhouse::plan_in(&sigma, &client.config().database, &args.ch.table, range);
     for s in &plan.skipped {
@@ -270,10 +275,10 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     // Correlations that SQL does not express run here, with the local engine's code, over the
     // matches of their base rules that the queries stream back; the others' findings from
     // this chain are dropped (the server made them).
-    let local_corr: HashSet<&str> = plan
+    let local_corr: HashSet<*const spoor_event::RuleMeta> = plan
         .correlations_local
         .iter()
-        .map(|s| s.rule.id.as_str())
+        .map(|s| Arc::as_ptr(&s.rule))
         .collect();
     let mut chain = StatefulChain::new();
     if !local_corr.is_empty() {
@@ -288,6 +293,11 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
             collector.take(&mut batch);
         }
     })?;
+    let ioc_run = match &iocs {
+        Some(set) => hunt_indicators(&client, &args.ch.table, set, range, &collector)?,
+        None => IocRun::default(),
+    };
+    warnings.extend(ioc_run.warnings);
     let corr_run = spoor_clickhouse::run_correlations(&client, &sigma, &plan, |f| {
         if !f.rule.feeds_only {
             batch.push(f);
@@ -300,7 +310,7 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     let mut stateful = chain.finish([partials]);
     stateful
         .findings
-        .retain(|f| local_corr.contains(f.rule.id.as_str()));
+        .retain(|f| local_corr.contains(&Arc::as_ptr(&f.rule)));
     collector.take(&mut stateful.findings);
     warnings.extend(stateful.notes);
     for (qi, e) in &run.failed {
@@ -320,9 +330,10 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         ));
     }
     warnings.insert(0, format!(
-        "ClickHouse: {} rule queries ({} rows), {} correlations as window queries ({} findings), {} correlations run by spoor",
+        "ClickHouse: {} rule queries ({} rows), {} indicator candidate rows, {} correlations as window queries ({} findings), {} correlations run by spoor",
         run.queries,
         run.rows,
+        ioc_run.rows,
         corr_run.queries,
         corr_run.rows,
         plan.correlations_local.len()
@@ -347,10 +358,96 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         output::print_summary(&summary);
     }
     Ok(
-        if counts.invalid > 0 || !run.failed.is_empty() || !corr_run.failed.is_empty() {
+        if counts.invalid > 0
+            || !run.failed.is_empty()
+            || !corr_run.failed.is_empty()
+            || ioc_run.failed
+        {
             3
         } else {
             0
         },
     )
+}
+
+/// What the indicator part of a hunt inside ClickHouse did.
+#[derive(Default)]
+struct IocRun {
+    rows: u64,
+    failed: bool,
+    warnings: Vec<String>,
+}
+
+/// Indicators inside ClickHouse: the server selects the rows that may match (set membership on
+/// the mapped fields, networks with guarded `isIPAddressInRange`), and spoor's own matcher and
+/// STIX correlation decide on them, as in a local hunt. Indicators whose patterns bound no
+/// value (only `LIKE`, `MATCHES`, `NOT`...) would need every row: they are listed, not run.
+fn hunt_indicators(
+    client: &Client,
+    table: &str,
+    set: &spoor_ioc::IocSet,
+    range: TimeRange,
+    collector: &Collector,
+) -> Result<IocRun> {
+    use spoor_event::Detector;
+    let pre = set.prefilter();
+    let mut out = IocRun::default();
+    let skipped: HashSet<*const spoor_event::RuleMeta> =
+        pre.unfiltered.iter().map(|(m, _)| Arc::as_ptr(m)).collect();
+    for (m, why) in &pre.unfiltered {
+        out.warnings.push(format!(
+            "indicator not run inside ClickHouse: {} {}: {why}",
+            m.id, m.title
+        ));
+    }
+    let terms = spoor_clickhouse::IocTerms {
+        fields: &pre.fields,
+        ip_fields: &pre.ip_fields,
+        needles: &pre.needles,
+        networks: &pre.networks,
+    };
+    let db = client.config().database.clone();
+    let Some(sql) = spoor_clickhouse::ioc_query(&db, table, terms, range) else {
+        return Ok(out);
+    };
+    let mut matcher = set.matcher();
+    let mut chain = StatefulChain::new();
+    if set.has_stateful() {
+        chain.push(set);
+    }
+    let mut partials = chain.start();
+    let mut batch = Vec::new();
+    let mut hits = Vec::new();
+    let got = spoor_clickhouse::stream_events(client, &sql, |ev| {
+        hits.clear();
+        matcher.check(&ev, &mut hits);
+        chain.observe(&mut partials, &ev, &hits);
+        batch.extend(
+            hits.drain(..)
+                .filter(|f| !skipped.contains(&Arc::as_ptr(&f.rule))),
+        );
+        if batch.len() >= STREAM_BATCH {
+            collector.take(&mut batch);
+        }
+    });
+    match got {
+        Ok(rows) => out.rows = rows,
+        Err(
+            e @ (spoor_clickhouse::Error::Server { .. }
+            | spoor_clickhouse::Error::MissingFunction(_)),
+        ) => {
+            out.failed = true;
+            out.warnings
+                .push(format!("the indicator query failed, no indicator ran: {e}"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    collector.take(&mut batch);
+    let mut stateful = chain.finish([partials]);
+    stateful
+        .findings
+        .retain(|f| !skipped.contains(&Arc::as_ptr(&f.rule)));
+    collector.take(&mut stateful.findings);
+    out.warnings.extend(stateful.notes);
+    Ok(out)
 }

@@ -19,7 +19,11 @@ type Key = (String, String, String, String, String);
 fn sigma_keys(out: &[u8]) -> BTreeSet<Key> {
     jsonl(out)
         .into_iter()
-        .filter(|v| v["rule"]["kind"] == "sigma" || v["rule"]["kind"] == "correlation")
+        .filter(|v| {
+            ["sigma", "correlation", "indicator"]
+                .iter()
+                .any(|k| v["rule"]["kind"] == *k)
+        })
         .map(|v| {
             let src = &v["source"];
             let pos = ["line", "record", "index"]
@@ -31,9 +35,11 @@ fn sigma_keys(out: &[u8]) -> BTreeSet<Key> {
                 src["path"].as_str().unwrap_or_default().to_string(),
                 pos,
                 v["timestamp"].to_string(),
-                v.get("correlation")
-                    .map(|c| format!("{c} {}", v["logsource"]))
-                    .unwrap_or_default(),
+                match (v.get("correlation"), v.get("matched")) {
+                    (Some(c), _) => format!("{c} {}", v["logsource"]),
+                    (None, Some(m)) if v["rule"]["kind"] == "indicator" => format!("ioc {m}"),
+                    _ => String::new(),
+                },
             )
         })
         .collect()
@@ -50,6 +56,17 @@ fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> (usiz
         .iter()
         .flat_map(|r| ["-r".to_string(), r.display().to_string()])
         .collect();
+    differential_args(url, table, path, &rule_args).0
+}
+
+/// [`differential`] with any hunt arguments; also returns the in-engine hunt's stderr and the
+/// ids of the rules and indicators with findings.
+fn differential_args(
+    url: &str,
+    table: &str,
+    path: &Path,
+    rule_args: &[String],
+) -> ((usize, usize), String, BTreeSet<String>) {
     let ingest = spoor()
         .current_dir(workspace())
         .args(["ingest", "--clickhouse", url, "--table", table])
@@ -71,7 +88,7 @@ fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> (usiz
             "-f",
             "jsonl",
         ])
-        .args(&rule_args)
+        .args(rule_args)
         .output()
         .unwrap();
     assert!(
@@ -83,7 +100,7 @@ fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> (usiz
         .current_dir(workspace())
         .args(["hunt", "--no-dedup", "-f", "jsonl"])
         .arg(path)
-        .args(&rule_args)
+        .args(rule_args)
         .output()
         .unwrap();
     assert!(local.status.code() == Some(0) || local.status.code() == Some(3));
@@ -99,7 +116,16 @@ fn differential(url: &str, table: &str, path: &Path, rules: &[PathBuf]) -> (usiz
     // The correlations ran in the server, not in spoor.
     let err = String::from_utf8_lossy(&remote.stderr);
     assert!(err.contains(", 0 correlations run by spoor"), "{err}");
-    (l.len(), l.iter().filter(|k| !k.4.is_empty()).count())
+    (
+        (
+            l.len(),
+            l.iter()
+                .filter(|k| !k.4.is_empty() && !k.4.starts_with("ioc "))
+                .count(),
+        ),
+        err.into_owned(),
+        l.iter().map(|k| k.0.clone()).collect(),
+    )
 }
 
 #[test]
@@ -237,4 +263,109 @@ fn credentials_come_from_the_environment_and_a_refusal_is_clear() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("process lists"));
+}
+
+const IOC_LIST: &str = "type,value,description
+ipv4,203.0.113.50,the SSH brute forcer
+cidr,10.1.2.0/24,an internal range
+ipv4,198.51.100.1,an address that appears nowhere
+domain,contoso.com,with its subdomains
+url,mail.contoso.com/owa,a URL needle
+filename,nltest.exe,a tool by base name
+";
+
+fn stix(objects: &[(&str, &str)]) -> String {
+    let objs: Vec<String> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pattern))| {
+            serde_json::json!({
+                "type": "indicator", "spec_version": "2.1",
+                "id": format!("indicator--00000000-0000-4000-8000-00000000000{i}"),
+                "created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z",
+                "name": name, "pattern": pattern, "pattern_type": "stix",
+                "valid_from": "2024-01-01T00:00:00Z"
+            })
+            .to_string()
+        })
+        .collect();
+    format!(
+        "{{\"type\": \"bundle\", \"id\": \"bundle--00000000-0000-4000-8000-000000000000\", \"objects\": [{}]}}",
+        objs.join(", ")
+    )
+}
+
+#[test]
+fn indicators_inside_clickhouse_equal_the_local_matcher() {
+    let Some(server) = harness::start("indicators_inside_clickhouse", None) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("iocs.csv");
+    std::fs::write(&list, IOC_LIST).unwrap();
+    let bundle = dir.path().join("bundle.json");
+    std::fs::write(
+        &bundle,
+        stix(&[
+            ("subset", "[ipv4-addr:value ISSUBSET '198.51.100.0/24']"),
+            ("in list", "[ipv4-addr:value IN ('203.0.113.77', '192.0.2.57')]"),
+            (
+                "followed by",
+                "[ipv4-addr:value = '203.0.113.50'] FOLLOWEDBY [ipv4-addr:value = '10.1.2.51'] WITHIN 86400 SECONDS",
+            ),
+            ("ipv6 net", "[ipv6-addr:value ISSUBSET '2001:db8::/32']"),
+        ]),
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "--iocs",
+        &list.display().to_string(),
+        "--iocs",
+        &bundle.display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (_, err, fired) =
+        differential_args(&server.url, "examples", Path::new("examples/logs"), &args);
+    // Equal, and not vacuously: every indicator fires but the two with values that appear
+    // nowhere in the examples (list line 4, the IPv6 network).
+    let list_id = |line: u32| format!("{}:{line}", list.display());
+    for line in [2, 3, 5, 6, 7] {
+        assert!(
+            fired.contains(&list_id(line)),
+            "line {line}: {fired:?} {err}"
+        );
+    }
+    assert!(!fired.contains(&list_id(4)), "{fired:?}");
+    for i in 0..3 {
+        let id = format!("indicator--00000000-0000-4000-8000-00000000000{i}");
+        assert!(fired.contains(&id), "{id}: {fired:?}");
+    }
+    assert!(!fired.contains("indicator--00000000-0000-4000-8000-000000000003"));
+    // An indicator no value bounds is listed, not run (and not silently dropped).
+    let only_regex = dir.path().join("regex.json");
+    std::fs::write(
+        &only_regex,
+        stix(&[("regex", "[url:value MATCHES '^https://mail']")]),
+    )
+    .unwrap();
+    let out = spoor()
+        .current_dir(workspace())
+        .args([
+            "hunt",
+            "--clickhouse",
+            &server.url,
+            "--table",
+            "examples",
+            "-f",
+            "jsonl",
+            "--iocs",
+        ])
+        .arg(&only_regex)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("indicator not run inside ClickHouse"), "{err}");
+    assert!(out.status.success(), "{err}");
 }

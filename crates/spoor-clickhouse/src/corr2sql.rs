@@ -317,3 +317,59 @@ fn condition_sql(cond: Option<MetricCondition>, n_slots: usize) -> String {
     }
     parts.join(" AND ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(yaml: &str) -> RuleSet {
+        let mut b = spoor_sigma::RuleSetBuilder::new();
+        b.add_source("t.yml", yaml);
+        b.build()
+    }
+
+    const BASES: &str = "title: hourly\nname: hourly\nlogsource: {product: windows}\ndetection:\n  sel:\n    UtcTime|hour: 3\n  condition: sel\n---\ntitle: plain\nname: plain\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 1\n  condition: sel\n";
+
+    #[test]
+    fn a_correlation_over_an_inexpressible_rule_falls_back_with_its_reason() {
+        let s = set(&format!(
+            "{BASES}---\ntitle: night burst\nid: c-night\nname: night\ncorrelation: {{type: event_count, rules: [hourly], timespan: 5m, condition: {{gte: 2}}}}\n---\ntitle: chained\nid: c-up\ncorrelation: {{type: temporal, rules: [night, plain], timespan: 1h}}\n---\ntitle: fine\nid: c-fine\ncorrelation: {{type: value_percentile, rules: [plain], group-by: [Computer], timespan: 1h, condition: {{field: n, percentile: 90, gte: 3}}}}\n"
+        ));
+        let (sql, local) = correlation_queries(&s, "db", "ev", TimeRange::default());
+        let ids: Vec<&str> = local.iter().map(|(m, _)| m.id.as_str()).collect();
+        assert_eq!(ids, ["c-night", "c-up"], "{local:?}");
+        assert!(local[0].1.contains("time-part"), "{}", local[0].1);
+        assert!(local[1].1.contains("runs in spoor"), "{}", local[1].1);
+        assert_eq!(sql.len(), 1);
+        let q = &sql[0].sql;
+        assert_eq!(sql[0].rule.id, "c-fine");
+        // Nearest rank, not quantileExact; the frame over whole seconds, cut to nanoseconds.
+        assert!(q.contains("ceil((90.0 / 100.)"), "{q}");
+        assert!(!q.contains("quantile"), "{q}");
+        assert!(
+            q.contains("RANGE BETWEEN 3600 PRECEDING AND CURRENT ROW"),
+            "{q}"
+        );
+        assert!(q.contains("p.2 >= t - 3600000000000"), "{q}");
+        assert!(q.ends_with("FORMAT JSONEachRow"), "{q}");
+    }
+
+    #[test]
+    fn the_time_range_keeps_correlation_findings_by_start() {
+        let s = set(&format!(
+            "{BASES}---\ntitle: c\nid: c1\ncorrelation: {{type: event_count, rules: [plain], timespan: 5m, condition: {{gte: 2}}}}\n"
+        ));
+        let from = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        let range = TimeRange { from, to: None };
+        let (sql, _) = correlation_queries(&s, "db", "ev", range);
+        assert!(
+            sql[0]
+                .sql
+                .contains("FROM ep_0 WHERE start >= 1700000000000000000"),
+            "{}",
+            sql[0].sql
+        );
+        // The inputs are not cut: the windows see every event, as locally.
+        assert!(!sql[0].sql.contains("toDateTime64("), "{}", sql[0].sql);
+    }
+}

@@ -29,6 +29,7 @@ mod convert;
 mod corr2sql;
 mod corr_row;
 mod ingest;
+mod ioc2sql;
 mod row;
 
 pub use client::{valid_identifier, Client, Config, MAX_ROW_BYTES};
@@ -37,6 +38,7 @@ pub use convert::{lit, logsource_sql, plan, plan_in, rule_sql, Plan, Query, Skip
 pub use corr2sql::CorrelationQuery;
 pub use corr_row::{parse_correlation_row, CorrelationRow};
 pub use ingest::{InsertStats, Inserter};
+pub use ioc2sql::{ioc_query, IocTerms};
 pub use row::{create_table_sql, parse_hit_row, push_insert_line, HitRow};
 
 use spoor_event::Finding;
@@ -219,4 +221,17 @@ pub fn run_correlations(
         }
     }
     Ok(stats)
+}
+
+/// Runs a query of the rule queries' row shape (such as [`ioc_query`]'s) and hands each row's
+/// event to `sink` as it arrives. Returns the number of rows.
+pub fn stream_events(
+    client: &Client,
+    sql: &str,
+    mut sink: impl FnMut(spoor_event::Event),
+) -> Result<u64, Error> {
+    client.query_lines(sql, |line| {
+        sink(parse_hit_row(line)?.to_event()?);
+        Ok(())
+    })
 }
