@@ -487,4 +487,8 @@ pub struct ConvertArgs {
     /// Database the SQL reads.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub database: String,
+    /// Indicator files (lists, CSV, STIX 2.1) whose candidate query to print, with the
+    /// built-in indicators unless --no-builtin.
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
 }

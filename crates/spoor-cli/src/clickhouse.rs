@@ -206,6 +206,39 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
             comment(&s.reason)
         )?;
     }
+    let mut warnings = Vec::new();
+    let (iocs, _) = load::indicators(!args.no_builtin, &args.iocs, false, &mut warnings)?;
+    if let Some(set) = &iocs {
+        let pre = set.prefilter();
+        let terms = spoor_clickhouse::IocTerms {
+            fields: &pre.fields,
+            ip_fields: &pre.ip_fields,
+            needles: &pre.needles,
+            networks: &pre.networks,
+        };
+        if let Some(sql) =
+            spoor_clickhouse::ioc_query(&args.database, &args.table, terms, TimeRange::default())
+        {
+            writeln!(
+                out,
+                "-- indicators: {} loaded; the rows this query returns are the candidates, which\n\
+                 -- spoor's indicator matcher then decides on ({} needles, {} networks)",
+                set.len(),
+                pre.needles.len(),
+                pre.networks.len()
+            )?;
+            writeln!(out, "{sql};\n")?;
+        }
+        for (m, why) in &pre.unfiltered {
+            writeln!(
+                out,
+                "-- indicator not expressed: {} {}: {}",
+                comment(&m.id),
+                comment(&m.title),
+                comment(why)
+            )?;
+        }
+    }
     for s in &plan.skipped {
         writeln!(
             out,

@@ -368,4 +368,27 @@ fn indicators_inside_clickhouse_equal_the_local_matcher() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("indicator not run inside ClickHouse"), "{err}");
     assert!(out.status.success(), "{err}");
+    // convert prints the candidate query of the indicators and lists the unbounded one.
+    let conv = spoor()
+        .args(["convert", "--to", "clickhouse", "--no-builtin", "--iocs"])
+        .arg(&list)
+        .arg("--iocs")
+        .arg(&only_regex)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&conv.stdout);
+    assert!(
+        conv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conv.stderr)
+    );
+    assert!(
+        text.contains("multiSearchAnyCaseInsensitiveUTF8(ioc_text, ["),
+        "{text}"
+    );
+    assert!(text.contains("'10.1.2.0/24'"), "{text}");
+    assert!(
+        text.contains("-- indicator not expressed: indicator--"),
+        "{text}"
+    );
 }
