@@ -448,8 +448,8 @@ pub struct IngestArgs {
     /// Table and connection.
     #[command(flatten)]
     pub ch: ClickHouseArgs,
-    /// A cluster to create a Replicated table per shard and a Distributed table on
-    /// (not implemented yet: refused with a message).
+    /// A cluster: creates `<table>_local` (ReplicatedReplacingMergeTree) on every shard `ON
+    /// CLUSTER` and the Distributed table `<table>` that events are inserted through.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
     /// Events per insert.
@@ -495,4 +495,8 @@ pub struct ConvertArgs {
     /// Database the SQL reads.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub database: String,
+    /// Indicator files (lists, CSV, STIX 2.1) whose candidate query to print, with the
+    /// built-in indicators unless --no-builtin.
+    #[arg(long, value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
 }

@@ -3,16 +3,21 @@
 //! module wires them to the readers, the rule loader and the writers.
 
 use crate::args::{ClickHouseArgs, ConvertArgs, HuntArgs, IngestArgs};
+use crate::pipeline::Collector;
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
-use spoor_clickhouse::{Client, Config, InsertStats, Inserter};
+use spoor_clickhouse::{Client, Config, InsertStats, Inserter, TimeRange};
 use spoor_event::{RunSummary, StatefulChain};
 use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
+use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most bytes of one insert.
 const BATCH_BYTES: usize = 32 << 20;
+/// Findings handed to the sorter at once while rows stream in.
+const STREAM_BATCH: usize = 512;
 
 /// The client of `url` with the credentials from the environment or the password file.
 fn client(url: &str, ch: &ClickHouseArgs) -> Result<Client> {
@@ -40,15 +45,12 @@ fn client(url: &str, ch: &ClickHouseArgs) -> Result<Client> {
 /// Runs `spoor ingest`.
 pub fn ingest(args: IngestArgs) -> Result<i32> {
     let started = Instant::now();
-    if let Some(c) = &args.cluster {
-        bail!(
-            "--cluster {c}: Replicated and Distributed tables are not implemented yet; create them \
-             by hand as docs/clickhouse.md shows and ingest into the Distributed table with --table"
-        );
-    }
     let client = client(&args.clickhouse, &args.ch)?;
     client.ping()?;
-    spoor_clickhouse::create_table(&client, &args.ch.table)?;
+    match &args.cluster {
+        Some(c) => spoor_clickhouse::create_cluster_table(&client, &args.ch.table, c)?,
+        None => spoor_clickhouse::create_table(&client, &args.ch.table)?,
+    }
     let mut opts = scan::walk_options(&args.walk);
     opts.syslog_year = args.syslog_year;
     if let Some(f) = &args.format_in {
@@ -159,10 +161,12 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(
         out,
-        "-- spoor convert --to clickhouse: {} queries, {} rules expressed, {} not",
+        "-- spoor convert --to clickhouse: {} queries, {} rules expressed, {} not; {} correlations as window queries, {} not",
         plan.queries.len(),
         plan.queries.iter().map(|q| q.rules.len()).sum::<usize>(),
-        plan.skipped.len()
+        plan.skipped.len(),
+        plan.correlations.len(),
+        plan.correlations_local.len()
     )?;
     writeln!(
         out,
@@ -187,10 +191,53 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
     for c in &plan.correlations {
         writeln!(
             out,
-            "-- correlation: {} {}: windows run by spoor over the rows of its base rules",
-            comment(&c.id),
-            comment(&c.title)
+            "-- correlation: {} {}: a window query over its inputs; one row per finding",
+            comment(&c.rule.id),
+            comment(&c.rule.title)
         )?;
+        writeln!(out, "{};\n", c.sql)?;
+    }
+    for s in &plan.correlations_local {
+        writeln!(
+            out,
+            "-- correlation: {} {}: run by spoor over the rows of its base rules: {}",
+            comment(&s.rule.id),
+            comment(&s.rule.title),
+            comment(&s.reason)
+        )?;
+    }
+    let mut warnings = Vec::new();
+    let (iocs, _) = load::indicators(!args.no_builtin, &args.iocs, false, &mut warnings)?;
+    if let Some(set) = &iocs {
+        let pre = set.prefilter();
+        let terms = spoor_clickhouse::IocTerms {
+            fields: &pre.fields,
+            ip_fields: &pre.ip_fields,
+            needles: &pre.needles,
+            networks: &pre.networks,
+        };
+        if let Some(sql) =
+            spoor_clickhouse::ioc_query(&args.database, &args.table, terms, TimeRange::default())
+        {
+            writeln!(
+                out,
+                "-- indicators: {} loaded; the rows this query returns are the candidates, which\n\
+                 -- spoor's indicator matcher then decides on ({} needles, {} networks)",
+                set.len(),
+                pre.needles.len(),
+                pre.networks.len()
+            )?;
+            writeln!(out, "{sql};\n")?;
+        }
+        for (m, why) in &pre.unfiltered {
+            writeln!(
+                out,
+                "-- indicator not expressed: {} {}: {}",
+                comment(&m.id),
+                comment(&m.title),
+                comment(why)
+            )?;
+        }
     }
     for s in &plan.skipped {
         writeln!(
@@ -205,58 +252,99 @@ pub fn convert(args: ConvertArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Runs `spoor hunt --clickhouse`.
+/// Runs `spoor hunt --clickhouse`: the queries stream their rows into the same chain as the
+/// local hunt (filter -> [`Collector`]'s spilling sorter -> writers), so memory stays flat
+/// however many rows match.
 pub fn hunt(args: HuntArgs) -> Result<i32> {
     let started = Instant::now();
     let url = args.clickhouse.as_deref().unwrap_or_default();
     if !args.paths.is_empty() {
         bail!("--clickhouse hunts the table: give no PATH (load files with `spoor ingest`)");
     }
-    if !args.scan.is_empty() || !args.iocs.is_empty() {
-        bail!("--scan and --iocs are not available with --clickhouse yet");
+    if !args.scan.is_empty() {
+        bail!(
+            "--scan reads files, which are not in the table: it is not available with --clickhouse"
+        );
     }
     let filter = output::filter_of(&args.out)?;
+    let range = TimeRange {
+        from: filter.from,
+        to: filter.to,
+    };
     let client = client(url, &args.ch)?;
     if !spoor_clickhouse::valid_identifier(&args.ch.table) {
         bail!("--table '{}': letters, digits and '_' only", args.ch.table);
     }
     let mut warnings = Vec::new();
     let sigma = load::sigma_rules(!args.no_builtin, &args.rules, args.placeholders.as_deref())?;
-    let counts = load::sigma_counts(&sigma, &mut warnings);
-    if sigma.is_empty() {
-        bail!("nothing to hunt with: no rule loaded");
+    let mut counts = load::sigma_counts(&sigma, &mut warnings);
+    let (iocs, ioc_counts) = load::indicators(
+        !args.no_builtin,
+        &args.iocs,
+        args.ioc_valid_only,
+        &mut warnings,
+    )?;
+    counts.add(ioc_counts);
+    if sigma.is_empty() && iocs.is_none() {
+        bail!("nothing to hunt with: no rule or indicator loaded");
     }
-    if !args.no_builtin {
-        warnings.push(
-            "the built-in indicators are not run inside ClickHouse yet (only Sigma rules)".into(),
-        );
-    }
-    let plan = spoor_clickhouse::plan(&sigma, &client.config().database, &args.ch.table);
+    let plan = spoor_clickhouse::plan_in(&sigma, &client.config().database, &args.ch.table, range);
     for s in &plan.skipped {
         warnings.push(format!(
             "not run inside ClickHouse: {} {}: {}",
             s.rule.id, s.rule.title, s.reason
         ));
     }
+    for s in &plan.correlations_local {
+        warnings.push(format!(
+            "correlation run by spoor over the rows of its base rules, not in ClickHouse: {} {}: {}",
+            s.rule.id, s.rule.title, s.reason
+        ));
+    }
     client.ping()?;
     let events = spoor_clickhouse::count_events(&client, &args.ch.table)?;
-    // Correlations: their windows run here, with the local engine's code, over the matches of
-    // their base rules that the queries stream back.
+    let mut outputs = output::Outputs::open(&args.out, "spoor hunt --clickhouse")?;
+    let collector = Collector::new(filter, args.sort_budget_mib.saturating_mul(1 << 20));
+    // Correlations that SQL does not express run here, with the local engine's code, over the
+    // matches of their base rules that the queries stream back; the others' findings from
+    // this chain are dropped (the server made them).
+    let local_corr: HashSet<*const spoor_event::RuleMeta> = plan
+        .correlations_local
+        .iter()
+        .map(|s| Arc::as_ptr(&s.rule))
+        .collect();
     let mut chain = StatefulChain::new();
-    if !sigma.correlations().is_empty() {
+    if !local_corr.is_empty() {
         chain.push(sigma.correlations());
     }
     let mut partials = chain.start();
-    let mut findings = Vec::new();
+    let mut batch = Vec::new();
     let run = spoor_clickhouse::run_plan(&client, &sigma, &plan, |ev, hits| {
         chain.observe(&mut partials, ev, &hits);
-        findings.extend(
-            hits.into_iter()
-                .filter(|f| !f.rule.feeds_only && filter.check(f).is_ok()),
-        );
+        batch.extend(hits.into_iter().filter(|f| !f.rule.feeds_only));
+        if batch.len() >= STREAM_BATCH {
+            collector.take(&mut batch);
+        }
     })?;
-    let stateful = chain.finish([partials]);
-    findings.extend(stateful.findings);
+    let ioc_run = match &iocs {
+        Some(set) => hunt_indicators(&client, &args.ch.table, set, range, &collector)?,
+        None => IocRun::default(),
+    };
+    warnings.extend(ioc_run.warnings);
+    let corr_run = spoor_clickhouse::run_correlations(&client, &sigma, &plan, |f| {
+        if !f.rule.feeds_only {
+            batch.push(f);
+        }
+        if batch.len() >= STREAM_BATCH {
+            collector.take(&mut batch);
+        }
+    })?;
+    collector.take(&mut batch);
+    let mut stateful = chain.finish([partials]);
+    stateful
+        .findings
+        .retain(|f| local_corr.contains(&Arc::as_ptr(&f.rule)));
+    collector.take(&mut stateful.findings);
     warnings.extend(stateful.notes);
     for (qi, e) in &run.failed {
         let q = &plan.queries[*qi];
@@ -267,7 +355,22 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
             q.rules.len()
         ));
     }
-    let findings = output::select(findings, &filter);
+    for (qi, e) in &corr_run.failed {
+        let q = &plan.correlations[*qi];
+        warnings.push(format!(
+            "the query of correlation {} {} failed: {e}",
+            q.rule.id, q.rule.title
+        ));
+    }
+    warnings.insert(0, format!(
+        "ClickHouse: {} rule queries ({} rows), {} indicator candidate rows, {} correlations as window queries ({} findings), {} correlations run by spoor",
+        run.queries,
+        run.rows,
+        ioc_run.rows,
+        corr_run.queries,
+        corr_run.rows,
+        plan.correlations_local.len()
+    ));
     let mut summary = RunSummary {
         events,
         rules_loaded: counts.ok,
@@ -276,15 +379,108 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         warnings,
         ..RunSummary::default()
     };
-    output::count_findings(&findings, &mut summary);
+    let sorted = collector.finish(&mut |f| {
+        output::count_finding(&f, &mut summary);
+        outputs.write(&f);
+    })?;
+    summary.spilled_bytes = sorted.spilled_bytes;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    let shown = output::write_all(&args.out, "spoor hunt --clickhouse", &findings, &summary)?;
+    summary.peak_rss_bytes = output::peak_rss_bytes();
+    let shown = outputs.finish(&summary)?;
     if !shown {
         output::print_summary(&summary);
     }
-    Ok(if counts.invalid > 0 || !run.failed.is_empty() {
-        3
-    } else {
-        0
-    })
+    Ok(
+        if counts.invalid > 0
+            || !run.failed.is_empty()
+            || !corr_run.failed.is_empty()
+            || ioc_run.failed
+        {
+            3
+        } else {
+            0
+        },
+    )
+}
+
+/// What the indicator part of a hunt inside ClickHouse did.
+#[derive(Default)]
+struct IocRun {
+    rows: u64,
+    failed: bool,
+    warnings: Vec<String>,
+}
+
+/// Indicators inside ClickHouse: the server selects the rows that may match (set membership on
+/// the mapped fields, networks with guarded `isIPAddressInRange`), and spoor's own matcher and
+/// STIX correlation decide on them, as in a local hunt. Indicators whose patterns bound no
+/// value (only `LIKE`, `MATCHES`, `NOT`...) would need every row: they are listed, not run.
+fn hunt_indicators(
+    client: &Client,
+    table: &str,
+    set: &spoor_ioc::IocSet,
+    range: TimeRange,
+    collector: &Collector,
+) -> Result<IocRun> {
+    use spoor_event::Detector;
+    let pre = set.prefilter();
+    let mut out = IocRun::default();
+    let skipped: HashSet<*const spoor_event::RuleMeta> =
+        pre.unfiltered.iter().map(|(m, _)| Arc::as_ptr(m)).collect();
+    for (m, why) in &pre.unfiltered {
+        out.warnings.push(format!(
+            "indicator not run inside ClickHouse: {} {}: {why}",
+            m.id, m.title
+        ));
+    }
+    let terms = spoor_clickhouse::IocTerms {
+        fields: &pre.fields,
+        ip_fields: &pre.ip_fields,
+        needles: &pre.needles,
+        networks: &pre.networks,
+    };
+    let db = client.config().database.clone();
+    let Some(sql) = spoor_clickhouse::ioc_query(&db, table, terms, range) else {
+        return Ok(out);
+    };
+    let mut matcher = set.matcher();
+    let mut chain = StatefulChain::new();
+    if set.has_stateful() {
+        chain.push(set);
+    }
+    let mut partials = chain.start();
+    let mut batch = Vec::new();
+    let mut hits = Vec::new();
+    let got = spoor_clickhouse::stream_events(client, &sql, |ev| {
+        hits.clear();
+        matcher.check(&ev, &mut hits);
+        chain.observe(&mut partials, &ev, &hits);
+        batch.extend(
+            hits.drain(..)
+                .filter(|f| !skipped.contains(&Arc::as_ptr(&f.rule))),
+        );
+        if batch.len() >= STREAM_BATCH {
+            collector.take(&mut batch);
+        }
+    });
+    match got {
+        Ok(rows) => out.rows = rows,
+        Err(
+            e @ (spoor_clickhouse::Error::Server { .. }
+            | spoor_clickhouse::Error::MissingFunction(_)),
+        ) => {
+            out.failed = true;
+            out.warnings
+                .push(format!("the indicator query failed, no indicator ran: {e}"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    collector.take(&mut batch);
+    let mut stateful = chain.finish([partials]);
+    stateful
+        .findings
+        .retain(|f| !skipped.contains(&Arc::as_ptr(&f.rule)));
+    collector.take(&mut stateful.findings);
+    out.warnings.extend(stateful.notes);
+    Ok(out)
 }

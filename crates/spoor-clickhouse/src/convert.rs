@@ -10,6 +10,7 @@
 //! Every literal goes through [`lit`]; no text from a rule or an event is written into SQL any
 //! other way.
 
+use chrono::{DateTime, Utc};
 use spoor_event::RuleMeta;
 use spoor_sigma::ir::{
     Check, CmpOp, CompiledRule, Cond, Mode, RefHow, Sel, Target, Test, TestKind,
@@ -73,7 +74,7 @@ fn trimmed(x: &str) -> String {
 const IPV4_RE: &str = r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$";
 
 /// The number a text holds, or NULL.
-fn number_of(x: &str) -> String {
+pub(crate) fn number_of(x: &str) -> String {
     // ClickHouse's parser takes no `inf` or `nan`; Rust's does, in any case.
     let t = format!("lower({})", trimmed(x));
     format!(
@@ -425,9 +426,11 @@ pub struct Plan {
     pub queries: Vec<Query>,
     /// Rules not expressed, with the reason; none is dropped silently.
     pub skipped: Vec<Skipped>,
-    /// Correlation rules: not SQL; spoor runs their windows over the rows the queries return
-    /// (the matches of their base rules), with the local engine's code.
-    pub correlations: Vec<Arc<RuleMeta>>,
+    /// Correlations as window queries, run in the server.
+    pub correlations: Vec<crate::CorrelationQuery>,
+    /// Correlations not expressed in SQL, with the reason: spoor runs their windows over the
+    /// rows the queries return (the matches of their base rules), with the local engine's code.
+    pub correlations_local: Vec<Skipped>,
 }
 
 /// SQL text per query beyond which rules go to a further query of the same log source (the
@@ -455,8 +458,65 @@ fn ls_label(ls: &RuleLogSource) -> String {
 /// The rules of one log source: (rule index, its SQL), and whether any reads `kw`.
 type Group = (RuleLogSource, Vec<(usize, String)>, bool);
 
+/// The time span of a hunt (`--from`/`--to`), pushed down into the queries' `WHERE`: rows
+/// outside it are not read by the single-event queries, and correlation findings are kept by
+/// their start (their windows still see every event, as in the local hunt, where the span
+/// filters findings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Earliest time kept (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Latest time kept (inclusive).
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// The condition on a `DateTime64(9)` column `col`, or `None` when the range is open.
+    pub fn on_time_column(&self, col: &str) -> Option<String> {
+        let lit = |t: &DateTime<Utc>| {
+            format!(
+                "toDateTime64('{}', 9, 'UTC')",
+                t.format("%Y-%m-%d %H:%M:%S%.9f")
+            )
+        };
+        let mut parts = Vec::new();
+        if let Some(f) = &self.from {
+            parts.push(format!("{col} >= {}", lit(f)));
+        }
+        if let Some(t) = &self.to {
+            parts.push(format!("{col} <= {}", lit(t)));
+        }
+        (!parts.is_empty()).then(|| format!("(isNotNull({col}) AND {})", parts.join(" AND ")))
+    }
+
+    /// The condition on an `Int64` nanosecond column `col`, or `None` when the range is open.
+    pub fn on_nanos(&self, col: &str) -> Option<String> {
+        // Outside the nanosecond range (years 1677-2262) a bound keeps everything or nothing.
+        let ns = |t: &DateTime<Utc>| {
+            t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            })
+        };
+        let mut parts = Vec::new();
+        if let Some(f) = &self.from {
+            parts.push(format!("{col} >= {}", ns(f)));
+        }
+        if let Some(t) = &self.to {
+            parts.push(format!("{col} <= {}", ns(t)));
+        }
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
+}
+
 /// Builds the plan of `set` over `database.table` (names checked by the caller).
 pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
+    plan_in(set, database, table, TimeRange::default())
+}
+
+/// [`plan`] for the events of `range` only.
+pub fn plan_in(set: &RuleSet, database: &str, table: &str, range: TimeRange) -> Plan {
     let mut out = Plan::default();
     // Group rules by log source, in first-seen order.
     let mut groups: Vec<Group> = Vec::new();
@@ -475,9 +535,12 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
             }),
         }
     }
-    for c in set.correlations().rules() {
-        out.correlations.push(c.clone());
-    }
+    let (queries, local) = crate::corr2sql::correlation_queries(set, database, table, range);
+    out.correlations = queries;
+    out.correlations_local = local
+        .into_iter()
+        .map(|(rule, reason)| Skipped { rule, reason })
+        .collect();
     for (ls, rules, kw) in groups {
         let mut chunk: Vec<&(usize, String)> = Vec::new();
         let mut size = 0;
@@ -488,7 +551,7 @@ pub fn plan(set: &RuleSet, database: &str, table: &str) -> Plan {
             out.queries.push(Query {
                 logsource: ls_label(&ls),
                 rules: chunk.iter().map(|(i, _)| *i).collect(),
-                sql: query_sql(database, table, &ls, chunk, kw),
+                sql: query_sql(database, table, &ls, chunk, kw, range),
             });
             chunk.clear();
         };
@@ -511,6 +574,7 @@ fn query_sql(
     ls: &RuleLogSource,
     rules: &[&(usize, String)],
     kw: bool,
+    range: TimeRange,
 ) -> String {
     // Each rule's condition is written once: the inner query tags the rows of the log source,
     // the outer keeps those with a tag.
@@ -533,11 +597,15 @@ fn query_sql(
         "SELECT path, pos_kind, pos, product, category, service, raw, event,\n\
          arrayFilter(i -> i > 0, [\n{}\n]) AS hits\n\
          FROM {database}.{table} FINAL\n\
-         WHERE {}\n\
+         WHERE {}{}\n\
          ) WHERE notEmpty(hits)\n\
          FORMAT JSONEachRow",
         tags.join(",\n"),
         logsource_sql(ls),
+        range
+            .on_time_column("time")
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default(),
     );
     sql
 }

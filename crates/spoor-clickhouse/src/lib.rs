@@ -24,13 +24,21 @@
 #![deny(missing_docs)]
 
 mod client;
+mod cluster;
 mod convert;
+mod corr2sql;
+mod corr_row;
 mod ingest;
+mod ioc2sql;
 mod row;
 
 pub use client::{valid_identifier, Client, Config, MAX_ROW_BYTES};
-pub use convert::{lit, logsource_sql, plan, rule_sql, Plan, Query, Skipped};
+pub use cluster::cluster_table_sql;
+pub use convert::{lit, logsource_sql, plan, plan_in, rule_sql, Plan, Query, Skipped, TimeRange};
+pub use corr2sql::CorrelationQuery;
+pub use corr_row::{parse_correlation_row, CorrelationRow};
 pub use ingest::{InsertStats, Inserter};
+pub use ioc2sql::{ioc_query, IocTerms};
 pub use row::{create_table_sql, parse_hit_row, push_insert_line, HitRow};
 
 use spoor_event::Finding;
@@ -94,6 +102,15 @@ impl Error {
 pub fn create_table(client: &Client, table: &str) -> Result<(), Error> {
     check_table(table)?;
     client.execute(&create_table_sql(&client.config().database, table))?;
+    Ok(())
+}
+
+/// Creates the events table on `cluster` when missing (see [`cluster_table_sql`]); inserts and
+/// hunts then go through the Distributed table `table`.
+pub fn create_cluster_table(client: &Client, table: &str, cluster: &str) -> Result<(), Error> {
+    for sql in cluster_table_sql(&client.config().database, table, cluster)? {
+        client.execute(&sql)?;
+    }
     Ok(())
 }
 
@@ -171,4 +188,50 @@ pub fn run_plan(
         }
     }
     Ok(stats)
+}
+
+/// Runs the correlation queries of `plan` and hands each finding to `sink` as its row arrives
+/// (those of correlations that only feed others included: their `feeds_only` flag says so).
+/// A query the server refuses is recorded in `failed` (by index into `plan.correlations`).
+pub fn run_correlations(
+    client: &Client,
+    set: &RuleSet,
+    plan: &Plan,
+    mut sink: impl FnMut(Finding),
+) -> Result<RunStats, Error> {
+    let mut stats = RunStats::default();
+    let views: Vec<_> = set.correlations().views().collect();
+    for (qi, q) in plan.correlations.iter().enumerate() {
+        let view = views
+            .get(q.index)
+            .ok_or_else(|| Error::Response(format!("no correlation {}", q.index)))?;
+        let got = client.query_lines(&q.sql, |line| {
+            sink(parse_correlation_row(line)?.to_finding(view)?);
+            Ok(())
+        });
+        match got {
+            Ok(rows) => {
+                stats.rows += rows;
+                stats.queries += 1;
+            }
+            Err(e @ (Error::Server { .. } | Error::MissingFunction(_))) => {
+                stats.failed.push((qi, e))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(stats)
+}
+
+/// Runs a query of the rule queries' row shape (such as [`ioc_query`]'s) and hands each row's
+/// event to `sink` as it arrives. Returns the number of rows.
+pub fn stream_events(
+    client: &Client,
+    sql: &str,
+    mut sink: impl FnMut(spoor_event::Event),
+) -> Result<u64, Error> {
+    client.query_lines(sql, |line| {
+        sink(parse_hit_row(line)?.to_event()?);
+        Ok(())
+    })
 }

@@ -383,3 +383,73 @@ fn deployment_errors_are_told_apart() {
     assert!(matches!(e, Error::Unreachable { .. }), "{e}");
     assert!(e.to_string().contains("is the server up"), "{e}");
 }
+
+#[test]
+fn cluster_statements_parse_in_the_real_engine() {
+    let Some(server) = harness::start("cluster_statements_parse_in_the_real_engine", None) else {
+        return;
+    };
+    let client = Client::new(Config::new(&server.url)).unwrap();
+    let stmts = spoor_clickhouse::cluster_table_sql("default", "ev", "two_shards").unwrap();
+    for s in &stmts {
+        // The engine's own parser: a syntax error is an error here, not on a cluster.
+        let formatted = client
+            .execute(&format!("SELECT formatQuery({})", spoor_clickhouse::lit(s)))
+            .unwrap();
+        assert!(formatted.contains("ON CLUSTER two_shards"), "{formatted}");
+    }
+    let e = client
+        .execute(&format!(
+            "SELECT formatQuery({})",
+            spoor_clickhouse::lit("CREATE TABLE x ON CLUSTER ENGINE = (")
+        ))
+        .unwrap_err();
+    assert!(matches!(e, Error::Server { .. }), "{e}");
+}
+
+#[test]
+fn time_range_is_pushed_into_where() {
+    let Some(server) = harness::start("time_range_is_pushed_into_where", None) else {
+        return;
+    };
+    let client = Client::new(Config::new(&server.url)).unwrap();
+    let mut evs = events();
+    for (i, e) in evs.iter_mut().enumerate() {
+        e.timestamp =
+            Some(chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 60, 0).unwrap());
+    }
+    ingest(&client, "ev", &evs, 50);
+    let set = rules();
+    let from = chrono::DateTime::from_timestamp(1_700_000_000 + 10 * 60, 0).unwrap();
+    let to = chrono::DateTime::from_timestamp(1_700_000_000 + 30 * 60, 0).unwrap();
+    let range = spoor_clickhouse::TimeRange {
+        from: Some(from),
+        to: Some(to),
+    };
+    let plan = spoor_clickhouse::plan_in(&set, "default", "ev", range);
+    assert!(plan
+        .queries
+        .iter()
+        .all(|q| q.sql.contains("time >= toDateTime64(")));
+    let mut remote = Hits::new();
+    spoor_clickhouse::run_plan(&client, &set, &plan, |ev, hits| {
+        let t = ev.timestamp.unwrap();
+        assert!(t >= from && t <= to, "{t}");
+        for f in hits {
+            remote.insert((
+                f.rule.id.clone(),
+                f.source.path.to_string(),
+                f.source.position.number(),
+            ));
+        }
+    })
+    .unwrap();
+    let inside: Vec<Event> = evs
+        .iter()
+        .filter(|e| e.timestamp.is_some_and(|t| t >= from && t <= to))
+        .cloned()
+        .collect();
+    let local = local_hits(&set, &inside);
+    assert!(!local.is_empty() && local.len() < local_hits(&set, &evs).len());
+    assert_eq!(remote, local);
+}

@@ -66,12 +66,14 @@ mod list;
 mod mapping;
 mod net;
 mod pattern;
+mod prefilter;
 mod set;
 mod stix;
 
 pub use correlate::{Correlation, ObservationHit, MAX_SETS};
 pub use error::IocError;
 pub use list::IocType;
+pub use prefilter::Prefilter;
 pub use set::{
     IocMatcher, IocOptions, IocPartial, IocSet, IocSetBuilder, LoadCounts, LoadReport, LoadStatus,
     MAX_HITS_PER_OBSERVATION,

@@ -121,6 +121,7 @@ pub struct IocSetBuilder {
     origins: Vec<Arc<str>>,
     reports: Vec<LoadReport>,
     counts: LoadCounts,
+    terms: crate::prefilter::Terms,
 }
 
 impl Default for IocSetBuilder {
@@ -148,6 +149,7 @@ impl IocSetBuilder {
             indicators: Vec::new(),
             index: Index::default(),
             scan: Vec::new(),
+            terms: Default::default(),
             origins: Vec::new(),
             reports: Vec::new(),
             counts: LoadCounts::default(),
@@ -211,6 +213,13 @@ impl IocSetBuilder {
             });
             return;
         };
+        self.terms.keys.push((
+            slot,
+            match e.net {
+                Some(net) => Key::Net(net),
+                None => Key::Text(e.value.clone()),
+            },
+        ));
         match (e.ioc_type, e.net) {
             (_, Some(net)) => self.index.add_net(slot, net, t),
             (IocType::Domain, _) => self.index.add_suffix(slot, &e.value, t),
@@ -299,6 +308,7 @@ impl IocSetBuilder {
             match index_keys(test) {
                 Some(keys) => {
                     for (slot, key) in keys {
+                        self.terms.keys.push((slot, key.clone()));
                         match key {
                             Key::Text(text) => self.index.add_exact(slot, &text, t),
                             Key::Net(net) => self.index.add_net(slot, net, t),
@@ -364,6 +374,7 @@ impl IocSetBuilder {
             indicators: self.indicators,
             index: self.index,
             scan: self.scan,
+            terms: self.terms,
             origins: self.origins,
             reports: self.reports,
             counts: self.counts,
@@ -398,6 +409,7 @@ pub struct IocSet {
     indicators: Vec<Indicator>,
     index: Index,
     scan: Vec<(u32, u32)>,
+    terms: crate::prefilter::Terms,
     origins: Vec<Arc<str>>,
     reports: Vec<LoadReport>,
     counts: LoadCounts,
@@ -458,6 +470,25 @@ impl IocSet {
         out.sort();
         out.dedup();
         Some(out)
+    }
+
+    /// The candidate test for a store that holds the events (see [`crate::Prefilter`]).
+    pub fn prefilter(&self) -> crate::Prefilter {
+        let mut ids: Vec<u32> = self.scan.iter().map(|&(i, _)| i).collect();
+        ids.dedup();
+        let unfiltered = ids
+            .into_iter()
+            .filter_map(|i| self.meta(i))
+            .map(|m| {
+                (
+                    m,
+                    "an observation with no value to look up (only LIKE, MATCHES, NOT, EXISTS or \
+                     ordering): it could match any event"
+                        .to_string(),
+                )
+            })
+            .collect();
+        crate::prefilter::build(&self.terms, &self.mapping, unfiltered)
     }
 
     /// A matcher for one thread. Its stateful hits stay with it ([`IocMatcher::take_hits`]).

@@ -43,6 +43,7 @@ mod ast2ir;
 mod condition;
 mod corr2set;
 mod correlation;
+mod correlation_view;
 mod eval;
 mod explain;
 mod gate;
@@ -63,6 +64,7 @@ pub use ast::{
 };
 pub use ast2ir::Placeholders;
 pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
+pub use correlation_view::{CorrelationInput, CorrelationView};
 pub use eval::Evaluator;
 pub use explain::{Explanation, SelectionExplanation, TestExplanation};
 pub use gate::SigmaLineGates;
