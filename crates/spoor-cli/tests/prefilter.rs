@@ -64,7 +64,7 @@ fn item() -> impl Strategy<Value = String> {
             value()
         )
             .prop_map(|(f, m, a, b)| format!("    {f}{m}:\n      - {}\n      - {}\n", yaml_str(&a), yaml_str(&b))),
-        1 => (prop::sample::select(FIELDS), prop::sample::select(&["(?i)a[bk]c", "(?i)/(?:cmd|sh)\\.php$", "jn.i", "^[0-9]{3}$", "(?i)s{2}", "x?y"][..]))
+        1 => (prop::sample::select(FIELDS), prop::sample::select(&["(?i)a[bk]c", "(?i)/(?:cmd|sh)\\.php$", "jn.i", "^[0-9]{3}$", "(?i)s{2}", "x?y", "(?i)ab.*\\.php", "[%$]\\{[a-z]+k"][..]))
             .prop_map(|(f, r)| format!("    {f}|re: {}\n", yaml_str(r))),
         1 => (prop::sample::select(&["sc-status", "sc-bytes"][..]), prop::sample::select(&["gte", "lt", "gt"][..]), 0u32..2000)
             .prop_map(|(f, op, n)| format!("    {f}|{op}: {n}\n")),
@@ -79,7 +79,7 @@ fn rule(i: usize) -> impl Strategy<Value = String> {
         prop::collection::vec(item(), 1..3),
         prop::collection::vec(item(), 1..2),
         prop::option::of(prop::collection::vec(value(), 1..3)),
-        0..3usize,
+        0..4usize,
     )
         .prop_map(move |(a, b, kw, cond)| {
             let mut y = format!(
@@ -88,7 +88,7 @@ fn rule(i: usize) -> impl Strategy<Value = String> {
             a.iter().for_each(|t| y.push_str(t));
             y.push_str("  sel2:\n");
             b.iter().for_each(|t| y.push_str(t));
-            let mut condition = ["sel1", "sel1 or sel2", "sel1 and not sel2"][cond].to_string();
+            let mut condition = ["sel1", "sel1 or sel2", "sel1 and not sel2", "sel1 and sel2"][cond].to_string();
             if let Some(kw) = kw {
                 y.push_str("  keywords:\n");
                 for k in kw {
@@ -278,7 +278,11 @@ fn hunt_finds_the_same_with_and_without_the_prefilter() {
     body.push_str("10.0.0.9 - - [12/Jul/2024:10:01:01 +0000] \"GET /x HTTP/1.1\" 200 5 \"http://Evil-Stage.example/p\" \"-\"\n");
     std::fs::write(&log, body).unwrap();
     let iocs = dir.path().join("iocs.csv");
-    std::fs::write(&iocs, "type,value,description\nurl,http://evil-stage.example/p,stage\n").unwrap();
+    std::fs::write(
+        &iocs,
+        "type,value,description\nurl,http://evil-stage.example/p,stage\n",
+    )
+    .unwrap();
     let ip_iocs = dir.path().join("ips.csv");
     std::fs::write(&ip_iocs, "type,value,description\nipv4,10.0.0.77,actor\n").unwrap();
 
@@ -289,22 +293,34 @@ fn hunt_finds_the_same_with_and_without_the_prefilter() {
             .arg(&log)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let rows = common::jsonl(&out.stdout);
         let (summary, findings) = rows.split_last().expect("a summary line");
         let keys: Vec<String> = findings
             .iter()
             .map(|f| format!("{} {}", f["rule"]["id"], f["source"]["line"]))
             .collect();
-        let prefiltered = summary["summary"]["files"][0]["prefiltered"].as_u64().unwrap_or(0);
+        let prefiltered = summary["summary"]["files"][0]["prefiltered"]
+            .as_u64()
+            .unwrap_or(0);
         (keys, prefiltered)
     };
     let ioc = iocs.to_str().unwrap();
     let (gated, skipped) = run(&["--iocs", ioc]);
     let (plain, none) = run(&["--iocs", ioc, "--no-prefilter"]);
     assert_eq!(gated, plain);
-    assert!(gated.iter().any(|k| k.ends_with(" 202")), "the URL indicator's line: {gated:?}");
-    assert!(gated.iter().any(|k| k.ends_with(" 201")), "the Log4Shell line: {gated:?}");
+    assert!(
+        gated.iter().any(|k| k.ends_with(" 202")),
+        "the URL indicator's line: {gated:?}"
+    );
+    assert!(
+        gated.iter().any(|k| k.ends_with(" 201")),
+        "the Log4Shell line: {gated:?}"
+    );
     assert_eq!(none, 0);
     assert!(skipped >= 190, "{skipped} lines prefiltered");
     let (_, with_ip) = run(&["--iocs", ip_iocs.to_str().unwrap()]);

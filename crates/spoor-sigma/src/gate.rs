@@ -32,7 +32,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, RwLock};
 
 /// A check on one field's value, run on the value the reader would store.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum FieldCheck {
     /// A numeric comparison: the operator (as `CmpOp` in order) and the bits of the bound.
     Num(u8, u64),
@@ -293,7 +293,9 @@ pub(crate) type Cnf = Vec<Vec<GateAtom>>;
 const MAX_CLAUSES: usize = 3;
 
 fn clause_cost(c: &[GateAtom]) -> u32 {
-    c.iter().map(|a| GateLeaves.cost(a)).fold(0u32, u32::saturating_add)
+    c.iter()
+        .map(|a| GateLeaves.cost(a))
+        .fold(0u32, u32::saturating_add)
 }
 
 fn normalize(mut cnf: Cnf) -> Option<Cnf> {
@@ -366,11 +368,9 @@ fn test_cnf(t: &crate::ir::Test) -> Option<Cnf> {
                     };
                     if let Some(fast) = fast {
                         parts.extend(fast.equals.iter().map(|e| clause(lit(e))));
-                        parts.extend(
-                            fast.patterns()
-                                .iter()
-                                .map(|p| clause(GateLeaves.literal(t.target, std::slice::from_ref(p)))),
-                        );
+                        parts.extend(fast.patterns().iter().map(|p| {
+                            clause(GateLeaves.literal(t.target, std::slice::from_ref(p)))
+                        }));
                     }
                     if parts.is_empty() {
                         return None;
@@ -394,7 +394,9 @@ fn cond_cnf(c: &crate::ir::Cond, sels: &[Option<Cnf>]) -> Option<Cnf> {
     match c {
         Cond::Sel(i) => sels.get(*i as usize).cloned().flatten(),
         Cond::And(items) => and_cnf(items.iter().map(|i| cond_cnf(i, sels))),
-        Cond::Or(items) | Cond::AtLeast(_, items) => or_cnf(items.iter().map(|i| cond_cnf(i, sels))),
+        Cond::Or(items) | Cond::AtLeast(_, items) => {
+            or_cnf(items.iter().map(|i| cond_cnf(i, sels)))
+        }
         Cond::Not(_) => None,
     }
 }
@@ -538,7 +540,9 @@ impl SigmaLineGates {
                 match c {
                     FieldCheck::Num(op, bits) => format!(
                         "{name} {} {}",
-                        ["=", "<", "<=", ">", ">="].get(*op as usize).unwrap_or(&"?"),
+                        ["=", "<", "<=", ">", ">="]
+                            .get(*op as usize)
+                            .unwrap_or(&"?"),
                         f64::from_bits(*bits)
                     ),
                     FieldCheck::Cidr(net) => format!("{name} in {net}"),
@@ -655,10 +659,12 @@ impl SigmaGate {
                         GateAtom::Field(f, check) => {
                             let name = names.get(*f as usize)?.clone();
                             let next = check_ids.len() as u32;
-                            let id = *check_ids.entry((name.clone(), check.clone())).or_insert_with(|| {
-                                checks.push((name, check.clone()));
-                                next
-                            });
+                            let id = *check_ids
+                                .entry((name.clone(), check.clone()))
+                                .or_insert_with(|| {
+                                    checks.push((name, check.clone()));
+                                    next
+                                });
                             Term::Check(id)
                         }
                     });
@@ -762,7 +768,8 @@ impl SigmaGate {
                         return answer;
                     }
                     let answer = self.checks.get(k).is_some_and(|(name, check)| {
-                        line.field(name).is_some_and(|v| Self::field_passes(&v, check))
+                        line.field(name)
+                            .is_some_and(|v| Self::field_passes(&v, check))
                     });
                     if let Some(slot) = s.checks.get_mut(k) {
                         *slot = Some(answer);
@@ -775,7 +782,10 @@ impl SigmaGate {
 
     fn decide(&self, line: &dyn GateLine, s: &mut Scratch) -> bool {
         s.gen = s.gen.wrapping_add(1);
-        if s.gen == 0 || s.lit_seen.len() != self.literals.len() || s.rule_seen.len() != self.rules.len() {
+        if s.gen == 0
+            || s.lit_seen.len() != self.literals.len()
+            || s.rule_seen.len() != self.rules.len()
+        {
             s.lit_seen = vec![0; self.literals.len()];
             s.rule_seen = vec![0; self.rules.len()];
             s.gen = 1;
@@ -797,7 +807,12 @@ impl SigmaGate {
         let found = std::mem::take(&mut s.found);
         let mut pass = false;
         'rules: for &l in &found {
-            for &r in self.users.get(l as usize).map(Vec::as_slice).unwrap_or_default() {
+            for &r in self
+                .users
+                .get(l as usize)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
                 if let Some(seen) = s.rule_seen.get_mut(r as usize) {
                     if *seen == s.gen {
                         continue;
