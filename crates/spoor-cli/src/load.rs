@@ -93,7 +93,7 @@ pub fn indicators(
     }
     for p in paths {
         b.add_path(p)
-            .map_err(|e| anyhow::anyhow!("indicators {}: {e}", p.display()))?;
+            .map_err(|e| anyhow::anyhow!("indicators: {e}"))?;
     }
     let set = b.build().map_err(|e| anyhow::anyhow!("indicators: {e}"))?;
     let mut counts = RuleCounts {

@@ -237,8 +237,14 @@ fn many_bad_indicators_are_counted_not_listed() {
         text.push_str(&format!("ipv4,999.1.2.{i},broken\n"));
     }
     std::fs::write(&list, text).unwrap();
+    let html = dir.path().join("report.html");
     let (_, lines) = hunt(
-        &["--iocs", list.to_str().unwrap()],
+        &[
+            "--iocs",
+            list.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
         &[&examples().join("auth.log")],
     );
     let s = &lines.last().unwrap()["summary"];
@@ -251,4 +257,35 @@ fn many_bad_indicators_are_counted_not_listed() {
         .count();
     assert_eq!(named, 21, "20 named and one line counting the rest");
     assert!(s.to_string().len() < 64 * 1024);
+    let page = std::fs::read_to_string(&html).expect("the HTML report is written");
+    // Once in the visible warning list, once in the embedded summary.
+    let listed = page.matches("999.1.2.").count();
+    assert!(
+        (1..=40).contains(&listed),
+        "the HTML report names at most 20 bad lines (twice), not {listed}"
+    );
+    assert!(page.len() < 256 * 1024, "{} bytes", page.len());
+}
+
+/// Issue 17 (smaller): a file that cannot be opened is named once, in words, without the
+/// library's text or the operating system's error number; a missing indicator file likewise.
+#[test]
+fn unreadable_paths_are_named_once_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("gone.log");
+    let (code, lines) = hunt(&[], &[&missing]);
+    assert_eq!(code, 3, "a file that cannot be read is a partial failure");
+    let file = &lines.last().unwrap()["summary"]["files"][0];
+    assert_eq!(file["path"], missing.to_str().unwrap());
+    assert_eq!(file["error"], "does not exist");
+    let list = dir.path().join("gone.csv");
+    let out = spoor()
+        .args(["hunt", "--iocs"])
+        .arg(&list)
+        .arg(examples().join("auth.log"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("gone.csv").count(), 1, "{err}");
 }
