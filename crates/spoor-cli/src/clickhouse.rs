@@ -3,6 +3,7 @@
 //! module wires them to the readers, the rule loader and the writers.
 
 use crate::args::{ClickHouseArgs, ConvertArgs, HuntArgs, IngestArgs};
+use crate::pipeline::Collector;
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
 use spoor_clickhouse::{Client, Config, InsertStats, Inserter};
@@ -247,16 +248,16 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         chain.push(sigma.correlations());
     }
     let mut partials = chain.start();
-    let mut findings = Vec::new();
+    // Findings go through the same filter and spilling sorter as a local hunt's, as they come.
+    let mut outputs = output::Outputs::open(&args.out, "spoor hunt --clickhouse")?;
+    let collector = Collector::new(filter, args.sort_budget_mib.saturating_mul(1 << 20));
     let run = spoor_clickhouse::run_plan(&client, &sigma, &plan, |ev, hits| {
         chain.observe(&mut partials, ev, &hits);
-        findings.extend(
-            hits.into_iter()
-                .filter(|f| !f.rule.feeds_only && filter.check(f).is_ok()),
-        );
+        let mut shown: Vec<_> = hits.into_iter().filter(|f| !f.rule.feeds_only).collect();
+        collector.take(&mut shown);
     })?;
-    let stateful = chain.finish([partials]);
-    findings.extend(stateful.findings);
+    let mut stateful = chain.finish([partials]);
+    collector.take(&mut stateful.findings);
     warnings.extend(stateful.notes);
     for (qi, e) in &run.failed {
         let q = &plan.queries[*qi];
@@ -267,7 +268,6 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
             q.rules.len()
         ));
     }
-    let findings = output::select(findings, &filter);
     let mut summary = RunSummary {
         events,
         rules_loaded: counts.ok,
@@ -276,9 +276,13 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         warnings,
         ..RunSummary::default()
     };
-    output::count_findings(&findings, &mut summary);
+    let sorted = collector.finish(&mut |f| {
+        output::count_finding(&f, &mut summary);
+        outputs.write(&f);
+    })?;
+    summary.spilled_bytes = sorted.spilled_bytes;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    let shown = output::write_all(&args.out, "spoor hunt --clickhouse", &findings, &summary)?;
+    let shown = outputs.finish(&summary)?;
     if !shown {
         output::print_summary(&summary);
     }

@@ -289,3 +289,50 @@ fn unreadable_paths_are_named_once_in_plain_words() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.matches("gone.csv").count(), 1, "{err}");
 }
+
+/// A failing output other than a closed standard output is reported and fails the run (exit 2),
+/// whichever output it is; the other outputs are still written whole.
+#[test]
+fn a_failing_output_is_reported_and_changes_the_exit_code() {
+    if !Path::new("/dev/full").exists() {
+        panic!("this test needs /dev/full (a device whose writes fail with 'no space')");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.jsonl");
+    for extra in ["--html", "--csv", "--navigator"] {
+        let out = spoor()
+            .args(["hunt", "-f", "jsonl", "-o"])
+            .arg(&good)
+            .args([extra, "/dev/full"])
+            .arg(examples())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra}: {err}");
+        assert!(
+            err.contains("cannot write output /dev/full"),
+            "{extra}: {err}"
+        );
+        let written = jsonl(&std::fs::read(&good).unwrap());
+        assert!(
+            written.last().is_some_and(|l| l.get("summary").is_some()),
+            "{extra}: the good output is finished with its summary"
+        );
+    }
+    // Standard output on a full disk is not a closed pipe: also exit 2.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for cmd in [&["hunt", "-f", "jsonl"][..], &["scan", "-f", "jsonl"][..]] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("spoor"))
+            .args(cmd)
+            .arg(examples())
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(err.contains("cannot write output"), "{cmd:?}: {err}");
+    }
+}
