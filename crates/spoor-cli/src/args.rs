@@ -212,6 +212,10 @@ pub struct ScanArgs {
     /// Per-file YARA timeout in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
+    /// Memory for the sorted findings, in MiB; past it findings spill to temporary files
+    /// (the output is the same, only slower).
+    #[arg(long = "sort-memory", value_name = "MIB", default_value_t = spoor_report::DEFAULT_SORT_BUDGET >> 20)]
+    pub sort_budget_mib: usize,
     /// Which files to read.
     #[command(flatten)]
     pub walk: WalkArgs,
@@ -247,9 +251,9 @@ pub struct RulesCheckArgs {
 /// `spoor rules check --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
-    /// `status path:line id title: reason`.
+    /// `status path:line[:column] id title: CODE reason`.
     Text,
-    /// JSON Lines: path, line, id, title, status, reason; then a summary object.
+    /// JSON Lines: path, line, column, id, title, status, code, reason; then a summary object.
     Jsonl,
 }
 

@@ -67,8 +67,24 @@ pub fn run(args: HuntArgs) -> Result<i32> {
             excludes: read_opts.excludes.clone(),
             ..spoor_input::ReadOptions::default()
         };
-        let outcome =
-            pool.install(|| scan::scan_files(&args.scan, &scan_walk, &rules, iocs.as_ref(), &opts));
+        let found = std::sync::Mutex::new(Vec::new());
+        let deliver = |f: &mut Vec<spoor_event::Finding>| {
+            found.lock().unwrap_or_else(|e| e.into_inner()).append(f)
+        };
+        let outcome = pool.install(|| {
+            scan::scan_files(
+                &args.scan,
+                &scan_walk,
+                &rules,
+                iocs.as_ref(),
+                &opts,
+                &deliver,
+            )
+        });
+        let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+        // The parallel scan delivers files in any order; the tie-back reads them in the walk's
+        // (path order, each file's findings as its scan gave them: a stable sort).
+        found.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         warnings.extend(outcome.warnings);
         file_stats = outcome.stats;
         let roots = if args.webroot.is_empty() {
@@ -76,7 +92,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
         } else {
             &args.webroot
         };
-        let tb = WebShellRequests::new(outcome.findings, roots, DEFAULT_MAX_REQUESTS);
+        let tb = WebShellRequests::new(found, roots, DEFAULT_MAX_REQUESTS);
         if tb.is_empty() {
             file_findings = tb.into_findings();
         } else {

@@ -58,11 +58,19 @@ pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
             RuleStatus::Ok => c.ok += 1,
             RuleStatus::Unsupported(why) => {
                 c.unsupported += 1;
-                warnings.push(format!("rule {}:{} unsupported: {why}", r.origin, r.line));
+                let code = why.code();
+                warnings.push(format!(
+                    "rule {}:{} unsupported: {code} {why}",
+                    r.origin, r.line
+                ));
             }
             RuleStatus::Invalid(why) => {
                 c.invalid += 1;
-                warnings.push(format!("rule {}:{} invalid: {why}", r.origin, r.line));
+                let code = why.code();
+                warnings.push(format!(
+                    "rule {}:{} invalid: {code} {why}",
+                    r.origin, r.line
+                ));
             }
         }
     }
@@ -93,7 +101,7 @@ pub fn indicators(
     }
     for p in paths {
         b.add_path(p)
-            .map_err(|e| anyhow::anyhow!("indicators {}: {e}", p.display()))?;
+            .map_err(|e| anyhow::anyhow!("indicators: {e}"))?;
     }
     let set = b.build().map_err(|e| anyhow::anyhow!("indicators: {e}"))?;
     let mut counts = RuleCounts {

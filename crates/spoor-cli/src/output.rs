@@ -6,8 +6,8 @@ use crate::args::{ColorArg, FormatArg, OutputArgs};
 use anyhow::{Context, Result};
 use spoor_event::{Finding, FindingSink, RuleLevel, RunSummary};
 use spoor_report::{
-    dedup_findings, parse_time_bound, terminal_safe, writer_for, ColorChoice, FindingFilter,
-    HtmlAppendix, HtmlOptions, MultiSink, OutputFormat, TableOptions, TimeBound, WriterOptions,
+    parse_time_bound, terminal_safe, writer_for, ColorChoice, FindingFilter, HtmlAppendix,
+    HtmlOptions, MultiSink, OutputFormat, TableOptions, TimeBound, WriterOptions,
 };
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -38,18 +38,6 @@ pub fn filter_of(args: &OutputArgs) -> Result<FindingFilter> {
     };
     filter.validate()?;
     Ok(filter)
-}
-
-/// Applies the filters and de-duplication, then sorts into report order.
-pub fn select(mut findings: Vec<Finding>, filter: &FindingFilter) -> Vec<Finding> {
-    findings.retain(|f| filter.check(f).is_ok());
-    findings.sort_by(Finding::report_order);
-    if filter.dedup {
-        // Keeps first-seen order, so the timeline stays sorted and the earliest of identical
-        // findings stands for them.
-        findings = dedup_findings(findings);
-    }
-    findings
 }
 
 /// Counts findings by level and tactic into the summary.
@@ -92,6 +80,8 @@ pub struct Outputs {
     appendix: Option<HtmlAppendix>,
     primary: OutputFormat,
     to_terminal: bool,
+    /// The name of the output on standard output, if one is (only its closing is quiet).
+    stdout_name: Option<String>,
 }
 
 impl Outputs {
@@ -119,6 +109,7 @@ impl Outputs {
         let appendix = (primary == OutputFormat::Html || args.html.is_some())
             .then(|| opts.html.appendix.clone());
         let mut sinks = MultiSink::new();
+        let stdout_name = args.output.is_none().then(|| primary.as_str().to_string());
         let main_out: Box<dyn Write> = match &args.output {
             Some(p) => create(p)?,
             None => Box::new(BufWriter::new(io::stdout().lock())),
@@ -139,6 +130,7 @@ impl Outputs {
             appendix,
             primary,
             to_terminal,
+            stdout_name,
         })
     }
 
@@ -155,13 +147,15 @@ impl Outputs {
 
     /// Finishes every output with the summary. Returns whether the primary output was a
     /// table on the terminal (which shows the summary). Any failed output other than a
-    /// closed stdout is an error, whichever output it is.
+    /// closed stdout is an error, whichever output it is (a file or pipe named by `--html`,
+    /// `--csv`, ... that closes early is one too).
     pub fn finish(mut self, summary: &RunSummary) -> Result<bool> {
         let _ = self.sinks.finish(summary);
+        let stdout = self.stdout_name.as_deref();
         let errors: Vec<String> = self
             .sinks
             .errors()
-            .filter(|(_, e)| e.kind() != io::ErrorKind::BrokenPipe)
+            .filter(|(name, e)| !(Some(*name) == stdout && e.kind() == io::ErrorKind::BrokenPipe))
             .map(|(name, e)| format!("{name}: {e}"))
             .collect();
         if let Some(first) = errors.first() {

@@ -23,6 +23,10 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
         if args.quiet && r.status == RuleStatus::Ok {
             continue;
         }
+        let place = match r.column {
+            Some(c) => format!("{}:{c}", r.line),
+            None => r.line.to_string(),
+        };
         let written = match args.format {
             CheckFormat::Jsonl => writeln!(
                 out,
@@ -30,24 +34,27 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
                 json!({
                     "path": r.origin,
                     "line": r.line,
+                    "column": r.column,
                     "id": r.id,
                     "title": r.title,
                     "status": r.status.name(),
+                    "code": r.status.code(),
                     "reason": r.status.reason(),
                 })
             ),
             CheckFormat::Text => {
-                let reason = r.status.reason();
+                let reason = match r.status.code() {
+                    Some(code) => format!(": {code} {}", r.status.reason()),
+                    None => String::new(),
+                };
                 writeln!(
                     out,
-                    "{:<11} {}:{} {} {}{}{}",
+                    "{:<11} {}:{place} {} {}{}",
                     r.status.name(),
                     terminal_safe(&r.origin),
-                    r.line,
                     terminal_safe(r.id.as_deref().unwrap_or("-")),
                     terminal_safe(&r.title),
-                    if reason.is_empty() { "" } else { ": " },
-                    terminal_safe(reason)
+                    terminal_safe(&reason)
                 )
             }
         };

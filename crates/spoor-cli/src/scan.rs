@@ -1,7 +1,12 @@
 //! `spoor scan`: files (web roots) checked with YARA rules and indicator hashes; also used by
 //! `spoor hunt --scan` to find web shells whose requests the logs then show.
+//!
+//! Findings leave each file's scan at once: `spoor scan` hands them to the same [`Collector`]
+//! (filter, then the spilling timeline sorter that merges identical findings of one file) as
+//! `spoor hunt`, so memory stays bounded and both commands de-duplicate alike.
 
 use crate::args::{ScanArgs, WalkArgs};
+use crate::pipeline::Collector;
 use crate::{load, output};
 use anyhow::Result;
 use rayon::prelude::*;
@@ -13,10 +18,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What a file scan produced.
+/// What a file scan produced besides its findings (which went to the caller's `deliver`).
 #[derive(Default)]
 pub struct FileScanOutcome {
-    pub findings: Vec<Finding>,
     pub stats: Vec<FileStats>,
     pub warnings: Vec<String>,
     pub errors: usize,
@@ -30,13 +34,15 @@ pub fn walk_options(walk: &WalkArgs) -> ReadOptions {
     }
 }
 
-/// Scans every file under `paths` (in parallel on the current pool).
+/// Scans every file under `paths` (in parallel on the current pool); each file's findings are
+/// handed to `deliver` as soon as its scan ends.
 pub fn scan_files(
     paths: &[PathBuf],
     walk: &ReadOptions,
     rules: &YaraRules,
     iocs: Option<&IocSet>,
     opts: &ScanOptions,
+    deliver: &(dyn Fn(&mut Vec<Finding>) + Sync),
 ) -> FileScanOutcome {
     let (files, problems): (Vec<InputFile>, Vec<FileStats>) = discover(paths, walk);
     let mut out = FileScanOutcome {
@@ -44,61 +50,78 @@ pub fn scan_files(
         stats: problems,
         ..FileScanOutcome::default()
     };
-    let scans: Vec<_> = files
+    let scanned: Vec<(FileStats, Option<String>, bool)> = files
         .par_iter()
         .map_init(
             || rules.scanner(opts),
-            |scanner, file| scanner.scan_file(&file.path),
+            |scanner, file| {
+                let scan = scanner.scan_file(&file.path);
+                let mut found = file_findings(file, &scan, iocs);
+                deliver(&mut found);
+                let mut stats = FileStats {
+                    path: file.display.clone(),
+                    format: "file".into(),
+                    events: 1,
+                    ..FileStats::default()
+                };
+                let skipped = scan.skipped.as_ref().map(|s| s.to_string());
+                let failed = skipped.is_some() && scan.info.is_none();
+                if failed {
+                    stats.events = 0;
+                    stats.error = skipped.clone();
+                }
+                (
+                    stats,
+                    skipped.map(|s| format!("{}: {s}", file.display)),
+                    failed,
+                )
+            },
         )
         .collect();
-    for (file, scan) in files.iter().zip(scans) {
-        let mut stats = FileStats {
-            path: file.display.clone(),
-            format: "file".into(),
-            events: 1,
-            ..FileStats::default()
-        };
-        let mut found = scan.findings();
-        for f in &mut found {
-            f.source.path = Arc::from(file.display.as_str());
-        }
-        if let (Some(info), Some(set)) = (&scan.info, iocs) {
-            let name = file
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            for (meta, matched) in set.match_file(&name, &info.md5, &info.sha1, &info.sha256) {
-                found.push(Finding {
-                    timestamp: info.modified,
-                    rule: meta,
-                    source: Origin {
-                        path: Arc::from(file.display.as_str()),
-                        position: Position::Index(0),
-                    },
-                    logsource: Default::default(),
-                    event: Vec::new(),
-                    raw: None,
-                    matched: vec![matched],
-                    file: Some(info.clone()),
-                    related: Vec::new(),
-                    correlation: None,
-                    count: 1,
-                });
-            }
-        }
-        if let Some(skip) = &scan.skipped {
-            out.warnings.push(format!("{}: {skip}", file.display));
-            if scan.info.is_none() {
-                out.errors += 1;
-                stats.events = 0;
-                stats.error = Some(skip.to_string());
-            }
-        }
-        out.findings.extend(found);
+    for (stats, warning, failed) in scanned {
+        out.warnings.extend(warning);
+        out.errors += usize::from(failed);
         out.stats.push(stats);
     }
     out
+}
+
+/// The YARA findings of one file's scan and the indicators its name and hashes match.
+fn file_findings(
+    file: &InputFile,
+    scan: &spoor_yara::FileScan,
+    iocs: Option<&IocSet>,
+) -> Vec<Finding> {
+    let mut found = scan.findings();
+    for f in &mut found {
+        f.source.path = Arc::from(file.display.as_str());
+    }
+    if let (Some(info), Some(set)) = (&scan.info, iocs) {
+        let name = file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (meta, matched) in set.match_file(&name, &info.md5, &info.sha1, &info.sha256) {
+            found.push(Finding {
+                timestamp: info.modified,
+                rule: meta,
+                source: Origin {
+                    path: Arc::from(file.display.as_str()),
+                    position: Position::Index(0),
+                },
+                logsource: Default::default(),
+                event: Vec::new(),
+                raw: None,
+                matched: vec![matched],
+                file: Some(info.clone()),
+                related: Vec::new(),
+                correlation: None,
+                count: 1,
+            });
+        }
+    }
+    found
 }
 
 pub fn scan_options(max_size_mib: u64, timeout_s: u64, threads: Option<usize>) -> ScanOptions {
@@ -120,9 +143,13 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     let (iocs, ioc_counts) = load::indicators(!args.no_builtin, &args.iocs, false, &mut warnings)?;
     let opts = scan_options(args.max_size_mib, args.timeout, args.walk.threads);
     let walk = walk_options(&args.walk);
-    let outcome = pool.install(|| scan_files(&args.paths, &walk, &rules, iocs.as_ref(), &opts));
+    // Every output is created now, before the first file is scanned.
+    let mut outputs = output::Outputs::open(&args.out, "spoor scan")?;
+    let collector = Collector::new(filter, args.sort_budget_mib.saturating_mul(1 << 20));
+    let deliver = |found: &mut Vec<Finding>| collector.take(found);
+    let outcome =
+        pool.install(|| scan_files(&args.paths, &walk, &rules, iocs.as_ref(), &opts, &deliver));
     warnings.extend(outcome.warnings);
-    let findings = output::select(outcome.findings, &filter);
     let mut summary = RunSummary {
         events: outcome.stats.iter().map(|s| s.events).sum(),
         files: outcome.stats,
@@ -132,9 +159,13 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         warnings,
         ..RunSummary::default()
     };
-    output::count_findings(&findings, &mut summary);
+    let sorted = collector.finish(&mut |f| {
+        output::count_finding(&f, &mut summary);
+        outputs.write(&f);
+    })?;
+    summary.spilled_bytes = sorted.spilled_bytes;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    let shown = output::write_all(&args.out, "spoor scan", &findings, &summary)?;
+    let shown = outputs.finish(&summary)?;
     if !shown {
         output::print_summary(&summary);
     }

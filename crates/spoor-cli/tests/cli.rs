@@ -126,15 +126,31 @@ fn rules_check_reports_every_rule_and_fails_on_invalid() {
     let bad = lines.iter().find(|l| l["title"] == "Bad").unwrap();
     assert_eq!(bad["status"], "invalid");
     assert_eq!(bad["line"], 5);
+    assert_eq!(bad["column"], 5);
+    assert_eq!(bad["code"], "SIGMA-E009");
     assert!(bad["reason"].as_str().unwrap().contains("nosuch"));
     let corr = lines.iter().find(|l| l["title"] == "Many").unwrap();
     assert_eq!(corr["status"], "invalid");
+    assert_eq!(corr["code"], "SIGMA-E011");
     assert!(corr["reason"].as_str().unwrap().contains("timespan"));
     let ok = lines.iter().find(|l| l["title"] == "Many whoami").unwrap();
     assert_eq!(ok["status"], "ok");
     let ph = lines.iter().find(|l| l["title"] == "Admins").unwrap();
     assert_eq!(ph["status"], "unsupported");
+    assert_eq!(ph["code"], "SIGMA-U002");
+    assert_eq!(ok["code"], serde_json::Value::Null);
     assert_eq!(lines[5]["summary"]["ok"], 2);
+    // The text form prints the place with its column and the code before the reason.
+    let text = spoor()
+        .args(["rules", "check", "--quiet"])
+        .arg(dir.path().join("bad.yml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("bad.yml:5:5 - Bad: SIGMA-E009 unknown modifier 'nosuch'"),
+        "{text}"
+    );
 
     // Without the invalid rules: exit 0, unless --strict (the placeholder rule is unsupported).
     fs::remove_file(dir.path().join("bad.yml")).unwrap();
@@ -299,6 +315,11 @@ fn pack_rule_files() -> std::collections::HashMap<String, String> {
             map.insert(id.trim().to_string(), stem);
         }
     }
+    assert!(
+        map.len() >= 50,
+        "the pack's rule files: found {}",
+        map.len()
+    );
     map
 }
 

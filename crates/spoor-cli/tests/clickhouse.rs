@@ -205,6 +205,7 @@ fn convert_lists_what_it_cannot_express() {
                 .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("corr_"))
         })
         .count();
+    assert!(corr >= 10, "the pack's correlation files: found {corr}");
     let listed = text
         .lines()
         .filter(|l| l.starts_with("-- correlation:"))

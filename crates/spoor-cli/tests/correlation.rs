@@ -402,7 +402,7 @@ fn filter_rules_suppress_matches_and_the_summary_counts_them() {
 }
 
 #[test]
-fn pack_correlations_on_otrf_find_only_the_purplesharp_spray() {
+fn pack_on_otrf_finds_the_purplesharp_spray_and_the_figures_docs_apt40_states() {
     let Some(corpora) = spoor_event::shared_corpora("pack correlations on OTRF") else {
         return;
     };
@@ -425,4 +425,149 @@ fn pack_correlations_on_otrf_find_only_the_purplesharp_spray() {
         .contains("purplesharp_ad_playbook"));
     assert_eq!(f["correlation"]["value"], 7.0);
     assert_eq!(f["correlation"]["events"], 7);
+    // docs/apt40.md's figures for the whole of OTRF, rule by rule.
+    let summary = &lines.last().expect("a summary")["summary"];
+    assert_eq!(summary["events"], 658_178);
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for f in findings(&lines) {
+        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
+        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
+    }
+    let stated = [
+        ("1d7c335e-3820-47d9-8f09-f079b6bf82f9", 24), // win_security_admin_share_access
+        ("4f789a32-ef81-4043-ac17-b6455094ee6f", 9),  // proc_creation_win_webserver_spawns_shell
+        ("b41f4b43-5862-41e8-a0dd-7a7dbf58c810", 6),  // proc_creation_win_firewall_inbound_rule
+        ("057cc91d-8d91-4c80-82cb-9efa8e4bd3f3", 5),  // win_security_kerberoasting_rc4
+        ("55ae8b2e-22fc-4762-85f5-365e7c2ed739", 2),  // win_exchange_oab_vdir_script
+        ("6192b197-b4d9-48a9-81d1-761121ba0a3c", 1),  // corr_win_password_spray_local
+    ];
+    let want: BTreeMap<String, u64> = stated.iter().map(|(id, n)| (id.to_string(), *n)).collect();
+    assert_eq!(by_rule, want, "findings per rule id");
+    assert_eq!(summary["findings"], 47, "the doc's total");
+}
+
+/// docs/apt40.md's figures for EVTX-ATTACK-SAMPLES (277 EVTX files, the Tomcat and Tunna web
+/// logs), rule by rule: every finding the pack makes there is one of these, in these numbers.
+#[test]
+fn pack_on_evtx_attack_samples_gives_the_findings_docs_apt40_states() {
+    let Some(corpora) = spoor_event::shared_corpora("pack on EVTX-ATTACK-SAMPLES") else {
+        return;
+    };
+    let lines = run(
+        &["hunt", "-f", "jsonl"],
+        &[&corpora.join("evtx-attack-samples")],
+    );
+    let summary = &lines.last().expect("a summary")["summary"];
+    assert_eq!(summary["events"], 15_215);
+    assert_eq!(summary["unparsed"], 0);
+    let evtx = summary["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with(".evtx")))
+        .count();
+    assert_eq!(evtx, 277, "the corpus's EVTX files");
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for f in findings(&lines) {
+        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
+        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
+    }
+    // (rule id, rule file in rules/sigma, findings) as the doc's table lists them.
+    let stated: [(&str, &str, u64); 7] = [
+        (
+            "1d7c335e-3820-47d9-8f09-f079b6bf82f9",
+            "win_security_admin_share_access",
+            915,
+        ),
+        (
+            "be7cf99e-f285-46f2-b2f4-2c0cb342f59f",
+            "web_webshell_known_name",
+            21,
+        ),
+        (
+            "c2a40f94-5816-499e-ad52-f5ae7e2227b1",
+            "web_tomcat_manager_deploy",
+            4,
+        ),
+        (
+            "c184a7d8-7783-4a11-aad6-bf78a63289fb",
+            "web_webshell_tunnel",
+            3,
+        ),
+        (
+            "4f789a32-ef81-4043-ac17-b6455094ee6f",
+            "proc_creation_win_webserver_spawns_shell",
+            2,
+        ),
+        (
+            "b41f4b43-5862-41e8-a0dd-7a7dbf58c810",
+            "proc_creation_win_firewall_inbound_rule",
+            1,
+        ),
+        (
+            "69e37b4f-d575-4a60-9aae-0e9d2437c289",
+            "corr_web_content_discovery",
+            2,
+        ),
+    ];
+    for (id, file, _) in &stated {
+        let text = std::fs::read_to_string(repo().join(format!("rules/sigma/{file}.yml")))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(text.contains(&format!("id: {id}")), "{file} has id {id}");
+    }
+    let want: BTreeMap<String, u64> = stated
+        .iter()
+        .map(|(id, _, n)| (id.to_string(), *n))
+        .collect();
+    assert_eq!(by_rule, want, "findings per rule id");
+    assert_eq!(summary["findings"], 948, "the doc's total");
+}
+
+/// docs/apt40.md's figures for SotM34 (its Apache and syslog files), rule by rule.
+#[test]
+fn pack_on_sotm34_gives_the_findings_docs_apt40_states() {
+    let Some(corpora) = spoor_event::shared_corpora("pack on SotM34") else {
+        return;
+    };
+    let root = corpora.join("web/sotm34");
+    let lines = run(
+        &["hunt", "-f", "jsonl"],
+        &[&root.join("http"), &root.join("syslog")],
+    );
+    let summary = &lines.last().expect("a summary")["summary"];
+    assert_eq!(summary["events"], 11_545);
+    assert_eq!(summary["unparsed"], 0);
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for f in findings(&lines) {
+        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
+        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
+    }
+    let stated: [(&str, &str, u64); 3] = [
+        (
+            "2c2380f3-3dab-4077-aed2-9a8b11142db0",
+            "web_webshell_command_parameter",
+            1_265,
+        ),
+        (
+            "eacefda1-7675-4d93-a730-c8c869bd1c23",
+            "lnx_sshd_accepted_password",
+            145,
+        ),
+        (
+            "4c79fdaa-4e67-43ee-a7ac-a0793116fda8",
+            "corr_lnx_ssh_bruteforce",
+            23,
+        ),
+    ];
+    for (id, file, _) in &stated {
+        let text = std::fs::read_to_string(repo().join(format!("rules/sigma/{file}.yml")))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(text.contains(&format!("id: {id}")), "{file} has id {id}");
+    }
+    let want: BTreeMap<String, u64> = stated
+        .iter()
+        .map(|(id, _, n)| (id.to_string(), *n))
+        .collect();
+    assert_eq!(by_rule, want, "findings per rule id");
+    assert_eq!(summary["findings"], 1_433, "the doc's total");
 }

@@ -243,3 +243,64 @@ fn scan_reports_yara_and_hash_indicator_findings_with_file_details() {
         .iter()
         .any(|t| t == "T1505.003")));
 }
+
+/// `spoor scan` runs through the same filter and spilling sorter as `spoor hunt`: a budget that
+/// spills everything, one thread or several give the same findings in the same order; the same
+/// shell in two folders stays two findings (identical findings merge only within one file).
+#[test]
+fn scan_findings_stream_through_the_sorter_whatever_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("roots");
+    let shells = ["webapps/app/cmd.jsp", "wwwroot/uploads/run.aspx"];
+    for copy in ["a", "b"] {
+        for rel in shells {
+            let p = root.join(copy).join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, sample(rel)).unwrap();
+        }
+    }
+    let run = |extra: &[&str]| {
+        let out = spoor()
+            .args(["scan", "-f", "jsonl"])
+            .args(extra)
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{extra:?}");
+        let mut lines = jsonl(&out.stdout);
+        let summary = lines.pop().expect("a summary");
+        (lines, summary["summary"].clone())
+    };
+    let (findings, summary) = run(&[]);
+    assert!(findings.len() >= 4, "{findings:#?}");
+    assert_eq!(summary["findings"], findings.len() as u64);
+    for copy in ["a", "b"] {
+        let in_copy = findings
+            .iter()
+            .filter(|f| {
+                f["source"]["path"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("/{copy}/"))
+            })
+            .count();
+        assert_eq!(
+            in_copy * 2,
+            findings.len(),
+            "each copy keeps its own findings"
+        );
+    }
+    let (spilled, spilled_summary) = run(&["--sort-memory", "0"]);
+    assert!(spilled_summary["spilled_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(
+        spilled, findings,
+        "a budget of 0 spills but changes nothing"
+    );
+    let (one_thread, _) = run(&["-j", "1"]);
+    assert_eq!(one_thread, findings);
+    let (undeduplicated, _) = run(&["--no-dedup"]);
+    assert_eq!(
+        undeduplicated, findings,
+        "no duplicates to merge in a file scan"
+    );
+}

@@ -237,8 +237,14 @@ fn many_bad_indicators_are_counted_not_listed() {
         text.push_str(&format!("ipv4,999.1.2.{i},broken\n"));
     }
     std::fs::write(&list, text).unwrap();
+    let html = dir.path().join("report.html");
     let (_, lines) = hunt(
-        &["--iocs", list.to_str().unwrap()],
+        &[
+            "--iocs",
+            list.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
         &[&examples().join("auth.log")],
     );
     let s = &lines.last().unwrap()["summary"];
@@ -251,4 +257,82 @@ fn many_bad_indicators_are_counted_not_listed() {
         .count();
     assert_eq!(named, 21, "20 named and one line counting the rest");
     assert!(s.to_string().len() < 64 * 1024);
+    let page = std::fs::read_to_string(&html).expect("the HTML report is written");
+    // Once in the visible warning list, once in the embedded summary.
+    let listed = page.matches("999.1.2.").count();
+    assert!(
+        (1..=40).contains(&listed),
+        "the HTML report names at most 20 bad lines (twice), not {listed}"
+    );
+    assert!(page.len() < 256 * 1024, "{} bytes", page.len());
+}
+
+/// Issue 17 (smaller): a file that cannot be opened is named once, in words, without the
+/// library's text or the operating system's error number; a missing indicator file likewise.
+#[test]
+fn unreadable_paths_are_named_once_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("gone.log");
+    let (code, lines) = hunt(&[], &[&missing]);
+    assert_eq!(code, 3, "a file that cannot be read is a partial failure");
+    let file = &lines.last().unwrap()["summary"]["files"][0];
+    assert_eq!(file["path"], missing.to_str().unwrap());
+    assert_eq!(file["error"], "does not exist");
+    let list = dir.path().join("gone.csv");
+    let out = spoor()
+        .args(["hunt", "--iocs"])
+        .arg(&list)
+        .arg(examples().join("auth.log"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("gone.csv").count(), 1, "{err}");
+}
+
+/// A failing output other than a closed standard output is reported and fails the run (exit 2),
+/// whichever output it is; the other outputs are still written whole.
+#[test]
+fn a_failing_output_is_reported_and_changes_the_exit_code() {
+    if !Path::new("/dev/full").exists() {
+        panic!("this test needs /dev/full (a device whose writes fail with 'no space')");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.jsonl");
+    for extra in ["--html", "--csv", "--navigator"] {
+        let out = spoor()
+            .args(["hunt", "-f", "jsonl", "-o"])
+            .arg(&good)
+            .args([extra, "/dev/full"])
+            .arg(examples())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra}: {err}");
+        assert!(
+            err.contains("cannot write output /dev/full"),
+            "{extra}: {err}"
+        );
+        let written = jsonl(&std::fs::read(&good).unwrap());
+        assert!(
+            written.last().is_some_and(|l| l.get("summary").is_some()),
+            "{extra}: the good output is finished with its summary"
+        );
+    }
+    // Standard output on a full disk is not a closed pipe: also exit 2.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for cmd in [&["hunt", "-f", "jsonl"][..], &["scan", "-f", "jsonl"][..]] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("spoor"))
+            .args(cmd)
+            .arg(examples())
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(err.contains("cannot write output"), "{cmd:?}: {err}");
+    }
 }

@@ -535,6 +535,7 @@ fn logons_on_sotm34_secure_agree_with_the_raw_lines() {
     let dir = corpora.join("web/sotm34/syslog");
     // Another route: the raw sshd lines, classified by their text alone.
     let (mut success, mut failure, mut other) = (0u64, 0u64, 0u64);
+    let mut secure_files = 0;
     for e in fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if !p
@@ -545,6 +546,7 @@ fn logons_on_sotm34_secure_agree_with_the_raw_lines() {
         {
             continue;
         }
+        secure_files += 1;
         let text = String::from_utf8_lossy(&fs::read(&p).unwrap()).into_owned();
         for l in text.lines().filter(|l| l.contains(" sshd[")) {
             let Some((_, msg)) = l.split_once("]: ") else {
@@ -563,6 +565,7 @@ fn logons_on_sotm34_secure_agree_with_the_raw_lines() {
             }
         }
     }
+    assert_eq!(secure_files, 7, "secure and its six rotations");
     assert!(success > 100 && failure > 500, "{success} {failure}");
     let out = spoor()
         .args(["logons", "--syslog-year", "2005", "--format", "jsonl"])

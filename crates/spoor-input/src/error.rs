@@ -38,3 +38,52 @@ pub enum InputError {
     #[error("evtx: {0}")]
     Evtx(String),
 }
+
+impl InputError {
+    /// The message to show beside the path it concerns: without the path (the summary names the
+    /// file already) and without the operating system's raw error number.
+    pub fn reason(&self) -> String {
+        match self {
+            InputError::Io { source, .. } => io_reason(source),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// An I/O error in words: common kinds named plainly, others as the system's text without the
+/// trailing `(os error N)`.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "does not exist".to_string(),
+        ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(cut) if text.ends_with(')') => text.get(..cut).unwrap_or(&text).to_string(),
+                _ => text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_name_neither_the_path_nor_the_os_error_number() {
+        let missing = InputError::Io {
+            path: "/no/such/file.log".into(),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert_eq!(missing.reason(), "does not exist");
+        let busy = std::io::Error::from_raw_os_error(16);
+        let r = io_reason(&busy);
+        assert!(!r.contains("os error") && !r.is_empty(), "{r}");
+        assert_eq!(
+            InputError::Unrecognised.reason(),
+            InputError::Unrecognised.to_string()
+        );
+    }
+}

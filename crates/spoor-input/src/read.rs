@@ -423,7 +423,7 @@ pub(crate) fn read_file(
     let fail = |e: InputError| {
         vec![FileStats {
             path: file.display.clone(),
-            error: Some(e.to_string()),
+            error: Some(e.reason()),
             ..FileStats::default()
         }]
     };

@@ -100,6 +100,8 @@ pub fn discover(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<InputFile>, Vec<F
                         .unwrap_or_else(|| root.clone());
                     let msg = if e.loop_ancestor().is_some() {
                         "symlink loop not followed".to_string()
+                    } else if let Some(io) = e.io_error() {
+                        crate::error::io_reason(io)
                     } else {
                         e.to_string()
                     };

@@ -257,16 +257,6 @@ impl Deduper {
         true
     }
 
-    /// [`Deduper::add`] for an owned finding: kept without a copy.
-    fn add_owned(&mut self, f: Finding) -> bool {
-        let key = self.hasher.hash_one(EvidenceKey(&f));
-        if self.merge(key, &f) {
-            return false;
-        }
-        self.keep(key, f);
-        true
-    }
-
     fn keep(&mut self, key: u64, f: Finding) {
         self.index.entry(key).or_default().push(self.findings.len());
         self.findings.push(f);
@@ -291,16 +281,6 @@ impl Deduper {
     fn into_findings(self) -> Vec<Finding> {
         self.findings
     }
-}
-
-/// Merges identical findings of `findings` (the pure-function form of the dedup in
-/// [`FilterSink`]), keeping first-seen order and summing counts.
-pub fn dedup_findings(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
-    let mut d = Deduper::default();
-    for f in findings {
-        d.add_owned(f);
-    }
-    d.into_findings()
 }
 
 fn path_matters(f: &Finding) -> bool {
@@ -498,6 +478,15 @@ mod tests {
             .collect();
         assert_eq!(seen, [("a", "x", 4), ("b", "x", 1), ("a", "other line", 1)]);
         assert_eq!(dedup_findings(got.clone()).len(), 3);
+    }
+
+    /// Merges identical findings as [`FilterSink`] does, keeping first-seen order.
+    fn dedup_findings(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+        let mut d = Deduper::default();
+        for f in findings {
+            d.add(&f);
+        }
+        d.into_findings()
     }
 
     #[test]

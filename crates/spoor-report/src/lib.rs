@@ -89,8 +89,7 @@ pub use attack_names::{
 };
 pub use evidence::{client_ip_of, evidence_text, host_of, CLIENT_IP_FIELDS, HOST_FIELDS};
 pub use filter::{
-    dedup_findings, parse_time_bound, FilterError, FilterSink, FilterStats, FindingFilter,
-    Rejection, TimeBound,
+    parse_time_bound, FilterError, FilterSink, FilterStats, FindingFilter, Rejection, TimeBound,
 };
 pub use html::{
     content_security_policy, write_html_report, HtmlAppendix, HtmlOptions, HtmlTable, HtmlWriter,

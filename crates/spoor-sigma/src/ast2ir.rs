@@ -14,18 +14,33 @@ use crate::pattern::{
     base64_offsets, base64_plain, encode_text, escape_wildcards, fold, parse_wildcards,
     windash_variants, Piece, StrMatch, StrPattern, TextEncoding,
 };
+use crate::SigmaError;
 use rustc_hash::FxHashMap;
 use spoor_event::{attack_from_tags, RuleKind, RuleLevel, RuleMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Why a rule did not compile.
+/// Why a rule did not compile, and the line of the problem when it is known (otherwise the
+/// rule's own line is reported).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompileError {
-    /// Valid Sigma that spoor does not run.
-    Unsupported(String),
-    /// A broken rule, at a line.
-    Invalid(usize, String),
+pub struct CompileError {
+    /// The line of the problem.
+    pub line: Option<usize>,
+    /// What is wrong (its kind says whether the rule is unsupported or invalid).
+    pub error: SigmaError,
+}
+
+impl CompileError {
+    fn at(line: usize, error: SigmaError) -> Self {
+        Self {
+            line: Some(line),
+            error,
+        }
+    }
+
+    fn anywhere(error: SigmaError) -> Self {
+        Self { line: None, error }
+    }
 }
 
 /// Interns field names to dense ids.
@@ -118,7 +133,10 @@ fn compile_cond(c: &ConditionAst, names: &[&str], line: usize) -> Result<Cond, C
     Ok(match c {
         ConditionAst::Ident(name) => {
             let i = names.iter().position(|n| n == name).ok_or_else(|| {
-                CompileError::Invalid(line, format!("condition names missing selection '{name}'"))
+                CompileError::at(
+                    line,
+                    SigmaError::Condition(format!("condition names missing selection '{name}'")),
+                )
             })?;
             Cond::Sel(i as u32)
         }
@@ -147,15 +165,18 @@ fn compile_cond(c: &ConditionAst, names: &[&str], line: usize) -> Result<Cond, C
                 .collect();
             if members.is_empty() {
                 let what = pattern.as_deref().unwrap_or("them");
-                return Err(CompileError::Invalid(
+                return Err(CompileError::at(
                     line,
-                    format!("condition 'of {what}' matches no selection"),
+                    SigmaError::Condition(format!("condition 'of {what}' matches no selection")),
                 ));
             }
             match q {
                 Quantifier::All => Cond::And(members),
                 Quantifier::AtLeast(0) => {
-                    return Err(CompileError::Invalid(line, "'0 of' is meaningless".into()))
+                    return Err(CompileError::at(
+                        line,
+                        SigmaError::Condition("'0 of' is meaningless".into()),
+                    ))
                 }
                 Quantifier::AtLeast(1) => Cond::Or(members),
                 Quantifier::AtLeast(n) => Cond::AtLeast(*n, members),
@@ -207,7 +228,7 @@ struct Flags {
 
 fn flags_of(spec: &FieldSpec) -> Result<Flags, CompileError> {
     let mut f = Flags::default();
-    let bad = |m: &str| CompileError::Invalid(spec.line, m.to_string());
+    let bad = |m: &str| CompileError::at(spec.line, SigmaError::Modifier(m.to_string()));
     for m in &spec.modifiers {
         use Modifier::*;
         match m {
@@ -276,8 +297,9 @@ fn flags_of(spec: &FieldSpec) -> Result<Flags, CompileError> {
         return Err(bad("base64 and base64offset exclude each other"));
     }
     if f.encoding.is_some() && !(f.base64 || f.base64offset) {
-        return Err(CompileError::Unsupported(
-            "utf16/wide without base64 cannot match text fields".into(),
+        return Err(CompileError::at(
+            spec.line,
+            SigmaError::Unsupported("utf16/wide without base64 cannot match text fields".into()),
         ));
     }
     if f.all && spec.values.len() < 2 && !f.exists {
@@ -288,14 +310,14 @@ fn flags_of(spec: &FieldSpec) -> Result<Flags, CompileError> {
 
 fn compile_spec(spec: &FieldSpec, ctx: &mut Ctx) -> Result<Test, CompileError> {
     let f = flags_of(spec)?;
-    let bad = |m: String| CompileError::Invalid(spec.line, m);
+    let bad = |kind: fn(String) -> SigmaError, m: &str| CompileError::at(spec.line, kind(m.into()));
     let target = match &spec.field {
         Some(name) => Target::Field(ctx.fields.intern(name)),
         None => Target::Keyword,
     };
     if f.exists {
         if target == Target::Keyword {
-            return Err(bad("'exists' needs a field".into()));
+            return Err(bad(SigmaError::Modifier, "'exists' needs a field"));
         }
         return match spec.values.as_slice() {
             [SigmaValue::Bool(b)] => Ok(Test {
@@ -310,7 +332,7 @@ fn compile_spec(spec: &FieldSpec, ctx: &mut Ctx) -> Result<Test, CompileError> {
                     kind: TestKind::Exists(s.eq_ignore_ascii_case("true")),
                 })
             }
-            _ => Err(bad("'exists' takes one boolean value".into())),
+            _ => Err(bad(SigmaError::Value, "'exists' takes one boolean value")),
         };
     }
     let mut groups = Vec::with_capacity(spec.values.len());
@@ -410,31 +432,35 @@ fn compile_value(
     spec: &FieldSpec,
     ctx: &mut Ctx,
 ) -> Result<Vec<Check>, CompileError> {
-    let bad = |m: String| CompileError::Invalid(spec.line, m);
+    let bad = |kind: fn(String) -> SigmaError, m: String| CompileError::at(spec.line, kind(m));
+    let value_err = |m: String| bad(SigmaError::Value, m);
     let has_string_mods =
         f.contains || f.starts || f.ends || f.windash || f.base64 || f.base64offset;
     if let SigmaValue::Null = value {
         if has_string_mods || f.re || f.cidr || f.cmp.is_some() || f.fieldref || f.time.is_some() {
-            return Err(bad("null cannot take value modifiers".into()));
+            return Err(bad(
+                SigmaError::Modifier,
+                "null cannot take value modifiers".into(),
+            ));
         }
         if target == Target::Keyword {
-            return Err(bad("null is not a keyword".into()));
+            return Err(bad(SigmaError::Selection, "null is not a keyword".into()));
         }
         return Ok(vec![Check::Null]);
     }
     let text = value.text().unwrap_or_default().to_string();
     if let Some(part) = f.time {
         let n = number_of(value)
-            .ok_or_else(|| bad(format!("time modifier needs a number, got '{text}'")))?;
+            .ok_or_else(|| value_err(format!("time modifier needs a number, got '{text}'")))?;
         return Ok(vec![Check::TimePart(part, f.cmp.unwrap_or(CmpOp::Eq), n)]);
     }
     if let Some(op) = f.cmp {
-        let n = number_of(value).ok_or_else(|| bad(format!("'{text}' is not a number")))?;
+        let n = number_of(value).ok_or_else(|| value_err(format!("'{text}' is not a number")))?;
         return Ok(vec![Check::NumCmp(op, n)]);
     }
     if f.cidr {
-        let net =
-            parse_cidr(&text).ok_or_else(|| bad(format!("'{text}' is not a CIDR network")))?;
+        let net = parse_cidr(&text)
+            .ok_or_else(|| value_err(format!("'{text}' is not a CIDR network")))?;
         return Ok(vec![Check::Cidr(net)]);
     }
     if f.re {
@@ -455,20 +481,22 @@ fn compile_value(
             .build()
             .map_err(|e| {
                 let msg = e.to_string();
-                let first = msg.lines().last().unwrap_or("").trim().to_string();
+                let last = msg.lines().last().unwrap_or("").trim();
+                let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
                 if msg.contains("look-around") || msg.contains("backreferences") {
-                    CompileError::Unsupported(format!(
-                        "regex needs backtracking, which spoor refuses (linear time only): {first}"
-                    ))
+                    bad(
+                        SigmaError::Unsupported,
+                        format!("regex needs backtracking, which spoor refuses (linear time only): {first}"),
+                    )
                 } else {
-                    bad(format!("bad regex: {first}"))
+                    value_err(format!("bad regex: {first}"))
                 }
             })?;
         return Ok(vec![Check::Regex(re)]);
     }
     if f.fieldref {
         let Target::Field(_) = target else {
-            return Err(bad("'fieldref' needs a field".into()));
+            return Err(bad(SigmaError::Modifier, "'fieldref' needs a field".into()));
         };
         let how = if f.contains {
             RefHow::Contains
@@ -495,14 +523,17 @@ fn compile_value(
     }
     // The string pipeline: expand -> windash -> encoding/base64 -> position -> wildcards.
     let expanded = if f.expand {
-        expand_placeholders(&text, ctx.placeholders)?
+        expand_placeholders(&text, ctx.placeholders).map_err(|e| CompileError {
+            line: e.line.or(Some(spec.line)),
+            error: e.error,
+        })?
     } else {
         vec![text]
     };
     let mut variants = Vec::new();
     for v in expanded {
         if f.windash {
-            variants.extend(windash_variants(&v).map_err(bad)?);
+            variants.extend(windash_variants(&v).map_err(value_err)?);
         } else {
             variants.push(v);
         }
@@ -514,7 +545,12 @@ fn compile_value(
             let plain = match pieces.as_slice() {
                 [] => String::new(),
                 [Piece::Lit(s)] => s.clone(),
-                _ => return Err(bad("wildcards cannot be base64-encoded".into())),
+                _ => {
+                    return Err(bad(
+                        SigmaError::Modifier,
+                        "wildcards cannot be base64-encoded".into(),
+                    ))
+                }
             };
             let bytes = encode_text(&plain, f.encoding.unwrap_or(TextEncoding::Utf8));
             if f.base64 {
@@ -538,7 +574,7 @@ fn compile_value(
             pieces.push(Piece::Star);
         }
         pieces.dedup_by(|a, b| *a == Piece::Star && *b == Piece::Star);
-        let p = StrPattern::compile(&pieces, f.cased).map_err(bad)?;
+        let p = StrPattern::compile(&pieces, f.cased).map_err(value_err)?;
         checks.push(Check::Str(p));
     }
     Ok(checks)
@@ -575,14 +611,14 @@ fn expand_placeholders(text: &str, values: &Placeholders) -> Result<Vec<String>,
                 let name = &after[..end];
                 if !name.is_empty() && !name.contains(char::is_whitespace) {
                     let list = values.get(name).filter(|l| !l.is_empty()).ok_or_else(|| {
-                        CompileError::Unsupported(format!(
+                        CompileError::anywhere(SigmaError::Placeholder(format!(
                             "placeholder %{name}% has no values (pass them with --placeholders FILE)"
-                        ))
+                        )))
                     })?;
                     if out.len() * list.len() > 4096 {
-                        return Err(CompileError::Unsupported(format!(
+                        return Err(CompileError::anywhere(SigmaError::Placeholder(format!(
                             "placeholder %{name}% expands to too many values"
-                        )));
+                        ))));
                     }
                     out = out
                         .iter()
@@ -618,7 +654,10 @@ mod tests {
         );
         assert!(matches!(
             expand_placeholders("%Servers%", &p),
-            Err(CompileError::Unsupported(_))
+            Err(CompileError {
+                error: SigmaError::Placeholder(_),
+                ..
+            })
         ));
         assert_eq!(
             expand_placeholders("100%", &p).unwrap(),

@@ -5,7 +5,7 @@
 use crate::correlation::{CompiledCorrelation, CorrelationSet, Input};
 use crate::ir::CompiledRule;
 use crate::node2corr::CorrelationAst;
-use crate::{RuleReport, RuleStatus};
+use crate::{RuleReport, RuleStatus, SigmaError};
 use chrono::Duration;
 use rustc_hash::{FxHashMap, FxHashSet};
 use spoor_event::{attack_from_tags, RuleKind, RuleLevel, RuleMeta};
@@ -81,24 +81,28 @@ pub(crate) fn build(
                 Some(many) if many.len() > 1 => {
                     err = Some((
                         *line,
-                        RuleStatus::Invalid(format!(
+                        RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                             "correlation: '{name}' names {} rules (names and ids must be unique)",
                             many.len()
-                        )),
+                        ))),
                     ));
                     break;
                 }
                 _ => {
                     let status = match not_loaded.get(name) {
-                        Some(RuleStatus::Unsupported(why)) => RuleStatus::Unsupported(format!(
-                            "correlation: rule '{name}' is unsupported ({why})"
-                        )),
-                        Some(RuleStatus::Invalid(_)) => {
-                            RuleStatus::Invalid(format!("correlation: rule '{name}' is invalid"))
+                        Some(RuleStatus::Unsupported(why)) => {
+                            RuleStatus::Unsupported(SigmaError::UnsupportedReference(format!(
+                                "correlation: rule '{name}' is unsupported ({why})"
+                            )))
                         }
-                        _ => RuleStatus::Invalid(format!(
+                        Some(RuleStatus::Invalid(_)) => {
+                            RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
+                                "correlation: rule '{name}' is invalid"
+                            )))
+                        }
+                        _ => RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                             "correlation: no rule has the name or id '{name}'"
-                        )),
+                        ))),
                     };
                     err = Some((*line, status));
                     break;
@@ -136,7 +140,9 @@ pub(crate) fn build(
         if depth > 64 {
             broken[k] = Some((
                 loaded[k].ast.line,
-                RuleStatus::Invalid("correlation: chain deeper than 64".into()),
+                RuleStatus::Invalid(SigmaError::CorrelationReference(
+                    "correlation: chain deeper than 64".into(),
+                )),
             ));
         } else if let Ok(refs) = &resolved[k] {
             for (t, name) in refs {
@@ -144,7 +150,9 @@ pub(crate) fn build(
                     if state[*j] == 1 {
                         broken[k] = Some((
                             loaded[k].ast.line,
-                            RuleStatus::Invalid(format!("correlation: cycle through '{name}'")),
+                            RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
+                                "correlation: cycle through '{name}'"
+                            ))),
                         ));
                         continue;
                     }
@@ -152,9 +160,9 @@ pub(crate) fn build(
                     if broken[*j].is_some() && broken[k].is_none() {
                         broken[k] = Some((
                             loaded[k].ast.line,
-                            RuleStatus::Invalid(format!(
+                            RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                                 "correlation: correlation '{name}' does not load"
-                            )),
+                            ))),
                         ));
                     }
                 }
@@ -187,7 +195,9 @@ pub(crate) fn build(
             {
                 broken[k] = Some((
                     loaded[k].ast.line,
-                    RuleStatus::Invalid(format!("correlation: correlation '{name}' does not load")),
+                    RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
+                        "correlation: correlation '{name}' does not load"
+                    ))),
                 ));
             }
         }
@@ -208,6 +218,7 @@ pub(crate) fn build(
         reports.push(RuleReport {
             origin: c.origin.clone(),
             line,
+            column: None,
             id: c.ast.id.clone(),
             title: c.ast.title.clone(),
             status: status.clone(),

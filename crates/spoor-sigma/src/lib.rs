@@ -44,6 +44,7 @@ mod condition;
 mod corr2set;
 mod correlation;
 mod correlation_view;
+pub mod diagnostic;
 mod eval;
 mod explain;
 mod gate;
@@ -65,6 +66,7 @@ pub use ast::{
 pub use ast2ir::Placeholders;
 pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
 pub use correlation_view::{CorrelationInput, CorrelationView};
+pub use diagnostic::{Location, SigmaError};
 pub use eval::Evaluator;
 pub use explain::{Explanation, SelectionExplanation, TestExplanation};
 pub use gate::SigmaLineGates;
@@ -91,14 +93,14 @@ use std::sync::{Arc, RwLock};
 /// runnable detection rule. For tools and tests that walk the AST themselves.
 pub fn parse_rules(yaml: &str) -> Vec<Result<RuleAst, String>> {
     match yaml2node::parse_documents(yaml) {
-        Err(e) => vec![Err(format!("YAML: {} (line {})", e.message, e.line))],
+        Err(e) => vec![Err(format!("{} (line {})", e.diagnostic().0, e.line))],
         Ok(docs) => documents_to_rules(docs)
             .into_iter()
             .map(|d| match d {
                 ParsedDoc::Rule(ast) => Ok(*ast),
                 ParsedDoc::Correlation(_) => Err("a correlation rule, not a detection".into()),
                 ParsedDoc::Filter(_) => Err("a filter rule, not a detection".into()),
-                ParsedDoc::Invalid { reason, .. } => Err(reason),
+                ParsedDoc::Invalid { error, .. } => Err(error.to_string()),
             })
             .collect(),
     }
@@ -109,13 +111,36 @@ pub fn parse_rules(yaml: &str) -> Vec<Result<RuleAst, String>> {
 pub enum RuleStatus {
     /// Loaded and runs.
     Ok,
-    /// Valid Sigma that spoor does not run; the reason says why.
-    Unsupported(String),
-    /// Broken; the reason says why (the line is in [`RuleReport::line`]).
-    Invalid(String),
+    /// Valid Sigma that spoor does not run; the error says why (a `SIGMA-U…` code).
+    Unsupported(SigmaError),
+    /// Broken; the error says why (a `SIGMA-E…` code; the place is in [`RuleReport::line`] and
+    /// [`RuleReport::column`]).
+    Invalid(SigmaError),
 }
 
 impl RuleStatus {
+    /// `Unsupported` or `Invalid`, as the error's kind decides.
+    pub fn from_error(error: SigmaError) -> Self {
+        if error.is_unsupported() {
+            RuleStatus::Unsupported(error)
+        } else {
+            RuleStatus::Invalid(error)
+        }
+    }
+
+    /// The error, `None` for `ok`.
+    pub fn error(&self) -> Option<&SigmaError> {
+        match self {
+            RuleStatus::Ok => None,
+            RuleStatus::Unsupported(e) | RuleStatus::Invalid(e) => Some(e),
+        }
+    }
+
+    /// The stable code of the error (`SIGMA-E005`), `None` for `ok`.
+    pub fn code(&self) -> Option<&'static str> {
+        self.error().map(SigmaError::code)
+    }
+
     /// `ok`, `unsupported` or `invalid`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -126,11 +151,8 @@ impl RuleStatus {
     }
 
     /// The reason, empty for `ok`.
-    pub fn reason(&self) -> &str {
-        match self {
-            RuleStatus::Ok => "",
-            RuleStatus::Unsupported(r) | RuleStatus::Invalid(r) => r,
-        }
+    pub fn reason(&self) -> String {
+        self.error().map(ToString::to_string).unwrap_or_default()
     }
 }
 
@@ -140,14 +162,30 @@ impl RuleStatus {
 pub struct RuleReport {
     /// File (or label) the rule came from.
     pub origin: String,
-    /// 1-based line of the rule, or of the problem for invalid rules.
+    /// 1-based line of the rule, or of the problem for rules that are not ok.
     pub line: usize,
+    /// 1-based column of the problem, where known.
+    pub column: Option<usize>,
     /// The rule's id.
     pub id: Option<String>,
     /// The rule's title (empty if unknown).
     pub title: String,
     /// The outcome.
     pub status: RuleStatus,
+}
+
+impl RuleReport {
+    /// The report of a file or document that holds no loadable rule.
+    fn problem(origin: String, at: Location, error: SigmaError) -> Self {
+        Self {
+            origin,
+            line: at.line,
+            column: at.column,
+            id: None,
+            title: String::new(),
+            status: RuleStatus::from_error(error),
+        }
+    }
 }
 
 /// Collects rule sources and options, then compiles them into a [`RuleSet`].
@@ -194,16 +232,14 @@ impl RuleSetBuilder {
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => self.reports.push(RuleReport {
-                        origin: e.path().map_or_else(
+                    Err(e) => self.reports.push(RuleReport::problem(
+                        e.path().map_or_else(
                             || path.display().to_string(),
                             |p| p.display().to_string(),
                         ),
-                        line: 0,
-                        id: None,
-                        title: String::new(),
-                        status: RuleStatus::Invalid(format!("cannot read: {e}")),
-                    }),
+                        Location::line(0),
+                        SigmaError::Unreadable(walk_reason(&e)),
+                    )),
                 }
             }
         } else {
@@ -215,13 +251,11 @@ impl RuleSetBuilder {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     self.sources.push((f.display().to_string(), text));
                 }
-                Err(e) => self.reports.push(RuleReport {
-                    origin: f.display().to_string(),
-                    line: 0,
-                    id: None,
-                    title: String::new(),
-                    status: RuleStatus::Invalid(format!("cannot read: {e}")),
-                }),
+                Err(e) => self.reports.push(RuleReport::problem(
+                    f.display().to_string(),
+                    Location::line(0),
+                    SigmaError::Unreadable(io_reason(&e)),
+                )),
             }
         }
         self
@@ -248,28 +282,21 @@ impl RuleSetBuilder {
             let docs = match docs {
                 Ok(d) => d,
                 Err(e) => {
-                    reports.push(RuleReport {
-                        origin,
-                        line: e.line,
-                        id: None,
-                        title: String::new(),
-                        status: RuleStatus::Invalid(format!("YAML: {}", e.message)),
-                    });
+                    let (error, at) = e.diagnostic();
+                    reports.push(RuleReport::problem(origin, at, error));
                     continue;
                 }
             };
             if docs.is_empty() {
-                reports.push(RuleReport {
+                reports.push(RuleReport::problem(
                     origin,
-                    line: 1,
-                    id: None,
-                    title: String::new(),
-                    status: RuleStatus::Invalid("no rule in file".into()),
-                });
+                    Location::line(1),
+                    SigmaError::NoRule,
+                ));
                 continue;
             }
             for doc in docs {
-                let (line, id, title, status) = match doc {
+                let (at, id, title, status) = match doc {
                     ParsedDoc::Rule(ast) => {
                         let (line, status) =
                             match compile_rule(&ast, &origin, &mut fields, &self.placeholders) {
@@ -278,11 +305,8 @@ impl RuleSetBuilder {
                                     names.push(ast.name.clone());
                                     (ast.line, RuleStatus::Ok)
                                 }
-                                Err(CompileError::Unsupported(r)) => {
-                                    (ast.line, RuleStatus::Unsupported(r))
-                                }
-                                Err(CompileError::Invalid(line, r)) => {
-                                    (line, RuleStatus::Invalid(r))
+                                Err(CompileError { line, error }) => {
+                                    (line.unwrap_or(ast.line), RuleStatus::from_error(error))
                                 }
                             };
                         if status != RuleStatus::Ok {
@@ -290,7 +314,7 @@ impl RuleSetBuilder {
                                 not_loaded.insert(key.clone(), status.clone());
                             }
                         }
-                        (line, ast.id, ast.title, status)
+                        (Location::line(line), ast.id, ast.title, status)
                     }
                     ParsedDoc::Correlation(ast) => {
                         correlations.push(corr2set::LoadedCorrelation {
@@ -306,18 +330,20 @@ impl RuleSetBuilder {
                     ParsedDoc::Invalid {
                         title,
                         id,
-                        line,
-                        reason,
+                        at,
+                        error,
                     } => {
+                        let status = RuleStatus::from_error(error);
                         if let Some(i) = &id {
-                            not_loaded.insert(i.clone(), RuleStatus::Invalid(reason.clone()));
+                            not_loaded.insert(i.clone(), status.clone());
                         }
-                        (line, id, title, RuleStatus::Invalid(reason))
+                        (at, id, title, status)
                     }
                 };
                 reports.push(RuleReport {
                     origin: origin.clone(),
-                    line,
+                    line: at.line,
+                    column: at.column,
                     id,
                     title,
                     status,
@@ -365,6 +391,32 @@ impl RuleSetBuilder {
     }
 }
 
+/// An I/O error in words, without the operating system's `(os error N)`.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(cut) => text.get(..cut).unwrap_or(&text).to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// A folder walk error in words (a symlink loop, or the I/O error behind it).
+fn walk_reason(e: &walkdir::Error) -> String {
+    if e.loop_ancestor().is_some() {
+        "symlink loop not followed".to_string()
+    } else if let Some(io) = e.io_error() {
+        io_reason(io)
+    } else {
+        e.to_string()
+    }
+}
+
 /// A compiled filter rule and what it suppressed so far (all threads).
 pub(crate) struct CompiledFilter {
     pub(crate) rule: CompiledRule,
@@ -389,6 +441,7 @@ fn compile_filters(
         let mut report = RuleReport {
             origin: origin.clone(),
             line: f.rule.line,
+            column: None,
             id: f.rule.id.clone(),
             title: f.rule.title.clone(),
             status: RuleStatus::Ok,
@@ -407,9 +460,9 @@ fn compile_filters(
                 }
                 if out.is_empty() {
                     report.line = list.first().map_or(f.rule.line, |(_, l)| *l);
-                    report.status = RuleStatus::Invalid(
+                    report.status = RuleStatus::Invalid(SigmaError::Filter(
                         "filter: none of the rules it names is loaded".to_string(),
-                    );
+                    ));
                 }
                 out
             }
@@ -429,10 +482,9 @@ fn compile_filters(
                         suppressed: AtomicU64::new(0),
                     });
                 }
-                Err(CompileError::Unsupported(r)) => report.status = RuleStatus::Unsupported(r),
-                Err(CompileError::Invalid(line, r)) => {
-                    report.line = line;
-                    report.status = RuleStatus::Invalid(r);
+                Err(CompileError { line, error }) => {
+                    report.line = line.unwrap_or(report.line);
+                    report.status = RuleStatus::from_error(error);
                 }
             }
         }

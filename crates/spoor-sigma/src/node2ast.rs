@@ -5,6 +5,7 @@ use crate::ast::{ConditionAst, FieldSpec, LogSourceAst, RuleAst, SelectionAst, S
 use crate::condition::{ident_matches, parse_condition};
 use crate::modifier::split_key;
 use crate::yaml2node::{is_null_text, Node, NodeKind};
+use crate::{Location, SigmaError};
 
 /// What one YAML document turned out to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,23 +22,37 @@ pub enum ParsedDoc {
         title: String,
         /// Id if known.
         id: Option<String>,
-        /// Line of the problem.
-        line: usize,
+        /// Where the problem is.
+        at: Location,
         /// What is wrong.
-        reason: String,
+        error: SigmaError,
     },
 }
 
+/// A problem found while reading a document, at the node it concerns.
 #[derive(Debug)]
 pub(crate) struct Problem {
-    pub(crate) line: usize,
-    pub(crate) reason: String,
+    pub(crate) at: Location,
+    pub(crate) error: SigmaError,
 }
 
-pub(crate) fn problem(line: usize, reason: impl Into<String>) -> Problem {
+/// A problem of the given kind (a [`SigmaError`] variant) at `node`.
+pub(crate) fn problem(
+    kind: fn(String) -> SigmaError,
+    node: &Node,
+    reason: impl Into<String>,
+) -> Problem {
     Problem {
-        line,
-        reason: reason.into(),
+        at: node_location(node),
+        error: kind(reason.into()),
+    }
+}
+
+/// Where a node starts (the column is unknown for nodes built by merging).
+pub(crate) fn node_location(node: &Node) -> Location {
+    match node.col {
+        0 => Location::line(node.line),
+        c => Location::at(node.line, c),
     }
 }
 
@@ -70,8 +85,10 @@ pub fn documents_to_rules(docs: Vec<Node>) -> Vec<ParsedDoc> {
                     out.push(ParsedDoc::Invalid {
                         title: String::new(),
                         id: None,
-                        line: doc.line,
-                        reason: "'action: repeat' with no previous rule".into(),
+                        at: node_location(&doc),
+                        error: SigmaError::Collection(
+                            "'action: repeat' with no previous rule".into(),
+                        ),
                     });
                     continue;
                 }
@@ -80,8 +97,8 @@ pub fn documents_to_rules(docs: Vec<Node>) -> Vec<ParsedDoc> {
                 out.push(ParsedDoc::Invalid {
                     title: String::new(),
                     id: None,
-                    line: doc.line,
-                    reason: format!("unknown collection action '{other}'"),
+                    at: node_location(&doc),
+                    error: SigmaError::Collection(format!("unknown collection action '{other}'")),
                 });
                 continue;
             }
@@ -106,10 +123,12 @@ fn without_key(node: Node, key: &str) -> Node {
                     .collect(),
             ),
             line: node.line,
+            col: node.col,
         },
         other => Node {
             kind: other,
             line: node.line,
+            col: node.col,
         },
     }
 }
@@ -129,11 +148,13 @@ fn deep_merge(base: Node, over: Node) -> Node {
             Node {
                 kind: NodeKind::Map(b),
                 line: over.line.min(base.line).max(1),
+                col: 0,
             }
         }
         (_, kind) => Node {
             kind,
             line: over.line,
+            col: over.col,
         },
     }
 }
@@ -150,8 +171,8 @@ pub fn document_to_rule(doc: &Node) -> ParsedDoc {
         return ParsedDoc::Invalid {
             title,
             id,
-            line: doc.line,
-            reason: "a rule must be a YAML mapping".into(),
+            at: node_location(doc),
+            error: SigmaError::RuleShape("a rule must be a YAML mapping".into()),
         };
     }
     if doc.get("correlation").is_some() {
@@ -160,8 +181,8 @@ pub fn document_to_rule(doc: &Node) -> ParsedDoc {
             Err(p) => ParsedDoc::Invalid {
                 title,
                 id,
-                line: p.line,
-                reason: p.reason,
+                at: p.at,
+                error: p.error,
             },
         };
     }
@@ -171,8 +192,8 @@ pub fn document_to_rule(doc: &Node) -> ParsedDoc {
             Err(p) => ParsedDoc::Invalid {
                 title,
                 id,
-                line: p.line,
-                reason: p.reason,
+                at: p.at,
+                error: p.error,
             },
         };
     }
@@ -181,20 +202,20 @@ pub fn document_to_rule(doc: &Node) -> ParsedDoc {
         Err(p) => ParsedDoc::Invalid {
             title,
             id,
-            line: p.line,
-            reason: p.reason,
+            at: p.at,
+            error: p.error,
         },
     }
 }
 
 fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, Problem> {
     if title.trim().is_empty() {
-        return Err(problem(doc.line, "missing 'title'"));
+        return Err(problem(SigmaError::RuleShape, doc, "missing 'title'"));
     }
     let logsource = parse_logsource(doc)?;
     let detection = doc
         .get("detection")
-        .ok_or_else(|| problem(doc.line, "missing 'detection'"))?;
+        .ok_or_else(|| problem(SigmaError::RuleShape, doc, "missing 'detection'"))?;
     let (selections, conditions) = parse_detection(detection, &["timeframe"])?;
     let level = parse_level(doc)?;
     Ok(RuleAst {
@@ -216,10 +237,11 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
 pub(crate) fn parse_logsource(doc: &Node) -> Result<LogSourceAst, Problem> {
     let logsource_node = doc
         .get("logsource")
-        .ok_or_else(|| problem(doc.line, "missing 'logsource'"))?;
+        .ok_or_else(|| problem(SigmaError::RuleShape, doc, "missing 'logsource'"))?;
     if logsource_node.as_map().is_none() {
         return Err(problem(
-            logsource_node.line,
+            SigmaError::RuleShape,
+            logsource_node,
             "'logsource' must be a mapping",
         ));
     }
@@ -257,8 +279,12 @@ pub(crate) fn parse_level(doc: &Node) -> Result<Option<String>, Problem> {
     let level = text_of(doc.get("level"));
     if let Some(l) = &level {
         if l.parse::<spoor_event::RuleLevel>().is_err() {
-            let line = doc.get("level").map_or(doc.line, |n| n.line);
-            return Err(problem(line, format!("unknown level '{l}'")));
+            let at = doc.get("level").unwrap_or(doc);
+            return Err(problem(
+                SigmaError::RuleShape,
+                at,
+                format!("unknown level '{l}'"),
+            ));
         }
     }
     Ok(level)
@@ -269,45 +295,66 @@ type Detection = (Vec<(String, SelectionAst)>, Vec<ConditionAst>);
 /// A detection mapping (search identifiers and `condition`); keys in `skip` are not search
 /// identifiers (`timeframe` of old rules, `rules` of a filter).
 pub(crate) fn parse_detection(detection: &Node, skip: &[&str]) -> Result<Detection, Problem> {
-    let entries = detection
-        .as_map()
-        .ok_or_else(|| problem(detection.line, "'detection' must be a mapping"))?;
+    let entries = detection.as_map().ok_or_else(|| {
+        problem(
+            SigmaError::RuleShape,
+            detection,
+            "'detection' must be a mapping",
+        )
+    })?;
     let mut selections = Vec::new();
     let mut condition_node = None;
     for (k, v) in entries {
-        let key = k
-            .as_str()
-            .ok_or_else(|| problem(k.line, "search identifiers must be strings"))?;
+        let key = k.as_str().ok_or_else(|| {
+            problem(
+                SigmaError::Selection,
+                k,
+                "search identifiers must be strings",
+            )
+        })?;
         match key {
             "condition" => condition_node = Some(v),
             k if skip.contains(&k) => {}
             _ => selections.push((key.to_string(), parse_selection(v)?)),
         }
     }
-    let condition_node = condition_node
-        .ok_or_else(|| problem(detection.line, "missing 'condition' in detection"))?;
-    let condition_texts: Vec<(&str, usize)> = match &condition_node.kind {
-        NodeKind::Scalar { text, .. } => vec![(text.as_str(), condition_node.line)],
+    let condition_node = condition_node.ok_or_else(|| {
+        problem(
+            SigmaError::Condition,
+            detection,
+            "missing 'condition' in detection",
+        )
+    })?;
+    let condition_texts: Vec<(&str, &Node)> = match &condition_node.kind {
+        NodeKind::Scalar { text, .. } => vec![(text.as_str(), condition_node)],
         NodeKind::Seq(items) => items
             .iter()
             .map(|n| {
-                n.as_str()
-                    .map(|s| (s, n.line))
-                    .ok_or_else(|| problem(n.line, "a condition must be a string"))
+                n.as_str().map(|s| (s, n)).ok_or_else(|| {
+                    problem(SigmaError::Condition, n, "a condition must be a string")
+                })
             })
             .collect::<Result<_, _>>()?,
         NodeKind::Map(_) => {
-            return Err(problem(condition_node.line, "a condition must be a string"))
+            return Err(problem(
+                SigmaError::Condition,
+                condition_node,
+                "a condition must be a string",
+            ))
         }
     };
     if condition_texts.is_empty() {
-        return Err(problem(condition_node.line, "empty condition"));
+        return Err(problem(
+            SigmaError::Condition,
+            condition_node,
+            "empty condition",
+        ));
     }
     let names: Vec<&str> = selections.iter().map(|(n, _)| n.as_str()).collect();
     let mut conditions = Vec::new();
-    for (text, line) in condition_texts {
-        let c = parse_condition(text).map_err(|e| problem(line, e))?;
-        check_names(&c, &names).map_err(|e| problem(line, e))?;
+    for (text, node) in condition_texts {
+        let c = parse_condition(text).map_err(|e| problem(SigmaError::Condition, node, e))?;
+        check_names(&c, &names).map_err(|e| problem(SigmaError::Condition, node, e))?;
         conditions.push(c);
     }
     Ok((selections, conditions))
@@ -345,7 +392,11 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
     match &node.kind {
         NodeKind::Map(entries) => {
             if entries.is_empty() {
-                return Err(problem(node.line, "empty search identifier"));
+                return Err(problem(
+                    SigmaError::Selection,
+                    node,
+                    "empty search identifier",
+                ));
             }
             let mut specs = Vec::with_capacity(entries.len());
             for (k, v) in entries {
@@ -355,7 +406,11 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
         }
         NodeKind::Seq(items) => {
             if items.is_empty() {
-                return Err(problem(node.line, "empty search identifier"));
+                return Err(problem(
+                    SigmaError::Selection,
+                    node,
+                    "empty search identifier",
+                ));
             }
             let mut keywords = Vec::new();
             let mut branches = Vec::new();
@@ -364,7 +419,11 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
                     NodeKind::Scalar { .. } => keywords.push(scalar_value(item)),
                     NodeKind::Map(_) => branches.push(parse_selection(item)?),
                     NodeKind::Seq(_) => {
-                        return Err(problem(item.line, "a list inside a search-identifier list"))
+                        return Err(problem(
+                            SigmaError::Selection,
+                            item,
+                            "a list inside a search-identifier list",
+                        ))
                     }
                 }
             }
@@ -388,15 +447,20 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
             values: vec![scalar_value(node)],
             line: node.line,
         }])),
-        NodeKind::Scalar { .. } => Err(problem(node.line, "search identifier with no value")),
+        NodeKind::Scalar { .. } => Err(problem(
+            SigmaError::Selection,
+            node,
+            "search identifier with no value",
+        )),
     }
 }
 
 fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
     let key_text = key
         .as_str()
-        .ok_or_else(|| problem(key.line, "field names must be strings"))?;
-    let (field, modifiers) = split_key(key_text).map_err(|e| problem(key.line, e))?;
+        .ok_or_else(|| problem(SigmaError::Selection, key, "field names must be strings"))?;
+    let (field, modifiers) =
+        split_key(key_text).map_err(|e| problem(SigmaError::Modifier, key, e))?;
     let values = match &value.kind {
         NodeKind::Scalar { .. } => vec![scalar_value(value)],
         NodeKind::Seq(items) => {
@@ -406,7 +470,8 @@ fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
                     NodeKind::Scalar { .. } => vals.push(scalar_value(i)),
                     _ => {
                         return Err(problem(
-                            i.line,
+                            SigmaError::Selection,
+                            i,
                             format!("value of '{key_text}' must be a scalar or a list of scalars"),
                         ))
                     }
@@ -414,7 +479,8 @@ fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
             }
             if vals.is_empty() {
                 return Err(problem(
-                    value.line,
+                    SigmaError::Selection,
+                    value,
                     format!("empty value list for '{key_text}'"),
                 ));
             }
@@ -422,7 +488,8 @@ fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
         }
         NodeKind::Map(_) => {
             return Err(problem(
-                value.line,
+                SigmaError::Selection,
+                value,
                 format!("value of '{key_text}' must be a scalar or a list of scalars"),
             ))
         }
@@ -541,19 +608,23 @@ mod tests {
     fn invalid_rules_have_lines() {
         let docs = parse(&format!("{BASE}  sel:\n    a|nope: x\n  condition: sel\n"));
         match &docs[0] {
-            ParsedDoc::Invalid { line, reason, .. } => {
-                assert_eq!(*line, 6);
-                assert!(reason.contains("unknown modifier 'nope'"), "{reason}");
+            ParsedDoc::Invalid { at, error, .. } => {
+                assert_eq!(*at, Location::at(6, 5));
+                assert_eq!(error.code(), "SIGMA-E009");
+                assert!(
+                    error.to_string().contains("unknown modifier 'nope'"),
+                    "{error}"
+                );
             }
             other => panic!("{other:?}"),
         }
         let docs = parse("title: t\nlogsource: {product: x}\n");
         assert!(
-            matches!(&docs[0], ParsedDoc::Invalid { reason, .. } if reason.contains("detection"))
+            matches!(&docs[0], ParsedDoc::Invalid { error: SigmaError::RuleShape(r), .. } if r.contains("detection"))
         );
         let docs = parse(&format!("{BASE}  sel:\n    a: x\n"));
         assert!(
-            matches!(&docs[0], ParsedDoc::Invalid { reason, .. } if reason.contains("condition"))
+            matches!(&docs[0], ParsedDoc::Invalid { error: SigmaError::Condition(r), .. } if r.contains("condition"))
         );
     }
 
@@ -578,7 +649,9 @@ mod tests {
         );
         assert!(matches!(docs[0], ParsedDoc::Correlation(_)));
         assert!(matches!(docs[1], ParsedDoc::Filter(_)));
-        assert!(matches!(&docs[2], ParsedDoc::Invalid { reason, .. } if reason.contains("rules")));
+        assert!(
+            matches!(&docs[2], ParsedDoc::Invalid { error: SigmaError::Correlation(r), .. } if r.contains("rules"))
+        );
     }
 
     #[test]

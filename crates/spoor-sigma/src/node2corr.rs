@@ -6,6 +6,7 @@ use crate::node2ast::{
     parse_detection, parse_level, parse_logsource, parse_tags, problem, text_of, Problem,
 };
 use crate::yaml2node::{Node, NodeKind};
+use crate::SigmaError;
 
 /// The correlation types of the specification (2.0, with the metric types of later drafts).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -193,7 +194,11 @@ pub fn parse_timespan(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("bad timespan '{t}': longer than ten years"))
 }
 
-fn string_list(node: &Node, what: &str) -> Result<Vec<(String, usize)>, Problem> {
+fn string_list(
+    kind: fn(String) -> SigmaError,
+    node: &Node,
+    what: &str,
+) -> Result<Vec<(String, usize)>, Problem> {
     match &node.kind {
         NodeKind::Scalar { text, .. } => Ok(vec![(text.clone(), node.line)]),
         NodeKind::Seq(items) => items
@@ -202,10 +207,10 @@ fn string_list(node: &Node, what: &str) -> Result<Vec<(String, usize)>, Problem>
                 i.as_str()
                     .map(|s| (s.trim().to_string(), i.line))
                     .filter(|(s, _)| !s.is_empty())
-                    .ok_or_else(|| problem(i.line, format!("{what} must be strings")))
+                    .ok_or_else(|| problem(kind, i, format!("{what} must be strings")))
             })
             .collect(),
-        NodeKind::Map(_) => Err(problem(node.line, format!("{what} must be a list"))),
+        NodeKind::Map(_) => Err(problem(kind, node, format!("{what} must be a list"))),
     }
 }
 
@@ -213,21 +218,33 @@ fn number(node: &Node, key: &str) -> Result<f64, Problem> {
     node.as_str()
         .and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|v| v.is_finite())
-        .ok_or_else(|| problem(node.line, format!("condition '{key}' must be a number")))
+        .ok_or_else(|| {
+            problem(
+                SigmaError::Correlation,
+                node,
+                format!("condition '{key}' must be a number"),
+            )
+        })
 }
 
 /// Parses a document that has a `correlation` key.
 pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Problem> {
     if title.trim().is_empty() {
-        return Err(problem(doc.line, "missing 'title'"));
+        return Err(problem(SigmaError::Correlation, doc, "missing 'title'"));
     }
     let corr = doc
         .get("correlation")
         .filter(|c| c.as_map().is_some())
-        .ok_or_else(|| problem(doc.line, "'correlation' must be a mapping"))?;
+        .ok_or_else(|| {
+            problem(
+                SigmaError::Correlation,
+                doc,
+                "'correlation' must be a mapping",
+            )
+        })?;
     let type_node = corr
         .get("type")
-        .ok_or_else(|| problem(corr.line, "correlation: missing 'type'"))?;
+        .ok_or_else(|| problem(SigmaError::Correlation, corr, "correlation: missing 'type'"))?;
     let type_text = type_node.as_str().unwrap_or_default().trim().to_string();
     let mut kind = match type_text.as_str() {
         "event_count" => CorrelationType::EventCount,
@@ -240,37 +257,59 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
         "value_median" => CorrelationType::ValueMedian,
         other => {
             return Err(problem(
-                type_node.line,
+                SigmaError::Correlation,
+                type_node,
                 format!("correlation: unknown type '{other}'"),
             ))
         }
     };
-    let rules_node = corr
-        .get("rules")
-        .ok_or_else(|| problem(corr.line, "correlation: missing 'rules'"))?;
-    let rules = string_list(rules_node, "correlation: rules")?;
+    let rules_node = corr.get("rules").ok_or_else(|| {
+        problem(
+            SigmaError::Correlation,
+            corr,
+            "correlation: missing 'rules'",
+        )
+    })?;
+    let rules = string_list(SigmaError::Correlation, rules_node, "correlation: rules")?;
     if rules.is_empty() {
-        return Err(problem(rules_node.line, "correlation: 'rules' is empty"));
+        return Err(problem(
+            SigmaError::Correlation,
+            rules_node,
+            "correlation: 'rules' is empty",
+        ));
     }
     let group_by = match corr.get("group-by") {
         None => Vec::new(),
         Some(n) if n.is_null() => Vec::new(),
-        Some(n) => string_list(n, "correlation: group-by fields")?
+        Some(n) => string_list(SigmaError::Correlation, n, "correlation: group-by fields")?
             .into_iter()
             .map(|(s, _)| s)
             .collect(),
     };
-    let ts_node = corr
-        .get("timespan")
-        .ok_or_else(|| problem(corr.line, "correlation: missing 'timespan'"))?;
-    let timespan = parse_timespan(ts_node.as_str().unwrap_or_default())
-        .map_err(|e| problem(ts_node.line, format!("correlation: {e}")))?;
+    let ts_node = corr.get("timespan").ok_or_else(|| {
+        problem(
+            SigmaError::Correlation,
+            corr,
+            "correlation: missing 'timespan'",
+        )
+    })?;
+    let timespan = parse_timespan(ts_node.as_str().unwrap_or_default()).map_err(|e| {
+        problem(
+            SigmaError::Correlation,
+            ts_node,
+            format!("correlation: {e}"),
+        )
+    })?;
     let mut condition = None;
     let mut fields = Vec::new();
     if let Some(c) = corr.get("condition") {
-        let entries = c
-            .as_map()
-            .ok_or_else(|| problem(c.line, "correlation: 'condition' must be a mapping"))?;
+        let entries = c.as_map().ok_or_else(|| {
+            problem(
+                SigmaError::Correlation,
+                c,
+                "correlation: 'condition' must be a mapping",
+            )
+        })?;
         let mut mc = MetricCondition::default();
         for (k, v) in entries {
             let key = k.as_str().unwrap_or_default();
@@ -281,21 +320,27 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
                 "lte" => mc.lte = Some(number(v, key)?),
                 "eq" => mc.eq = Some(number(v, key)?),
                 "field" => {
-                    fields = string_list(v, "correlation: condition field")?
-                        .into_iter()
-                        .map(|(s, _)| s)
-                        .collect()
+                    fields =
+                        string_list(SigmaError::Correlation, v, "correlation: condition field")?
+                            .into_iter()
+                            .map(|(s, _)| s)
+                            .collect()
                 }
                 "percentile" => {
                     let p = number(v, key)?;
                     if !(0.0..=100.0).contains(&p) {
-                        return Err(problem(v.line, "correlation: percentile must be 0 to 100"));
+                        return Err(problem(
+                            SigmaError::Correlation,
+                            v,
+                            "correlation: percentile must be 0 to 100",
+                        ));
                     }
                     match &mut kind {
                         CorrelationType::ValuePercentile(x) => *x = p,
                         _ => {
                             return Err(problem(
-                                v.line,
+                                SigmaError::Correlation,
+                                v,
                                 "correlation: 'percentile' belongs to value_percentile",
                             ))
                         }
@@ -303,7 +348,8 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
                 }
                 other => {
                     return Err(problem(
-                        k.line,
+                        SigmaError::Correlation,
+                        k,
                         format!("correlation: unknown condition key '{other}'"),
                     ))
                 }
@@ -313,10 +359,11 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
             condition = Some(mc);
         }
     }
-    let cond_line = corr.get("condition").map_or(corr.line, |c| c.line);
+    let cond_node = corr.get("condition").unwrap_or(corr);
     if condition.is_none() && !kind.is_temporal() {
         return Err(problem(
-            cond_line,
+            SigmaError::Correlation,
+            cond_node,
             format!(
                 "correlation: {} needs a condition (gt, gte, lt, lte or eq)",
                 kind.name()
@@ -325,7 +372,8 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
     }
     if kind.needs_field() && fields.is_empty() {
         return Err(problem(
-            cond_line,
+            SigmaError::Correlation,
+            cond_node,
             format!(
                 "correlation: {} needs 'field' in its condition",
                 kind.name()
@@ -334,16 +382,25 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
     }
     let mut aliases = Vec::new();
     if let Some(a) = corr.get("aliases") {
-        let entries = a
-            .as_map()
-            .ok_or_else(|| problem(a.line, "correlation: 'aliases' must be a mapping"))?;
+        let entries = a.as_map().ok_or_else(|| {
+            problem(
+                SigmaError::Correlation,
+                a,
+                "correlation: 'aliases' must be a mapping",
+            )
+        })?;
         for (k, v) in entries {
-            let alias = k
-                .as_str()
-                .ok_or_else(|| problem(k.line, "correlation: alias names must be strings"))?;
+            let alias = k.as_str().ok_or_else(|| {
+                problem(
+                    SigmaError::Correlation,
+                    k,
+                    "correlation: alias names must be strings",
+                )
+            })?;
             let per_rule = v.as_map().ok_or_else(|| {
                 problem(
-                    v.line,
+                    SigmaError::Correlation,
+                    v,
                     format!("correlation: alias '{alias}' must map rule names to fields"),
                 )
             })?;
@@ -353,7 +410,8 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
                     (Some(r), Some(f)) => map.push((r.to_string(), f.to_string())),
                     _ => {
                         return Err(problem(
-                            rk.line,
+                            SigmaError::Correlation,
+                            rk,
                             format!("correlation: alias '{alias}' must map rule names to fields"),
                         ))
                     }
@@ -367,7 +425,13 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
         Some(g) => match g.as_str().map(str::trim) {
             Some("true") => true,
             Some("false") => false,
-            _ => return Err(problem(g.line, "'generate' must be true or false")),
+            _ => {
+                return Err(problem(
+                    SigmaError::Correlation,
+                    g,
+                    "'generate' must be true or false",
+                ))
+            }
         },
     };
     Ok(CorrelationAst {
@@ -392,21 +456,25 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
 /// Parses a filter rule (a document with `filter` and no `detection`).
 pub fn parse_filter(doc: &Node, title: &str) -> Result<FilterAst, Problem> {
     if title.trim().is_empty() {
-        return Err(problem(doc.line, "missing 'title'"));
+        return Err(problem(SigmaError::Filter, doc, "missing 'title'"));
     }
     let filter = doc
         .get("filter")
         .filter(|f| f.as_map().is_some())
-        .ok_or_else(|| problem(doc.line, "'filter' must be a mapping"))?;
+        .ok_or_else(|| problem(SigmaError::Filter, doc, "'filter' must be a mapping"))?;
     let rules_node = filter
         .get("rules")
-        .ok_or_else(|| problem(filter.line, "filter: missing 'rules'"))?;
+        .ok_or_else(|| problem(SigmaError::Filter, filter, "filter: missing 'rules'"))?;
     let targets = match rules_node.as_str().map(str::trim) {
         Some("any") => FilterTargets::Any,
         _ => {
-            let list = string_list(rules_node, "filter: rules")?;
+            let list = string_list(SigmaError::Filter, rules_node, "filter: rules")?;
             if list.is_empty() {
-                return Err(problem(rules_node.line, "filter: 'rules' is empty"));
+                return Err(problem(
+                    SigmaError::Filter,
+                    rules_node,
+                    "filter: 'rules' is empty",
+                ));
             }
             FilterTargets::Rules(list)
         }
@@ -440,7 +508,7 @@ mod tests {
         let docs = parse_documents(yaml).expect("yaml");
         let d = &docs[0];
         let title = text_of(d.get("title")).unwrap_or_default();
-        parse_correlation(d, &title).map_err(|p| (p.line, p.reason))
+        parse_correlation(d, &title).map_err(|p| (p.at.line, p.error.to_string()))
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Node {
     pub kind: NodeKind,
     /// 1-based line where it starts.
     pub line: usize,
+    /// 1-based column where it starts.
+    pub col: usize,
 }
 
 /// The three shapes of YAML data.
@@ -67,18 +69,34 @@ pub fn is_null_text(t: &str) -> bool {
     matches!(t, "" | "~" | "null" | "Null" | "NULL")
 }
 
-/// A YAML syntax problem.
+/// A YAML problem: a syntax error, or a limit (depth, size, aliases) the text broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
     /// 1-based line.
     pub line: usize,
+    /// 1-based column.
+    pub column: usize,
     /// What is wrong.
     pub message: String,
+    /// True when a limit was broken rather than the YAML syntax.
+    pub limit: bool,
+}
+
+impl YamlError {
+    /// The typed error (`SIGMA-E002` syntax or `SIGMA-E003` limit) and its place.
+    pub fn diagnostic(&self) -> (crate::SigmaError, crate::Location) {
+        let e = if self.limit {
+            crate::SigmaError::YamlLimit(self.message.clone())
+        } else {
+            crate::SigmaError::YamlSyntax(self.message.clone())
+        };
+        (e, crate::Location::at(self.line, self.column))
+    }
 }
 
 enum Frame {
-    Seq(Vec<Node>, usize, usize),
-    Map(Vec<(Node, Node)>, Option<Node>, usize, usize),
+    Seq(Vec<Node>, usize, (usize, usize)),
+    Map(Vec<(Node, Node)>, Option<Node>, usize, (usize, usize)),
 }
 
 #[derive(Default)]
@@ -93,11 +111,13 @@ struct TreeBuilder {
 }
 
 impl TreeBuilder {
-    fn fail(&mut self, line: usize, message: &str) {
+    fn fail(&mut self, (line, column): (usize, usize), message: &str) {
         if self.error.is_none() {
             self.error = Some(YamlError {
                 line,
+                column,
                 message: message.to_string(),
+                limit: true,
             });
         }
     }
@@ -110,7 +130,7 @@ impl TreeBuilder {
             } else {
                 format!("document has more than {MAX_NODES} nodes")
             };
-            self.fail(node.line, &message);
+            self.fail((node.line, node.col), &message);
             return;
         }
         match self.stack.last_mut() {
@@ -156,6 +176,8 @@ impl MarkedEventReceiver for TreeBuilder {
             return;
         }
         let line = mark.line().max(1);
+        let col = mark.col() + 1;
+        let at = (line, col);
         match ev {
             YamlEvent::Scalar(text, style, anchor, _tag) => {
                 let node = Node {
@@ -164,27 +186,29 @@ impl MarkedEventReceiver for TreeBuilder {
                         plain: style == TScalarStyle::Plain,
                     },
                     line,
+                    col,
                 };
                 self.remember(anchor, &node);
                 self.finish_node(node);
             }
             YamlEvent::SequenceStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return self.fail(line, "nesting too deep");
+                    return self.fail(at, "nesting too deep");
                 }
-                self.stack.push(Frame::Seq(Vec::new(), anchor, line));
+                self.stack.push(Frame::Seq(Vec::new(), anchor, at));
             }
             YamlEvent::MappingStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return self.fail(line, "nesting too deep");
+                    return self.fail(at, "nesting too deep");
                 }
-                self.stack.push(Frame::Map(Vec::new(), None, anchor, line));
+                self.stack.push(Frame::Map(Vec::new(), None, anchor, at));
             }
             YamlEvent::SequenceEnd => {
                 if let Some(Frame::Seq(items, anchor, start)) = self.stack.pop() {
                     let node = Node {
                         kind: NodeKind::Seq(items),
-                        line: start,
+                        line: start.0,
+                        col: start.1,
                     };
                     self.remember(anchor, &node);
                     self.finish_node(node);
@@ -194,7 +218,8 @@ impl MarkedEventReceiver for TreeBuilder {
                 if let Some(Frame::Map(entries, _, anchor, start)) = self.stack.pop() {
                     let node = Node {
                         kind: NodeKind::Map(entries),
-                        line: start,
+                        line: start.0,
+                        col: start.1,
                     };
                     self.remember(anchor, &node);
                     self.finish_node(node);
@@ -214,7 +239,7 @@ impl MarkedEventReceiver for TreeBuilder {
                         self.alias_nodes += n;
                         self.finish_node(node);
                     }
-                    None => self.fail(line, "alias to an unknown anchor"),
+                    None => self.fail(at, "alias to an unknown anchor"),
                 }
             }
             YamlEvent::DocumentStart => {
@@ -238,7 +263,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     if let Err(e) = parser.load(&mut builder, true) {
         return Err(YamlError {
             line: e.marker().line().max(1),
+            column: e.marker().col() + 1,
             message: e.info().to_string(),
+            limit: false,
         });
     }
     if let Some(e) = builder.error {

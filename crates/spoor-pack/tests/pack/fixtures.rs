@@ -1,9 +1,9 @@
 //! Rule fixtures (`rules/sigma/tests/<rule file name>`): lists of events a rule must match
 //! (`match:`) and near misses it must not (`nomatch:`), each `{logsource: {...}, fields: {...}}`.
-//! Web events give the raw fields; [`load`] adds `cs-uri` and the decoded companions the web
-//! reader produces, so fixtures read like access-log lines.
+//! Web events give the raw fields as a server logs them; they are written out as the log line
+//! (see [`crate::weblines`]) and read back by spoor's own readers, so `cs-uri`, the decoded
+//! companions and the log source are the product's, not a copy's.
 
-use crate::decode::{decode, decode_uri};
 use spoor_event::{Event, LogSource, Position, Value};
 use std::path::{Path, PathBuf};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -36,7 +36,10 @@ pub fn load(path: &Path) -> Result<Fixture, String> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| event(item, &format!("{origin} {key}[{i}]"), i))
+            .map(|(i, item)| {
+                let what = format!("{origin} {key}[{i}]");
+                through_reader(event(item, &what, i)?, &what)
+            })
             .collect()
     };
     let fixture = Fixture {
@@ -104,6 +107,7 @@ pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
                             ev.push(name, value(v, &what)?);
                         }
                     }
+                    let mut ev = through_reader(ev, &what)?;
                     ev.timestamp = Some(base + chrono::Duration::seconds(at + k * every));
                     events.push(ev);
                 }
@@ -128,7 +132,6 @@ fn event(item: &Yaml, what: &str, index: usize) -> Result<Event, String> {
     let ls = &item["logsource"];
     let part = |k: &str| ls[k].as_str();
     let logsource = LogSource::new(part("product"), part("category"), part("service"));
-    let web = logsource.category.as_deref() == Some("webserver");
     let mut ev =
         Event::new(what.to_string(), Position::Index(index as u64 + 1)).with_logsource(logsource);
     let fields = item["fields"]
@@ -140,8 +143,14 @@ fn event(item: &Yaml, what: &str, index: usize) -> Result<Event, String> {
             .ok_or_else(|| format!("{what}: field name is not text"))?;
         ev.push(name, value(v, what)?);
     }
-    if web {
-        add_web_companions(&mut ev);
+    Ok(ev)
+}
+
+/// A web event (category `webserver`) read back through spoor's reader of its product; other
+/// events as they are.
+fn through_reader(ev: Event, what: &str) -> Result<Event, String> {
+    if ev.logsource.category.as_deref() == Some("webserver") {
+        return crate::weblines::read_back(&ev).map_err(|e| format!("{what}: {e}"));
     }
     Ok(ev)
 }
@@ -161,42 +170,4 @@ fn value(v: &Yaml, what: &str) -> Result<Value, String> {
         ),
         _ => return Err(format!("{what}: unsupported field value {v:?}")),
     })
-}
-
-fn text(ev: &Event, name: &str) -> Option<String> {
-    ev.get(name)
-        .and_then(|v| v.as_text())
-        .map(|t| t.into_owned())
-}
-
-/// Adds `cs-uri` (stem?query, no `?` for an empty or `-` query) and the `-decoded` companions
-/// unless the fixture states them itself.
-fn add_web_companions(ev: &mut Event) {
-    if ev.get("cs-uri").is_none() {
-        if let Some(stem) = text(ev, "cs-uri-stem") {
-            let uri = match text(ev, "cs-uri-query") {
-                Some(q) if !q.is_empty() && q != "-" => format!("{stem}?{q}"),
-                _ => stem,
-            };
-            ev.push("cs-uri", uri);
-        }
-    }
-    let pairs = [
-        ("cs-uri", "cs-uri-decoded"),
-        ("cs-user-agent", "cs-user-agent-decoded"),
-        ("cs-referer", "cs-referer-decoded"),
-    ];
-    for (raw, decoded) in pairs {
-        if ev.get(decoded).is_some() {
-            continue;
-        }
-        if let Some(original) = text(ev, raw) {
-            let value = if raw == "cs-uri" {
-                decode_uri(&original)
-            } else {
-                decode(&original, false)
-            };
-            ev.push(decoded, value);
-        }
-    }
 }

@@ -2,8 +2,8 @@
 //! reports need (id, level, ATT&CK technique and tactic), and matches every event of its
 //! fixture and none of the near misses.
 
-mod decode;
 mod fixtures;
+mod weblines;
 
 use spoor_event::{attack_from_tags, EventMatcher, Finding, StatefulDetector};
 use spoor_sigma::{RuleSet, RuleSetBuilder, RuleStatus};
@@ -175,11 +175,19 @@ fn every_fixture_belongs_to_a_rule() {
     let names: BTreeSet<&str> = spoor_pack::sigma_rules().iter().map(|(n, _)| *n).collect();
     let dir = fixtures::rules_dir().join("sigma/tests");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut seen = 0;
     for entry in entries {
         let file = entry.expect("readable fixture folder").file_name();
         let file = file.to_string_lossy();
         assert!(names.contains(file.as_ref()), "fixture {file} has no rule");
+        seen += 1;
     }
+    assert_eq!(
+        seen,
+        names.len(),
+        "one fixture per rule in {}",
+        dir.display()
+    );
 }
 
 #[test]

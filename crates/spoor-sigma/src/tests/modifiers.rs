@@ -170,7 +170,7 @@ fn utf16_without_base64_is_reported_unsupported() {
         &super::rule_yaml(&["sel: {Payload|utf16le: 'cmd'}", "condition: sel"]),
     )]);
     assert!(
-        matches!(&set.reports()[0].status, RuleStatus::Unsupported(r) if r.contains("utf16")),
+        matches!(&set.reports()[0].status, RuleStatus::Unsupported(r) if r.to_string().contains("utf16")),
         "{:?}",
         set.reports()
     );
@@ -285,7 +285,7 @@ fn expand_uses_the_placeholder_values() {
     // Without values for the placeholder the rule is unsupported, as the spec asks.
     let set = load(&[("p.yml", &super::rule_yaml(&det))]);
     assert!(
-        matches!(&set.reports()[0].status, RuleStatus::Unsupported(r) if r.contains("Administrators")),
+        matches!(&set.reports()[0].status, RuleStatus::Unsupported(r) if r.to_string().contains("Administrators")),
         "{:?}",
         set.reports()
     );
