@@ -81,6 +81,12 @@ impl<'a> Ctx<'a> {
         (self.emit)(ev);
     }
 
+    /// Emits an event built from several records (counted apart from the per-record events).
+    pub(crate) fn joined_event(&mut self, ev: Event) {
+        self.stats.joined_events += 1;
+        (self.emit)(ev);
+    }
+
     /// Counts an unparsed record.
     pub(crate) fn unparsed(&mut self, line: u64, reason: impl Into<String>) {
         self.stats.unparsed(line, reason);
@@ -224,6 +230,7 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
                 }
             })
         }
+        InputFormat::Auditd => crate::auditlog::read_auditlog(lines, ctx),
         InputFormat::Evtx => {
             ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
             Ok(())

@@ -69,6 +69,9 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         return None;
     }
     let count = |f: &dyn Fn(&[u8]) -> bool| lines.iter().filter(|l| f(l)).count();
+    if count(&crate::auditd::looks_like_record) * 2 >= lines.len() {
+        return Some(InputFormat::Auditd);
+    }
     let scratch = || Event::new("", Position::Line(0));
     let year =
         crate::syslog::YearRule::FromMtime(Utc.timestamp_opt(0, 0).single().unwrap_or_default());
@@ -301,6 +304,10 @@ mod tests {
             Some(InputFormat::W3cProxy)
         );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
+        assert_eq!(
+            sniff(b"type=DAEMON_START msg=audit(1720418400.000:1): op=start ver=3.0\nnode=h type=EOE msg=audit(1.0:2): \n"),
+            Some(InputFormat::Auditd)
+        );
         assert_eq!(
             sniff(b"Mar 13 04:05:47 host sshd[1]: x\rMar 13 04:05:48 host sshd[1]: y\r"),
             Some(InputFormat::Syslog)
