@@ -33,6 +33,7 @@ mod generic;
 mod iis;
 mod json;
 mod lines;
+mod logsources;
 mod names;
 mod options;
 mod parallel;
@@ -58,6 +59,7 @@ pub use options::{
     DEFAULT_SPLIT_BYTES,
 };
 pub use parallel::read_all;
+pub use logsources::reader_logsources;
 pub use read::{sniff_file, InputFile};
 pub use walk::discover;
 pub use windows::{windows_logsource, windows_logsource_for};
