@@ -54,12 +54,12 @@ mod zstd;
 
 pub use error::InputError;
 pub use format::InputFormat;
+pub use logsources::reader_logsources;
 pub use options::{
     EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,
     DEFAULT_SPLIT_BYTES,
 };
 pub use parallel::read_all;
-pub use logsources::reader_logsources;
 pub use read::{sniff_file, InputFile};
 pub use walk::discover;
 pub use windows::{windows_logsource, windows_logsource_for};

@@ -57,7 +57,11 @@ mod tests {
         assert!(has(None, Some("proxy"), None));
         assert!(has(Some("linux"), None, Some("sshd")));
         assert!(has(Some("linux"), None, Some("syslog")));
-        assert!(has(Some("windows"), Some("process_creation"), Some("sysmon")));
+        assert!(has(
+            Some("windows"),
+            Some("process_creation"),
+            Some("sysmon")
+        ));
         assert!(all.iter().all(|l| !l.is_unknown()));
     }
 }
