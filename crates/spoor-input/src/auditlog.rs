@@ -229,6 +229,9 @@ impl ExecJoin {
         if let Some(pid) = &p.pid {
             crate::names::push(&mut ev, "ProcessId", Value::str(pid.as_str()));
         }
+        if let Some(n) = &node {
+            crate::names::push(&mut ev, "node", Value::str(String::from_utf8_lossy(n)));
+        }
         if let Some(ppid) = &p.ppid {
             crate::names::push(&mut ev, "ParentProcessId", Value::str(ppid.as_str()));
             if let Some((pi, pc)) = self.processes.get(&(node.clone(), ppid.clone())) {
