@@ -23,8 +23,8 @@
 //! [`FileStats::joined_incomplete`]: spoor_event::FileStats::joined_incomplete
 
 use crate::auditd::{parse, AuditRecord};
+use crate::kernel::Ctx;
 use crate::lines::{Line, LineReader};
-use crate::read::Ctx;
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, LogSource, Position, Value};
 use std::collections::{HashMap, VecDeque};

@@ -32,6 +32,7 @@ mod format;
 mod generic;
 mod iis;
 mod json;
+mod kernel;
 mod lines;
 mod logsources;
 mod names;

@@ -6,14 +6,12 @@
 //! lines of NULs are passed over as samples (and handed back to be read, so they are counted),
 //! within a bounded look-ahead.
 
+use crate::kernel::{is_filler, SNIFF_WINDOW};
 use crate::lines::{HeldLine, Line, LineReader};
 use crate::InputFormat;
 use chrono::{TimeZone, Utc};
 use spoor_event::{Event, Position};
 use std::io::{self, BufRead};
-
-/// Longest line taken as a sample when sniffing (longer ones are passed over).
-pub(crate) const SNIFF_WINDOW: usize = 64 * 1024;
 
 /// Sample lines a format is decided on.
 const SAMPLE_LINES: usize = 20;
@@ -21,11 +19,6 @@ const SAMPLE_LINES: usize = 20;
 /// Most bytes held back while sniffing past junk (lines kept to be read again), counting a
 /// small overhead per line so that millions of empty lines are bounded too.
 const SNIFF_HELD_BYTES: usize = 4 << 20;
-
-/// Whether a line says nothing about the format: blank, or only NUL bytes and blanks.
-pub(crate) fn is_filler(line: &[u8]) -> bool {
-    line.iter().all(|b| *b == 0 || b.is_ascii_whitespace())
-}
 
 /// The EVTX file magic.
 pub(crate) const EVTX_MAGIC: &[u8] = b"ElfFile\0";
