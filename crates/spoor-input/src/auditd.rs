@@ -213,7 +213,7 @@ fn pairs(body: &[u8]) -> Vec<Pair<'_>> {
 
 /// Bare hex (even length, not empty) decoded; `None` if it is not hex.
 fn unhex(b: &[u8]) -> Option<Vec<u8>> {
-    if b.is_empty() || b.len() % 2 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| char::from(c).to_digit(16);

@@ -142,23 +142,29 @@ impl Pending {
     }
 }
 
+/// The host a record came from (`node=`, if any).
+type Node = Option<Box<[u8]>>;
+
+/// A serial's waiting records within its host.
+type SerialKey = (Node, u64);
+
+/// A finished serial: its host, what was kept, and whether its `EOE` was seen.
+type Finished = (Node, Pending, bool);
+
 /// The exec join: serials waiting for their end, and the execs seen (for parents).
 #[derive(Default)]
 pub(crate) struct ExecJoin {
-    pending: HashMap<(Option<Box<[u8]>>, u64), Pending>,
-    order: VecDeque<(Option<Box<[u8]>>, u64)>,
-    processes: HashMap<(Option<Box<[u8]>>, String), (String, String)>,
-    process_order: VecDeque<(Option<Box<[u8]>>, String)>,
+    pending: HashMap<SerialKey, Pending>,
+    order: VecDeque<SerialKey>,
+    /// (host, pid) -> (image, command line) of the execs seen.
+    processes: HashMap<(Node, String), (String, String)>,
+    process_order: VecDeque<(Node, String)>,
 }
 
 impl ExecJoin {
     /// Takes in one record; returns the serials it completed or pushed out (and whether each
     /// was complete).
-    fn record(
-        &mut self,
-        r: &AuditRecord<'_>,
-        line: u64,
-    ) -> Vec<(Option<Box<[u8]>>, Pending, bool)> {
+    fn record(&mut self, r: &AuditRecord<'_>, line: u64) -> Vec<Finished> {
         let key = (r.node.map(Box::from), r.serial);
         let mut done = Vec::new();
         if !JOINED_TYPES.contains(&r.record_type) {
@@ -191,7 +197,7 @@ impl ExecJoin {
     }
 
     /// Every serial still waiting (at the end of the stream), oldest first.
-    fn drain(&mut self) -> Vec<(Option<Box<[u8]>>, Pending, bool)> {
+    fn drain(&mut self) -> Vec<Finished> {
         let mut out = Vec::new();
         while let Some(k) = self.order.pop_front() {
             if let Some(p) = self.pending.remove(&k) {
@@ -202,7 +208,7 @@ impl ExecJoin {
     }
 
     /// The process-creation event of a finished serial, if it was an exec.
-    fn event(&mut self, node: Option<Box<[u8]>>, p: Pending, path: &Arc<str>) -> Option<Event> {
+    fn event(&mut self, node: Node, p: Pending, path: &Arc<str>) -> Option<Event> {
         if !p.is_exec() {
             return None;
         }
@@ -328,7 +334,7 @@ pub(crate) fn read_auditlog<R: BufRead>(mut lines: LineReader<R>, ctx: &mut Ctx)
     Ok(())
 }
 
-fn finish(join: &mut ExecJoin, node: Option<Box<[u8]>>, p: Pending, complete: bool, ctx: &mut Ctx) {
+fn finish(join: &mut ExecJoin, node: Node, p: Pending, complete: bool, ctx: &mut Ctx) {
     if !complete {
         ctx.stats.joined_incomplete += 1;
     }
