@@ -1,4 +1,7 @@
 //! `spoor rules check` and `spoor rules list`.
+//!
+//! `check` also says, for each rule that loads, whether one of spoor's readers gives events of
+//! its log source (`readable`): a rule can be valid Sigma and still never run here.
 
 use crate::args::{CheckFormat, RulesCheckArgs, RulesListArgs};
 use crate::load;
@@ -6,7 +9,27 @@ use anyhow::Result;
 use serde_json::json;
 use spoor_report::terminal_safe;
 use spoor_sigma::RuleStatus;
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
+
+/// Whether each loaded detection rule's log source is one some reader gives, by (file, title),
+/// in load order (two rules of one file may share a title).
+fn readability(set: &spoor_sigma::RuleSet) -> HashMap<(String, String), Vec<bool>> {
+    let sources = spoor_input::reader_logsources();
+    let mut out: HashMap<(String, String), Vec<bool>> = HashMap::new();
+    for rule in set.compiled() {
+        let readable = sources.iter().any(|ls| rule.logsource.accepts(ls));
+        let key = (
+            rule.meta.path.clone().unwrap_or_default(),
+            rule.meta.title.clone(),
+        );
+        out.entry(key).or_default().push(readable);
+    }
+    for v in out.values_mut() {
+        v.reverse(); // popped from the back in load order
+    }
+    out
+}
 
 /// Runs `spoor rules check`: one line per rule, a summary, exit 1 on invalid rules (or on
 /// unsupported ones with `--strict`).
@@ -14,7 +37,17 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
     let set = load::sigma_rules(false, &args.paths, args.placeholders.as_deref())?;
     let mut out = BufWriter::new(io::stdout().lock());
     let (mut ok, mut unsupported, mut invalid) = (0u64, 0u64, 0u64);
+    let mut readable_of = readability(&set);
+    let mut unreadable = 0u64;
     for r in set.reports() {
+        // Detection rules only: correlations and filters have no log source of their own.
+        let readable = match r.status {
+            RuleStatus::Ok => readable_of
+                .get_mut(&(r.origin.clone(), r.title.clone()))
+                .and_then(Vec::pop),
+            _ => None,
+        };
+        unreadable += u64::from(readable == Some(false));
         match r.status {
             RuleStatus::Ok => ok += 1,
             RuleStatus::Unsupported(_) => unsupported += 1,
@@ -40,12 +73,14 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
                     "status": r.status.name(),
                     "code": r.status.code(),
                     "reason": r.status.reason(),
+                    "readable": readable,
                 })
             ),
             CheckFormat::Text => {
-                let reason = match r.status.code() {
-                    Some(code) => format!(": {code} {}", r.status.reason()),
-                    None => String::new(),
+                let reason = match (r.status.code(), readable) {
+                    (Some(code), _) => format!(": {code} {}", r.status.reason()),
+                    (None, Some(false)) => ": no reader gives events of this log source".to_string(),
+                    (None, _) => String::new(),
                 };
                 writeln!(
                     out,
@@ -71,11 +106,11 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
         CheckFormat::Jsonl => writeln!(
             out,
             "{}",
-            json!({"summary": {"rules": total, "ok": ok, "unsupported": unsupported, "invalid": invalid}})
+            json!({"summary": {"rules": total, "ok": ok, "unsupported": unsupported, "invalid": invalid, "unreadable": unreadable}})
         ),
         CheckFormat::Text => writeln!(
             out,
-            "{total} rules: {ok} ok, {unsupported} unsupported, {invalid} invalid"
+            "{total} rules: {ok} ok ({unreadable} of them for logs no reader gives), {unsupported} unsupported, {invalid} invalid"
         ),
     };
     if !crate::is_broken_pipe(&summary) {

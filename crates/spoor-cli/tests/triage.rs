@@ -275,21 +275,25 @@ fn metrics_on_examples_say_what_the_pack_can_see() {
             })
             .unwrap_or_else(|| panic!("no coverage row {prefix}"))
     };
-    // Web logs are here, proxy logs are not: Log4Shell partly, the proxy rule named as missing.
+    // Web and proxy logs are here, the application's own log is not: Log4Shell partly, the
+    // proxy rule runs, the application-log rule is named as missing.
     let l4s = item("Initial access: Log4Shell");
     assert_eq!(l4s["can_show"], "partly");
-    assert!(l4s["rules_that_run"]
-        .as_str()
-        .unwrap()
-        .contains("web_log4shell_jndi_lookup.yml"));
+    let runs = l4s["rules_that_run"].as_str().unwrap();
+    assert!(runs.contains("web_log4shell_jndi_lookup.yml"), "{runs}");
+    assert!(runs.contains("proxy_log4shell_lookup.yml"), "{runs}");
     assert!(l4s["rules_that_cannot"]
         .as_str()
         .unwrap()
-        .contains("proxy_log4shell_lookup.yml"));
-    assert!(l4s["logs_needed"]
+        .contains("app_log4shell_jndi_error.yml"));
+    assert!(!l4s["logs_needed"]
         .as_str()
         .unwrap()
         .contains("internet proxy log"));
+    assert_eq!(
+        item("Command and control: tools fetched")["can_show"],
+        "yes"
+    );
     // Security 4625/4624 and sshd lines are here: guessing of valid accounts is fully covered.
     assert_eq!(item("Valid accounts from guessing")["can_show"], "yes");
     let notes: Vec<&str> = rows
@@ -297,8 +301,8 @@ fn metrics_on_examples_say_what_the_pack_can_see() {
         .filter(|r| r["view"] == "blind_spot")
         .map(|r| r["note"].as_str().unwrap())
         .collect();
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].starts_with("no proxy logs"));
+    // The proxy log is here now; Security 4688 carries command lines: no blind spot left.
+    assert!(notes.is_empty(), "{notes:?}");
     // Every file of the folder is described, with its format.
     let files: BTreeMap<&str, &str> = rows
         .iter()
@@ -307,7 +311,9 @@ fn metrics_on_examples_say_what_the_pack_can_see() {
         .collect();
     assert_eq!(files.get("examples/logs/auth.log"), Some(&"syslog"));
     assert_eq!(files.get("examples/logs/iis/u_ex240712.log"), Some(&"iis"));
-    assert_eq!(files.len(), 4);
+    assert_eq!(files.get("examples/logs/audit.log"), Some(&"auditd"));
+    assert_eq!(files.get("examples/logs/proxy/access.log"), Some(&"squid"));
+    assert_eq!(files.len(), 7);
     let (code, out, _) = run_in_repo(&[
         "metrics",
         "examples/logs",

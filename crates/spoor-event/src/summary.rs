@@ -53,6 +53,14 @@ pub struct FileStats {
     /// True when timestamps had no time zone and were taken as UTC.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub timezone_assumed: bool,
+    /// Events built from several records besides the per-record `events` (an audit log's
+    /// exec records joined into one `process_creation` event).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub joined_events: u64,
+    /// Groups of records joined before they were complete (a reader's bound on waiting
+    /// groups was reached, or the stream ended first).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub joined_incomplete: u64,
 }
 
 impl FileStats {

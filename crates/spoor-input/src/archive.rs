@@ -7,7 +7,8 @@
 //! unreadable (a truncated download), the local headers are walked from the start instead, and the
 //! archive's line says so, with everything read before the fault still counted.
 
-use crate::read::{read_stream_from_start, Ctx, InputFile, BUF_BYTES};
+use crate::kernel::{Ctx, BUF_BYTES};
+use crate::read::{read_stream_from_start, InputFile};
 use crate::{InputError, ReadOptions};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use spoor_event::{Event, FileStats};

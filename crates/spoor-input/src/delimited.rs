@@ -5,8 +5,8 @@
 //! values than the header is counted unparsed. If the columns include `EventID` and `Channel` the
 //! row is treated as a Windows event (log source from the channel table).
 
+use crate::kernel::Ctx;
 use crate::lines::{Line, LineReader};
-use crate::read::Ctx;
 use spoor_event::{Event, Position, Value};
 use std::io::{self, BufRead};
 use std::sync::Arc;
@@ -76,7 +76,7 @@ pub(crate) fn read_delimited<R: BufRead>(
                 continue;
             }
             if header.is_none()
-                && (crate::sniff::is_filler(text) || text.len() > crate::sniff::SNIFF_WINDOW)
+                && (crate::kernel::is_filler(text) || text.len() > crate::kernel::SNIFF_WINDOW)
             {
                 // Junk before the header (NUL padding, an over-long line): not the header.
                 ctx.unparsed(no, "not a header row: NUL padding or a line over 64 KiB");

@@ -18,7 +18,7 @@
 //! in the chunk's header says when that range is plausible; when it is not, the chunk is counted
 //! as one and the file gets an error, so that a run never reports less damage than there is.
 
-use crate::read::Ctx;
+use crate::kernel::Ctx;
 use crate::winjson::map_windows;
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};

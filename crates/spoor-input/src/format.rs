@@ -33,11 +33,13 @@ pub enum InputFormat {
     /// W3C extended log of a web proxy (Blue Coat ProxySG, Zscaler exports): `#Fields:` with
     /// proxy columns (`s-action`, `cs-uri-scheme`, ...).
     W3cProxy,
+    /// Linux audit log (`audit.log`: `type=... msg=audit(...)` records).
+    Auditd,
 }
 
 impl InputFormat {
     /// Every format, in the order the CLI lists them.
-    pub const ALL: [InputFormat; 10] = [
+    pub const ALL: [InputFormat; 11] = [
         InputFormat::Evtx,
         InputFormat::Json,
         InputFormat::WebAccess,
@@ -48,6 +50,7 @@ impl InputFormat {
         InputFormat::Tsv,
         InputFormat::Squid,
         InputFormat::W3cProxy,
+        InputFormat::Auditd,
     ];
 
     /// The name used by `--format-in` and in [`spoor_event::FileStats::format`].
@@ -63,6 +66,7 @@ impl InputFormat {
             InputFormat::Tsv => "tsv",
             InputFormat::Squid => "squid",
             InputFormat::W3cProxy => "w3c-proxy",
+            InputFormat::Auditd => "auditd",
         }
     }
 
@@ -90,7 +94,7 @@ impl FromStr for InputFormat {
     type Err = InputError;
 
     /// Accepts the canonical names plus common aliases (`ndjson`, `jsonl`, `combined`,
-    /// `common`, `apache`, `nginx`, `w3c`, `auth`, `proxy`, `bluecoat`), case-insensitively.
+    /// `common`, `apache`, `nginx`, `w3c`, `auth`, `proxy`, `bluecoat`, `audit`), case-insensitively.
     fn from_str(s: &str) -> Result<Self, InputError> {
         let f = match s.trim().to_ascii_lowercase().as_str() {
             "evtx" => InputFormat::Evtx,
@@ -103,6 +107,7 @@ impl FromStr for InputFormat {
             "tsv" => InputFormat::Tsv,
             "squid" | "proxy" => InputFormat::Squid,
             "w3c-proxy" | "w3cproxy" | "bluecoat" | "proxysg" => InputFormat::W3cProxy,
+            "auditd" | "audit" | "linux-audit" => InputFormat::Auditd,
             _ => return Err(InputError::UnknownFormat(s.to_string())),
         };
         Ok(f)

@@ -1,20 +1,9 @@
 //! Finishing touches for generic events (CSV rows): a time from the usual columns, and the
 //! Windows log source when the row has `EventID` and `Channel`.
 
-use crate::read::Ctx;
+use crate::kernel::{windows_logsource_of, Ctx, TIME_FIELDS};
 use crate::time::parse_iso;
-use crate::windows::{windows_default, windows_logsource_for};
 use spoor_event::{Event, Value};
-
-const TIME_FIELDS: [&str; 7] = [
-    "@timestamp",
-    "timestamp",
-    "TimeCreated",
-    "EventTime",
-    "UtcTime",
-    "time",
-    "Timestamp",
-];
 
 /// Sets the time and, for Windows-shaped rows, `EventID` as a number and the log source.
 pub(crate) fn finish_generic(ev: &mut Event, ctx: &Ctx) {
@@ -44,7 +33,6 @@ pub(crate) fn finish_generic(ev: &mut Event, ctx: &Ctx) {
         }
     }
     if id.is_some() {
-        ev.logsource =
-            windows_logsource_for(&channel, id, &ev.fields).unwrap_or_else(windows_default);
+        ev.logsource = windows_logsource_of(Some(&channel), id, &ev.fields);
     }
 }

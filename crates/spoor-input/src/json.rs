@@ -6,27 +6,14 @@
 //! event with dotted field names and an unknown log source (the engine runs all rules on it).
 
 use crate::flatten::{flatten_object, json_depth_exceeds, MAX_DEPTH};
+use crate::kernel::{Ctx, TIME_FIELDS};
 use crate::lines::{Line, LineReader};
-use crate::read::Ctx;
 use crate::time::{parse_iso, Stamp};
 use crate::winjson::map_windows;
 use serde_json::{Map, Value as Json};
 use spoor_event::{Event, Fields, LogSource, Position};
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
-
-/// Field names tried, in order, for the time of a generic JSON event.
-const TIME_FIELDS: [&str; 9] = [
-    "@timestamp",
-    "timestamp",
-    "TimeCreated",
-    "EventTime",
-    "UtcTime",
-    "time",
-    "Timestamp",
-    "eventTime",
-    "datetime",
-];
 
 /// The time of a JSON record from the usual field names (see [`TIME_FIELDS`]); also
 /// `TimeCreated.SystemTime` and `TimeCreated.#attributes.SystemTime`.

@@ -1,4 +1,4 @@
-//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, Squid, JSON, CSV), turned into
+//! spoor's readers: every log a victim has (web server, IIS, EVTX, syslog, Linux audit, Squid, JSON, CSV), turned into
 //! [`spoor_event::Event`]s under the field names Sigma rules use, streaming and in parallel.
 //!
 //! Why one crate: the readers share sniffing, decompression, line capping and the accounting
@@ -20,6 +20,8 @@
 
 mod access;
 mod archive;
+mod auditd;
+mod auditlog;
 mod authlog;
 mod decompress;
 mod delimited;
@@ -31,7 +33,9 @@ mod gateline;
 mod generic;
 mod iis;
 mod json;
+mod kernel;
 mod lines;
+mod logsources;
 mod names;
 mod options;
 mod parallel;
@@ -52,6 +56,7 @@ mod zstd;
 
 pub use error::InputError;
 pub use format::InputFormat;
+pub use logsources::reader_logsources;
 pub use options::{
     EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,
     DEFAULT_SPLIT_BYTES,

@@ -7,7 +7,8 @@
 //! the `\r` and `\n` of one.
 
 use crate::json::looks_like_ndjson;
-use crate::read::{read_file, read_text, Ctx, InputFile, TextPlan, BUF_BYTES};
+use crate::kernel::{Ctx, BUF_BYTES};
+use crate::read::{read_file, read_text, InputFile, TextPlan};
 use crate::sniff::sniff;
 use crate::{InputFormat, ReadOptions};
 use rayon::prelude::*;

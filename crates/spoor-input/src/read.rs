@@ -3,20 +3,16 @@
 
 use crate::decompress::{fill_head, peel, prefixed};
 use crate::json::{looks_like_ndjson, read_ndjson, read_stream};
+use crate::kernel::{Ctx, BUF_BYTES};
 use crate::lines::{Line, LineReader};
 use crate::sniff::{sniff, web_product_from_path, EVTX_MAGIC};
 use crate::syslog::{YearRule, YearTracker};
 use crate::{InputError, InputFormat, ReadOptions};
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, FileStats, LogSource, Position};
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::Arc;
-
-/// Size of the read buffer; also how much is looked at when sniffing.
-pub(crate) const BUF_BYTES: usize = 64 * 1024;
 
 /// Most compression layers peeled off one stream.
 const MAX_LAYERS: usize = 4;
@@ -47,75 +43,6 @@ impl InputFile {
             size,
             explicit: true,
         }
-    }
-}
-
-/// The state of reading one stream: where events go and what is counted.
-pub(crate) struct Ctx<'a> {
-    pub path: Arc<str>,
-    pub opts: &'a ReadOptions,
-    pub stats: FileStats,
-    pub mtime: Option<DateTime<Utc>>,
-    tz_assumed: Cell<bool>,
-    /// For a chunk of an IIS log: the `#Fields:` directive in force where it starts.
-    pub iis_directive: Option<std::sync::Arc<[u8]>>,
-    emit: &'a mut dyn FnMut(Event),
-}
-
-impl<'a> Ctx<'a> {
-    pub(crate) fn new(path: &str, opts: &'a ReadOptions, emit: &'a mut dyn FnMut(Event)) -> Self {
-        Ctx {
-            path: Arc::from(path),
-            opts,
-            stats: FileStats {
-                path: path.to_string(),
-                ..FileStats::default()
-            },
-            mtime: None,
-            tz_assumed: Cell::new(false),
-            iis_directive: None,
-            emit,
-        }
-    }
-
-    /// Emits an event.
-    pub(crate) fn event(&mut self, ev: Event) {
-        self.stats.events += 1;
-        (self.emit)(ev);
-    }
-
-    /// Counts an unparsed record.
-    pub(crate) fn unparsed(&mut self, line: u64, reason: impl Into<String>) {
-        self.stats.unparsed(line, reason);
-    }
-
-    /// Counts a line passed over on purpose.
-    pub(crate) fn skip(&mut self) {
-        self.stats.skipped += 1;
-    }
-
-    /// The reason text for an over-long record.
-    pub(crate) fn too_long(&self, n: u64) -> String {
-        format!(
-            "record of {n} bytes is over the cap of {} bytes",
-            self.opts.max_line_bytes
-        )
-    }
-
-    /// Notes that a time had no zone and was taken as UTC.
-    pub(crate) fn note_tz_assumed(&self, assumed: bool) {
-        if assumed {
-            self.tz_assumed.set(true);
-        }
-    }
-
-    /// The statistics, complete (format `unknown` when none was found).
-    pub(crate) fn finish(mut self) -> FileStats {
-        self.stats.timezone_assumed |= self.tz_assumed.get();
-        if self.stats.format.is_empty() {
-            self.stats.format = "unknown".into();
-        }
-        self.stats
     }
 }
 
@@ -253,6 +180,7 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
                 }
             })
         }
+        InputFormat::Auditd => crate::auditlog::read_auditlog(lines, ctx),
         InputFormat::Evtx => {
             ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
             Ok(())
@@ -302,7 +230,7 @@ fn each_line<R: BufRead>(
             }
             Outcome::Prefiltered(t) => ctx.stats.prefiltered_at(t),
             Outcome::Skip => ctx.skip(),
-            Outcome::Bad(_) if crate::sniff::is_filler(text) => ctx.unparsed(
+            Outcome::Bad(_) if crate::kernel::is_filler(text) => ctx.unparsed(
                 no,
                 format!(
                     "{} bytes of NUL padding (a preallocated or truncated log?)",

@@ -6,14 +6,12 @@
 //! lines of NULs are passed over as samples (and handed back to be read, so they are counted),
 //! within a bounded look-ahead.
 
+use crate::kernel::{is_filler, SNIFF_WINDOW};
 use crate::lines::{HeldLine, Line, LineReader};
 use crate::InputFormat;
 use chrono::{TimeZone, Utc};
 use spoor_event::{Event, Position};
 use std::io::{self, BufRead};
-
-/// Longest line taken as a sample when sniffing (longer ones are passed over).
-pub(crate) const SNIFF_WINDOW: usize = 64 * 1024;
 
 /// Sample lines a format is decided on.
 const SAMPLE_LINES: usize = 20;
@@ -21,11 +19,6 @@ const SAMPLE_LINES: usize = 20;
 /// Most bytes held back while sniffing past junk (lines kept to be read again), counting a
 /// small overhead per line so that millions of empty lines are bounded too.
 const SNIFF_HELD_BYTES: usize = 4 << 20;
-
-/// Whether a line says nothing about the format: blank, or only NUL bytes and blanks.
-pub(crate) fn is_filler(line: &[u8]) -> bool {
-    line.iter().all(|b| *b == 0 || b.is_ascii_whitespace())
-}
 
 /// The EVTX file magic.
 pub(crate) const EVTX_MAGIC: &[u8] = b"ElfFile\0";
@@ -69,6 +62,9 @@ pub(crate) fn sniff(head: &[u8]) -> Option<InputFormat> {
         return None;
     }
     let count = |f: &dyn Fn(&[u8]) -> bool| lines.iter().filter(|l| f(l)).count();
+    if count(&crate::auditd::looks_like_record) * 2 >= lines.len() {
+        return Some(InputFormat::Auditd);
+    }
     let scratch = || Event::new("", Position::Line(0));
     let year =
         crate::syslog::YearRule::FromMtime(Utc.timestamp_opt(0, 0).single().unwrap_or_default());
@@ -301,6 +297,10 @@ mod tests {
             Some(InputFormat::W3cProxy)
         );
         assert_eq!(sniff(b"a,b,c\n1,2,3\n"), Some(InputFormat::Csv));
+        assert_eq!(
+            sniff(b"type=DAEMON_START msg=audit(1720418400.000:1): op=start ver=3.0\nnode=h type=EOE msg=audit(1.0:2): \n"),
+            Some(InputFormat::Auditd)
+        );
         assert_eq!(
             sniff(b"Mar 13 04:05:47 host sshd[1]: x\rMar 13 04:05:48 host sshd[1]: y\r"),
             Some(InputFormat::Syslog)

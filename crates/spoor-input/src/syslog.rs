@@ -53,7 +53,7 @@ const AUTH_PROGRAMS: [&str; 16] = [
 ];
 
 /// Programs that are their own service in SigmaHQ rules.
-const OWN_SERVICE: [&str; 5] = ["sshd", "sudo", "su", "cron", "vsftpd"];
+pub(crate) const OWN_SERVICE: [&str; 5] = ["sshd", "sudo", "su", "cron", "vsftpd"];
 
 fn re3164() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();

@@ -139,6 +139,17 @@ pub fn windows_logsource_for(
 }
 
 /// A Windows log source for an event whose channel is not in the table: product `windows` only.
+/// Every log source the table gives, plus the default of unknown channels.
+pub(crate) fn all_logsources() -> Vec<LogSource> {
+    let mut out: Vec<LogSource> = parsed()
+        .table
+        .values()
+        .flat_map(|rows| rows.iter().map(|(_, ls)| ls.clone()))
+        .collect();
+    out.push(windows_default());
+    out
+}
+
 pub(crate) fn windows_default() -> LogSource {
     LogSource::new(Some("windows"), None, None)
 }

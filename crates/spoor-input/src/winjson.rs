@@ -18,7 +18,6 @@
 
 use crate::flatten::{flatten_object, MAX_DEPTH};
 use crate::time::{parse_iso, Stamp};
-use crate::windows::{windows_default, windows_logsource_for};
 use serde_json::{Map, Value as Json};
 use spoor_event::{Fields, LogSource, Value};
 use std::sync::Arc;
@@ -86,9 +85,7 @@ fn finish(mut fields: Fields, time: Option<Stamp>) -> WinEvent {
     if let (Some(c), Some(id)) = (&channel, id) {
         crate::winfields::add_sigma_names(c, id, &mut fields);
     }
-    let logsource = channel
-        .and_then(|c| windows_logsource_for(&c, id, &fields))
-        .unwrap_or_else(windows_default);
+    let logsource = crate::kernel::windows_logsource_of(channel.as_deref(), id, &fields);
     WinEvent {
         fields,
         logsource,

@@ -38,8 +38,11 @@ impl Default for MetricsOptions {
 }
 
 /// Field names that hold the host an event is about, in order of preference.
-const HOST_FIELDS: [&str; 5] = [
+/// `node` (an audit record's host, with `name_format` set) comes before `hostname`, which in
+/// audit records is the remote peer (`hostname=?` when unknown).
+const HOST_FIELDS: [&str; 6] = [
     "Computer",
+    "node",
     "host",
     "hostname",
     "host.name",
