@@ -24,7 +24,7 @@ pub use finding::{
 };
 pub use logsource::LogSource;
 pub use stateful::{
-    AnyStatefulDetector, Partials, StatefulChain, StatefulDetector, StatefulOutput,
+    AnyStatefulDetector, Partials, RestoreError, StatefulChain, StatefulDetector, StatefulOutput,
 };
 pub use summary::{FileStats, FilterStat, RunSummary, UnparsedSample, MAX_UNPARSED_SAMPLES};
 pub use value::Value;

@@ -43,6 +43,7 @@ mod ast2ir;
 mod condition;
 mod corr2set;
 mod correlation;
+mod corrstream;
 mod eval;
 mod explain;
 mod index;
