@@ -26,6 +26,7 @@ mod delimited;
 mod error;
 mod evtx;
 mod flatten;
+mod follow;
 mod format;
 mod generic;
 mod iis;
@@ -50,6 +51,7 @@ mod winjson;
 mod zstd;
 
 pub use error::InputError;
+pub use follow::{FileCursor, Follower, PollReport, DEFAULT_POLL_BUDGET, HEAD_BYTES};
 pub use format::InputFormat;
 pub use options::{
     EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,

@@ -148,92 +148,124 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
         InputFormat::Json => read_stream(lines.into_inner(), ctx),
         InputFormat::Csv => crate::delimited::read_delimited(lines, b',', ctx),
         InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
-        InputFormat::Iis => {
-            let mut p = crate::iis::IisParser::default();
-            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
+        InputFormat::Evtx => {
+            ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
+            Ok(())
+        }
+        format => match LineParser::new(format, false, ctx) {
+            Some(mut p) => each_line(lines, ctx, |line, ev, c| p.parse(line, ev, c)),
+            None => Ok(()),
+        },
+    }
+}
+
+/// The parser of a line-based format, with what it keeps from line to line (IIS and W3C
+/// `#Fields` directives, the syslog year). One source of truth for the batch readers and the
+/// live tailer ([`crate::follow`]).
+pub(crate) enum LineParser {
+    Iis(Box<crate::iis::IisParser>),
+    WebAccess(LogSource),
+    WebError,
+    Syslog(Box<YearTracker>),
+    W3cProxy(Box<crate::w3cproxy::W3cProxyParser>, LogSource),
+    Squid(LogSource),
+    /// One JSON record per line.
+    Ndjson,
+}
+
+impl LineParser {
+    /// The parser for `format`; `None` for formats that are not read line by line (a JSON
+    /// document, CSV, EVTX).
+    pub(crate) fn new(format: InputFormat, ndjson: bool, ctx: &Ctx) -> Option<Self> {
+        Some(match format {
+            InputFormat::Json if ndjson => LineParser::Ndjson,
+            InputFormat::Json | InputFormat::Csv | InputFormat::Tsv | InputFormat::Evtx => {
+                return None
+            }
+            InputFormat::Iis => LineParser::Iis(Box::default()),
+            InputFormat::WebAccess => {
+                let product = web_product_from_path(&ctx.path);
+                LineParser::WebAccess(LogSource::new(product, Some("webserver"), None))
+            }
+            InputFormat::WebError => LineParser::WebError,
+            InputFormat::Syslog => {
+                let rule = match (ctx.opts.syslog_year, ctx.opts.syslog_year_hint, ctx.mtime) {
+                    (Some(y), _, _) => YearRule::Fixed(y),
+                    (None, Some(span), _) => YearRule::FromEvidence(span),
+                    (None, None, Some(m)) => YearRule::FromMtime(m),
+                    (None, None, None) => YearRule::FromMtime(Utc::now()),
+                };
+                LineParser::Syslog(Box::new(YearTracker::new(rule)))
+            }
+            InputFormat::W3cProxy => {
+                LineParser::W3cProxy(Box::default(), crate::w3cproxy::logsource())
+            }
+            InputFormat::Squid => LineParser::Squid(crate::squid::logsource()),
+        })
+    }
+
+    /// What this format makes of one line.
+    pub(crate) fn parse(&mut self, line: &[u8], mut ev: Event, c: &Ctx) -> Outcome {
+        match self {
+            LineParser::Iis(p) => match p.line(line, ev) {
                 crate::iis::IisLine::Directive => Outcome::Skip,
                 crate::iis::IisLine::Record(mut e) => {
                     e.logsource = LogSource::new(Some("iis"), Some("webserver"), None);
                     Outcome::Event(e)
                 }
                 crate::iis::IisLine::Bad(r) => Outcome::Bad(r),
-            })
-        }
-        InputFormat::WebAccess => {
-            let product = web_product_from_path(&ctx.path);
-            let ls = LogSource::new(product, Some("webserver"), None);
-            each_line(lines, ctx, |line, mut ev, _| {
-                match crate::access::parse(line) {
-                    Ok(a) => {
-                        crate::access::fill(&mut ev, &a);
-                        ev.logsource = ls.clone();
-                        Outcome::Event(ev)
-                    }
-                    Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::WebAccess(ls) => match crate::access::parse(line) {
+                Ok(a) => {
+                    crate::access::fill(&mut ev, &a);
+                    ev.logsource = ls.clone();
+                    Outcome::Event(ev)
                 }
-            })
-        }
-        InputFormat::WebError => each_line(lines, ctx, |line, mut ev, c| {
-            match crate::weberror::parse(line, &mut ev) {
+                Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::WebError => match crate::weberror::parse(line, &mut ev) {
                 Ok(()) => {
                     c.note_tz_assumed(true);
                     Outcome::Event(ev)
                 }
                 Err(r) => Outcome::Bad(r.to_string()),
-            }
-        }),
-        InputFormat::Syslog => {
-            let rule = match (ctx.opts.syslog_year, ctx.opts.syslog_year_hint, ctx.mtime) {
-                (Some(y), _, _) => YearRule::Fixed(y),
-                (None, Some(span), _) => YearRule::FromEvidence(span),
-                (None, None, Some(m)) => YearRule::FromMtime(m),
-                (None, None, None) => YearRule::FromMtime(Utc::now()),
-            };
-            let mut years = YearTracker::new(rule);
-            each_line(lines, ctx, |line, mut ev, c| {
-                match crate::syslog::parse(line, &mut ev, &mut years) {
-                    Ok(assumed) => {
-                        c.note_tz_assumed(assumed);
-                        Outcome::Event(ev)
-                    }
-                    Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::Syslog(years) => match crate::syslog::parse(line, &mut ev, years) {
+                Ok(assumed) => {
+                    c.note_tz_assumed(assumed);
+                    Outcome::Event(ev)
                 }
-            })
-        }
-        InputFormat::W3cProxy => {
-            let mut p = crate::w3cproxy::W3cProxyParser::default();
-            let ls = crate::w3cproxy::logsource();
-            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
+                Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::W3cProxy(p, ls) => match p.line(line, ev) {
                 crate::w3cproxy::ProxyLine::Directive => Outcome::Skip,
                 crate::w3cproxy::ProxyLine::Record(mut e) => {
                     e.logsource = ls.clone();
                     Outcome::Event(e)
                 }
                 crate::w3cproxy::ProxyLine::Bad(r) => Outcome::Bad(r),
-            })
-        }
-        InputFormat::Squid => {
-            let ls = crate::squid::logsource();
-            each_line(lines, ctx, |line, mut ev, _| {
-                match crate::squid::parse(line, &mut ev) {
-                    Ok(()) => {
-                        ev.logsource = ls.clone();
-                        Outcome::Event(ev)
-                    }
-                    Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::Squid(ls) => match crate::squid::parse(line, &mut ev) {
+                Ok(()) => {
+                    ev.logsource = ls.clone();
+                    Outcome::Event(ev)
                 }
-            })
-        }
-        InputFormat::Evtx => {
-            ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
-            Ok(())
+                Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::Ndjson => match crate::json::record_to_event(line, c, ev.origin.position) {
+                Ok(e) => Outcome::Record(e),
+                Err(r) => Outcome::Bad(r),
+            },
         }
     }
 }
 
 /// What a line parser made of a line.
-enum Outcome {
+pub(crate) enum Outcome {
+    /// An event of a text line (the raw line is kept with it).
     Event(Event),
+    /// An event of a structured record (JSON), kept without its raw text.
+    Record(Event),
     Skip,
     Bad(String),
 }
@@ -246,36 +278,47 @@ fn each_line<R: BufRead>(
     mut parse: impl FnMut(&[u8], Event, &Ctx) -> Outcome,
 ) -> io::Result<()> {
     while let Some((no, line)) = lines.next_line()? {
-        let text = match line {
-            Line::TooLong(n) => {
-                let r = ctx.too_long(n);
-                ctx.unparsed(no, r);
-                continue;
-            }
-            Line::Text(t) => t,
-        };
-        if text.trim_ascii().is_empty() {
-            ctx.skip();
-            continue;
-        }
-        let ev = Event::new(ctx.path.clone(), Position::Line(no));
-        match parse(text, ev, ctx) {
-            Outcome::Event(mut e) => {
-                e.raw = Some(String::from_utf8_lossy(text).into());
-                ctx.event(e);
-            }
-            Outcome::Skip => ctx.skip(),
-            Outcome::Bad(_) if crate::sniff::is_filler(text) => ctx.unparsed(
-                no,
-                format!(
-                    "{} bytes of NUL padding (a preallocated or truncated log?)",
-                    text.len()
-                ),
-            ),
-            Outcome::Bad(r) => ctx.unparsed(no, r),
-        }
+        one_line(ctx, no, line, &mut parse);
     }
     Ok(())
+}
+
+/// One line through a parser, accounted for: an event, a skip or an unparsed line.
+pub(crate) fn one_line(
+    ctx: &mut Ctx,
+    no: u64,
+    line: Line<'_>,
+    parse: &mut dyn FnMut(&[u8], Event, &Ctx) -> Outcome,
+) {
+    let text = match line {
+        Line::TooLong(n) => {
+            let r = ctx.too_long(n);
+            ctx.unparsed(no, r);
+            return;
+        }
+        Line::Text(t) => t,
+    };
+    if text.trim_ascii().is_empty() {
+        ctx.skip();
+        return;
+    }
+    let ev = Event::new(ctx.path.clone(), Position::Line(no));
+    match parse(text, ev, ctx) {
+        Outcome::Event(mut e) => {
+            e.raw = Some(String::from_utf8_lossy(text).into());
+            ctx.event(e);
+        }
+        Outcome::Record(e) => ctx.event(e),
+        Outcome::Skip => ctx.skip(),
+        Outcome::Bad(_) if crate::sniff::is_filler(text) => ctx.unparsed(
+            no,
+            format!(
+                "{} bytes of NUL padding (a preallocated or truncated log?)",
+                text.len()
+            ),
+        ),
+        Outcome::Bad(r) => ctx.unparsed(no, r),
+    }
 }
 
 /// Reads a stream from its start: peel compression, sniff (unless forced), read. `mtime` is the
