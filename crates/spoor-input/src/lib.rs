@@ -51,7 +51,10 @@ mod winjson;
 mod zstd;
 
 pub use error::InputError;
-pub use follow::{FileCursor, Follower, PollReport, DEFAULT_POLL_BUDGET, HEAD_BYTES};
+pub use follow::{
+    Checkpoint, CheckpointError, FileCursor, Follower, OutputMark, PollReport,
+    CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DEFAULT_POLL_BUDGET, HEAD_BYTES, MAX_CHECKPOINT_BYTES,
+};
 pub use format::InputFormat;
 pub use options::{
     EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,

@@ -9,10 +9,15 @@
 //! Memory is bounded: one read buffer (the line cap), one cursor and parser per followed file,
 //! at most 64 cursors of files that left the watch set and 4,096 of files read once.
 
+mod checkpoint;
 mod cursor;
 mod follower;
 mod tail;
 
+pub use checkpoint::{
+    Checkpoint, CheckpointError, OutputMark, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+    MAX_CHECKPOINT_BYTES,
+};
 pub use cursor::{FileCursor, HEAD_BYTES};
 pub use follower::{Follower, PollReport, DEFAULT_POLL_BUDGET};
 
