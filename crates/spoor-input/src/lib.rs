@@ -52,8 +52,8 @@ mod zstd;
 
 pub use error::InputError;
 pub use follow::{
-    Checkpoint, CheckpointError, FileCursor, Follower, OutputMark, PollReport,
-    CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DEFAULT_POLL_BUDGET, HEAD_BYTES, MAX_CHECKPOINT_BYTES,
+    Checkpoint, CheckpointError, FileCursor, Follower, OutputMark, PollReport, CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION, DEFAULT_POLL_BUDGET, HEAD_BYTES, MAX_CHECKPOINT_BYTES,
 };
 pub use format::InputFormat;
 pub use options::{
