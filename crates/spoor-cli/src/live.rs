@@ -324,13 +324,13 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
             sleep_unless_stopped(timing.poll, &stop);
         }
     }
+    let late = chain.late(&hunt.partials);
     // Detectors that cannot save report now; with --state the others stay open, saved.
     let out = chain.finish_live(&mut hunt.partials, state.is_some());
     warnings.extend(out.notes);
     for f in &out.findings {
         hunt.emit(f);
     }
-    let late = chain.late(&hunt.partials);
     if let Some(p) = &state {
         hunt.save(&follower, p, args.out.output.as_ref())?;
         if late > 0 {

@@ -237,7 +237,9 @@ impl CorrState {
             .groups
             .entry(key.clone())
             .or_insert_with(|| Window::new(n_slots));
-        let from = t - c.timespan;
+        let from = t
+            .checked_sub_signed(c.timespan)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         // A finding whose last window can no longer overlap a new one is complete.
         if w.episode.as_ref().is_some_and(|e| e.last_fire < from) {
             done.extend(w.episode.take());
