@@ -91,7 +91,7 @@ fn signal(child: &Child, sig: &str) {
     assert!(ok, "kill {sig}");
 }
 
-fn stop(mut child: Child) -> String {
+fn stop(child: Child) -> String {
     signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -165,12 +165,7 @@ fn rotations_and_a_sigkill_lose_no_line_and_repeat_none() {
 }
 
 fn hunt(args: &[&str]) -> std::process::Output {
-    Command::new(bin())
-        .arg("hunt")
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    common::spoor().arg("hunt").args(args).output().unwrap()
 }
 
 #[test]
