@@ -3,8 +3,9 @@
 //! between two polls says exactly which lines were read, which correlation windows are open
 //! and how long `--output` was at that instant.
 //!
-//! - Findings are written as they come, in arrival order: the whole-run sorter and the merging
-//!   of identical findings are bypassed (nothing is held back, so nothing grows).
+//! - Findings are written as they come, in arrival order, and flushed one by one while
+//!   following: the whole-run sorter and the merging of identical findings are bypassed
+//!   (nothing is held back, so nothing grows).
 //! - Correlations advance on event time: the watermark is the newest event time minus
 //!   `--lateness`; a window closes when the watermark passes its end, an input older than a
 //!   watermark already passed is counted as late (summary, heartbeat).
@@ -85,6 +86,8 @@ struct LiveHunt<'d> {
     summary: RunSummary,
     newest: Option<DateTime<Utc>>,
     lateness: chrono::Duration,
+    /// Following: every finding is flushed as it is written (JSONL and CSV line by line).
+    flush_each: bool,
 }
 
 impl LiveHunt<'_> {
@@ -109,6 +112,9 @@ impl LiveHunt<'_> {
         if self.filter.check(f).is_ok() {
             output::count_finding(f, &mut self.summary);
             self.outputs.write(f);
+            if self.flush_each {
+                self.outputs.flush();
+            }
         }
     }
 
@@ -276,6 +282,7 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
         summary: RunSummary::default(),
         newest,
         lateness: timing.lateness,
+        flush_each: args.live.follow,
     };
     let mut problems = Vec::new();
     let mut notes_dropped = 0u64;

@@ -231,11 +231,9 @@ impl CorrState {
         let seq = self.seq;
         self.seq += 1;
         let t = item.time;
-        let key = item.key.clone();
-        let fields = item.fields.clone();
         let w = self
             .groups
-            .entry(key.clone())
+            .entry(item.key.clone())
             .or_insert_with(|| Window::new(n_slots));
         let from = t
             .checked_sub_signed(c.timespan)
@@ -258,9 +256,14 @@ impl CorrState {
         if !holds(c, agg) {
             return;
         }
-        match &mut w.episode {
+        let Window { items, episode, .. } = w;
+        // The input just pushed is the window's last (the cap only removes from the front).
+        let Some((_, last)) = items.back() else {
+            return;
+        };
+        match episode {
             Some(e) => {
-                for (j, i) in &w.items {
+                for (j, i) in items.iter() {
                     if *j > e.last_added {
                         e.add(i);
                         e.last_added = *j;
@@ -268,14 +271,14 @@ impl CorrState {
                 }
                 e.last_fire = t;
                 e.peak = e.peak.max(agg);
-                e.fields = exposed(c, &key, &fields);
+                e.fields = exposed(c, &last.key, &last.fields);
             }
             None => {
-                let Some((_, first)) = w.items.front() else {
+                let Some((_, first)) = items.front() else {
                     return;
                 };
                 let mut e = Episode {
-                    key: key.clone(),
+                    key: last.key.clone(),
                     start: first.start,
                     first_fire: t,
                     last_fire: t,
@@ -284,12 +287,12 @@ impl CorrState {
                     events: 0,
                     peak: agg,
                     logsource: first.logsource.clone(),
-                    fields: exposed(c, &key, &fields),
+                    fields: exposed(c, &last.key, &last.fields),
                 };
-                for (_, i) in &w.items {
+                for (_, i) in items.iter() {
                     e.add(i);
                 }
-                w.episode = Some(e);
+                *episode = Some(e);
             }
         }
     }
