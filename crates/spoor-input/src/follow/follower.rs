@@ -48,7 +48,8 @@ pub struct PollReport {
     pub rotations: u64,
     /// What happened to files, for the run's warnings (rotations, copies, files read once).
     pub notes: Vec<String>,
-    /// Paths that could not be read (each reported once).
+    /// Paths that could not be read at the first poll. Later (a rotation may leave a path
+    /// missing for a moment) such a path is a note, once.
     pub problems: Vec<FileStats>,
 }
 
@@ -72,6 +73,8 @@ pub struct Follower {
     reported: BTreeSet<String>,
     /// Not yet polled and not resumed: every file found is new, none a copy.
     fresh: bool,
+    /// Polled at least once.
+    polled: bool,
     backlog: u64,
     buf: Vec<u8>,
 }
@@ -89,6 +92,7 @@ impl Follower {
             finished: BTreeMap::new(),
             reported: BTreeSet::new(),
             fresh: true,
+            polled: false,
             backlog: 0,
             buf: Vec::new(),
         }
@@ -154,10 +158,17 @@ impl Follower {
         let mut report = PollReport::default();
         let (files, problems) = discover(&self.roots, &self.opts);
         for p in problems {
-            if self.reported.insert(p.path.clone()) {
+            if !self.reported.insert(p.path.clone()) {
+                continue;
+            }
+            if self.polled {
+                let why = p.error.as_deref().unwrap_or("cannot be read");
+                report.notes.push(format!("{}: {why} (for now)", p.path));
+            } else {
                 report.problems.push(p);
             }
         }
+        self.polled = true;
         let mut seen: Vec<Seen> = files
             .into_iter()
             .filter_map(|file| {
