@@ -186,9 +186,45 @@ pub struct HuntArgs {
     /// Which files to read.
     #[command(flatten)]
     pub walk: WalkArgs,
+    /// Live mode.
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// Live mode of `spoor hunt`: follow files as they grow, resume from a state file.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// After reading what is there, keep following every file as it grows, through rotations
+    /// (rename, copy-truncate), and pick up new files in the given folders; findings are
+    /// written as they come, in arrival order (not the sorted timeline). Stop with Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// State file: where every file was left, the open correlation windows and the length of
+    /// --output, saved atomically every --save-every and at Ctrl-C / SIGTERM. A restart with
+    /// the same --state resumes exactly there; without --follow, a run reads only what was
+    /// appended since the last one. With --output FILE, FILE holds every finding exactly once
+    /// after any stop (even SIGKILL); on stdout the promise is no gap (findings after the last
+    /// save may be written again).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// How often files are looked at when nothing is new (e.g. 250ms, 1s).
+    #[arg(long, value_name = "DURATION", default_value = "250ms")]
+    pub poll: String,
+    /// How late (in event time) an event may come and still join correlation windows: they
+    /// close when the newest event time minus this passes them. Later events are counted as
+    /// late (summary and heartbeat).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub lateness: String,
+    /// How often a heartbeat (events read, findings, late events, backlog, lag) goes to
+    /// stderr while following; 0 for none.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub heartbeat: String,
+    /// How often the state file is saved while following.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub save_every: String,
 }
 
 /// `spoor scan`.

@@ -22,6 +22,9 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     if args.clickhouse.is_some() {
         return crate::clickhouse::hunt(args);
     }
+    if args.live.follow || args.live.state.is_some() {
+        return crate::live::hunt(args);
+    }
     let started = Instant::now();
     let filter = output::filter_of(&args.out)?;
     let pool = crate::thread_pool(args.walk.threads)?;

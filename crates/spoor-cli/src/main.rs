@@ -10,6 +10,7 @@ mod args;
 mod clickhouse;
 mod explain;
 mod hunt;
+mod live;
 mod load;
 mod logons;
 mod metrics;

@@ -72,6 +72,47 @@ fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::new(f)))
 }
 
+/// Opens `path` to write on at its end (created if missing); whether it already held bytes.
+fn append(path: &std::path::Path) -> Result<(Box<dyn Write>, bool)> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let had = f.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    Ok((Box::new(BufWriter::new(f)), had))
+}
+
+/// Opens the `--output` of a resumed live hunt: cut back to `len`, the length it had when the
+/// state was saved (what came after was written after the save and will be written again), and
+/// written on from there.
+fn resume_output(path: &std::path::Path, len: u64) -> Result<Box<dyn Write>> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {} to resume it", path.display()))?;
+    let now = f.metadata()?.len();
+    if now < len {
+        anyhow::bail!(
+            "{} has {now} bytes, fewer than the {len} the state file recorded: it was changed since;              move it away or start with a new --state",
+            path.display()
+        );
+    }
+    f.set_len(len)
+        .with_context(|| format!("cannot cut {} back to {len} bytes", path.display()))?;
+    drop(f);
+    Ok(append(path)?.0)
+}
+
+/// How a live hunt opens its outputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveOpen {
+    /// Resume `--output` at this length (from the state file).
+    pub resume_len: Option<u64>,
+    /// `--jsonl` and `--csv` are written on at their end instead of created anew.
+    pub append_extras: bool,
+}
+
 /// Every output of a run, opened (and so checked) before the first log is read, so that a bad
 /// `-o` or `--html` fails at once instead of after the hunt.
 pub struct Outputs {
@@ -87,6 +128,12 @@ pub struct Outputs {
 impl Outputs {
     /// Creates every output file the arguments name.
     pub fn open(args: &OutputArgs, title: &str) -> Result<Outputs> {
+        Outputs::open_live(args, title, LiveOpen::default())
+    }
+
+    /// Opens the outputs of a live hunt: `--output` resumed at a saved length, `--jsonl` and
+    /// `--csv` appended to (HTML and Navigator are written whole at the end).
+    pub fn open_live(args: &OutputArgs, title: &str, live: LiveOpen) -> Result<Outputs> {
         let primary = primary_format(args);
         let to_terminal = args.output.is_none() && io::stdout().is_terminal();
         let color = match args.color {
@@ -99,20 +146,25 @@ impl Outputs {
             .map(|(w, _)| usize::from(w.0))
             .filter(|_| to_terminal)
             .unwrap_or(120);
-        let opts = WriterOptions {
+        let mut opts = WriterOptions {
             table: TableOptions { color, width },
             html: HtmlOptions {
                 title: title.to_string(),
                 ..HtmlOptions::default()
             },
+            continuing: false,
         };
         let appendix = (primary == OutputFormat::Html || args.html.is_some())
             .then(|| opts.html.appendix.clone());
         let mut sinks = MultiSink::new();
         let stdout_name = args.output.is_none().then(|| primary.as_str().to_string());
-        let main_out: Box<dyn Write> = match &args.output {
-            Some(p) => create(p)?,
-            None => Box::new(BufWriter::new(io::stdout().lock())),
+        let main_out: Box<dyn Write> = match (&args.output, live.resume_len) {
+            (Some(p), Some(len)) => {
+                opts.continuing = len > 0;
+                resume_output(p, len)?
+            }
+            (Some(p), None) => create(p)?,
+            (None, _) => Box::new(BufWriter::new(io::stdout().lock())),
         };
         sinks.push(primary.as_str(), writer_for(primary, main_out, &opts));
         for (path, fmt) in [
@@ -121,7 +173,18 @@ impl Outputs {
             (&args.csv, OutputFormat::Csv),
             (&args.jsonl, OutputFormat::Jsonl),
         ] {
-            if let Some(p) = path {
+            let Some(p) = path else {
+                continue;
+            };
+            let appendable = matches!(fmt, OutputFormat::Csv | OutputFormat::Jsonl);
+            if live.append_extras && appendable {
+                let (out, had) = append(p)?;
+                let o = WriterOptions {
+                    continuing: had,
+                    ..opts.clone()
+                };
+                sinks.push(p.display().to_string(), writer_for(fmt, out, &o));
+            } else {
                 sinks.push(p.display().to_string(), writer_for(fmt, create(p)?, &opts));
             }
         }
@@ -143,6 +206,24 @@ impl Outputs {
     /// reported at the end).
     pub fn write(&mut self, f: &Finding) {
         let _ = self.sinks.write(f);
+    }
+
+    /// Pushes every output's findings so far to its file (live mode).
+    pub fn flush(&mut self) {
+        let _ = self.sinks.flush();
+    }
+
+    /// True when some output failed (for a live hunt: stdout closed, time to stop).
+    pub fn closed(&self) -> bool {
+        self.sinks.errors().next().is_some()
+    }
+
+    /// The first failure of an output other than a closed stdout, while the run goes on.
+    pub fn failure(&self) -> Option<String> {
+        self.sinks
+            .errors()
+            .find(|(_, e)| e.kind() != io::ErrorKind::BrokenPipe)
+            .map(|(name, e)| format!("{name}: {e}"))
     }
 
     /// Finishes every output with the summary. Returns whether the primary output was a

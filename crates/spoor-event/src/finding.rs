@@ -385,6 +385,11 @@ pub trait FindingSink {
     fn write(&mut self, finding: &Finding) -> io::Result<()>;
     /// Called once after the last finding, with the run's summary.
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()>;
+    /// Pushes what was written so far to its destination (live mode writes findings as they
+    /// come). Sinks that can only write at the end (HTML, Navigator) keep the default.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A boxed sink is a sink, so that adaptors (filters, fan-out) can wrap `Box<dyn FindingSink>`.
@@ -395,6 +400,9 @@ impl<S: FindingSink + ?Sized> FindingSink for Box<S> {
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
         (**self).finish(summary)
     }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
 }
 
 /// A borrowed sink is a sink, so that a caller can keep ownership while an adaptor writes.
@@ -404,6 +412,9 @@ impl<S: FindingSink + ?Sized> FindingSink for &mut S {
     }
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
         (**self).finish(summary)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
     }
 }
 

@@ -26,7 +26,7 @@ pub use finding::{
 pub use gate::{AllGates, GateLine, LineGate, LineGateSource, SharedGates};
 pub use logsource::LogSource;
 pub use stateful::{
-    AnyStatefulDetector, Partials, StatefulChain, StatefulDetector, StatefulOutput,
+    AnyStatefulDetector, Partials, RestoreError, StatefulChain, StatefulDetector, StatefulOutput,
 };
 pub use summary::{FileStats, FilterStat, RunSummary, UnparsedSample, MAX_UNPARSED_SAMPLES};
 pub use value::Value;

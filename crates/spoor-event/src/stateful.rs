@@ -7,14 +7,44 @@
 //! ([`StatefulDetector::observe`]); when all units are done the partials are merged in unit order
 //! ([`StatefulDetector::merge`]) and [`StatefulDetector::finish`] turns the merged state into
 //! findings and notes. Partials hold plain data (no borrow of the detector), so nothing is handed
-//! over through `Drop` and no detector clones its whole state per unit. A live mode adds a
-//! watermark step later; the three steps stay.
+//! over through `Drop` and no detector clones its whole state per unit.
+//!
+//! Live mode (`spoor hunt --follow`) runs one unit that never ends. It adds a watermark step:
+//! [`StatefulDetector::advance`] tells the partial that no event older than the watermark will
+//! come any more (beyond the allowed lateness), so it may release what it holds in time order
+//! and report what can no longer change; an observation older than a watermark already passed
+//! is *late*, counted ([`StatefulDetector::late`]) and kept out. A batch run is the same path
+//! with an infinite watermark at the end. [`StatefulDetector::save`] and
+//! [`StatefulDetector::restore`] carry a partial across a restart (`--state`); a detector that
+//! cannot save keeps the default `None` and reports at the end of each run instead.
 //!
 //! [`StatefulChain`] is the object-safe wiring: a list of detectors of different types and one
 //! [`Partials`] per unit.
 
 use crate::{Event, Finding};
+use chrono::{DateTime, Utc};
 use std::any::Any;
+
+/// A saved partial state that cannot be restored (from a damaged or foreign state file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detector}: saved state not usable: {reason}")]
+#[non_exhaustive]
+pub struct RestoreError {
+    /// Which detector's state.
+    pub detector: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl RestoreError {
+    /// An error of `detector`'s saved state.
+    pub fn new(detector: impl Into<String>, reason: impl Into<String>) -> Self {
+        RestoreError {
+            detector: detector.into(),
+            reason: reason.into(),
+        }
+    }
+}
 
 /// What a stateful detector produced at the end of a run.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +80,34 @@ pub trait StatefulDetector: Send + Sync {
 
     /// Turns the merged state of the whole run into findings.
     fn finish(&self, partial: Self::Partial) -> StatefulOutput;
+
+    /// Live mode: no event older than `watermark` is expected any more. Returns the findings
+    /// that can no longer change. The default holds everything until [`Self::finish`].
+    fn advance(&self, partial: &mut Self::Partial, watermark: DateTime<Utc>) -> StatefulOutput {
+        let _ = (partial, watermark);
+        StatefulOutput::default()
+    }
+
+    /// How many observations came older than a watermark already passed (and so took no part).
+    fn late(&self, partial: &Self::Partial) -> u64 {
+        let _ = partial;
+        0
+    }
+
+    /// The partial as JSON, for a state file; `None` when this detector cannot save its state.
+    fn save(&self, partial: &Self::Partial) -> Option<serde_json::Value> {
+        let _ = partial;
+        None
+    }
+
+    /// A partial from what [`Self::save`] wrote (checked: the input may be hostile).
+    fn restore(&self, saved: serde_json::Value) -> Result<Self::Partial, RestoreError> {
+        let _ = saved;
+        Err(RestoreError::new(
+            "detector",
+            "this detector saves no state",
+        ))
+    }
 }
 
 /// The object-safe face of a [`StatefulDetector`], implemented for every one of them.
@@ -62,6 +120,18 @@ pub trait AnyStatefulDetector: Send + Sync {
     fn merge_any(&self, into: &mut (dyn Any + Send), from: Box<dyn Any + Send>);
     /// [`StatefulDetector::finish`] of a boxed partial.
     fn finish_any(&self, partial: Box<dyn Any + Send>) -> StatefulOutput;
+    /// [`StatefulDetector::advance`] of a boxed partial.
+    fn advance_any(
+        &self,
+        partial: &mut (dyn Any + Send),
+        watermark: DateTime<Utc>,
+    ) -> StatefulOutput;
+    /// [`StatefulDetector::late`] of a boxed partial.
+    fn late_any(&self, partial: &(dyn Any + Send)) -> u64;
+    /// [`StatefulDetector::save`] of a boxed partial.
+    fn save_any(&self, partial: &(dyn Any + Send)) -> Option<serde_json::Value>;
+    /// [`StatefulDetector::restore`], boxed.
+    fn restore_any(&self, saved: serde_json::Value) -> Result<Box<dyn Any + Send>, RestoreError>;
 }
 
 impl<T: StatefulDetector> AnyStatefulDetector for T {
@@ -86,6 +156,34 @@ impl<T: StatefulDetector> AnyStatefulDetector for T {
             Ok(p) => self.finish(*p),
             Err(_) => StatefulOutput::default(),
         }
+    }
+
+    fn advance_any(
+        &self,
+        partial: &mut (dyn Any + Send),
+        watermark: DateTime<Utc>,
+    ) -> StatefulOutput {
+        match partial.downcast_mut::<T::Partial>() {
+            Some(p) => self.advance(p, watermark),
+            None => StatefulOutput::default(),
+        }
+    }
+
+    fn late_any(&self, partial: &(dyn Any + Send)) -> u64 {
+        partial
+            .downcast_ref::<T::Partial>()
+            .map_or(0, |p| self.late(p))
+    }
+
+    fn save_any(&self, partial: &(dyn Any + Send)) -> Option<serde_json::Value> {
+        partial
+            .downcast_ref::<T::Partial>()
+            .and_then(|p| self.save(p))
+    }
+
+    fn restore_any(&self, saved: serde_json::Value) -> Result<Box<dyn Any + Send>, RestoreError> {
+        self.restore(saved)
+            .map(|p| Box::new(p) as Box<dyn Any + Send>)
     }
 }
 
@@ -151,6 +249,70 @@ impl<'d> StatefulChain<'d> {
         for (d, slot) in self.detectors.iter().zip(merged) {
             let p = slot.unwrap_or_else(|| d.start_any());
             out.extend(d.finish_any(p));
+        }
+        out
+    }
+
+    /// Live mode: moves every detector of the one live unit to `watermark`.
+    pub fn advance(&self, partials: &mut Partials, watermark: DateTime<Utc>) -> StatefulOutput {
+        let mut out = StatefulOutput::default();
+        for (d, p) in self.detectors.iter().zip(partials.0.iter_mut()) {
+            out.extend(d.advance_any(p.as_mut(), watermark));
+        }
+        out
+    }
+
+    /// Live mode: late observations so far, over all detectors.
+    pub fn late(&self, partials: &Partials) -> u64 {
+        self.detectors
+            .iter()
+            .zip(&partials.0)
+            .map(|(d, p)| d.late_any(p.as_ref()))
+            .sum()
+    }
+
+    /// Each detector's saved state (`None` for those that cannot save), in chain order.
+    pub fn save(&self, partials: &Partials) -> Vec<Option<serde_json::Value>> {
+        self.detectors
+            .iter()
+            .zip(&partials.0)
+            .map(|(d, p)| d.save_any(p.as_ref()))
+            .collect()
+    }
+
+    /// Partials from [`Self::save`]'s output; a detector without saved state starts fresh.
+    /// A list of another length (a state saved with other detectors) is an error.
+    pub fn restore(&self, saved: Vec<Option<serde_json::Value>>) -> Result<Partials, RestoreError> {
+        if saved.len() != self.detectors.len() {
+            return Err(RestoreError::new(
+                "state",
+                format!(
+                    "saved for {} stateful detectors, this run has {}",
+                    saved.len(),
+                    self.detectors.len()
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(saved.len());
+        for (d, s) in self.detectors.iter().zip(saved) {
+            out.push(match s {
+                Some(v) => d.restore_any(v)?,
+                None => d.start_any(),
+            });
+        }
+        Ok(Partials(out))
+    }
+
+    /// Finishes the detectors of the live unit; with `keep_saved`, only those that cannot save
+    /// their state (the others stay open in `partials`, to be saved and resumed).
+    pub fn finish_live(&self, partials: &mut Partials, keep_saved: bool) -> StatefulOutput {
+        let mut out = StatefulOutput::default();
+        for (d, p) in self.detectors.iter().zip(partials.0.iter_mut()) {
+            if keep_saved && d.save_any(p.as_ref()).is_some() {
+                continue;
+            }
+            let done = std::mem::replace(p, d.start_any());
+            out.extend(d.finish_any(done));
         }
         out
     }

@@ -143,6 +143,10 @@ pub struct RunSummary {
     /// Bytes of findings spilled to temporary files to keep the timeline's memory bounded.
     #[serde(skip_serializing_if = "is_zero")]
     pub spilled_bytes: u64,
+    /// Live mode: correlation inputs that came later than the allowed lateness and so took no
+    /// part in any window (counted, never dropped silently).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late_events: u64,
     /// Sigma filter rules and what each suppressed, so that tuning never hides findings
     /// silently.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -28,6 +28,7 @@ mod delimited;
 mod error;
 mod evtx;
 mod flatten;
+mod follow;
 mod format;
 mod gateline;
 mod generic;
@@ -55,6 +56,10 @@ mod winjson;
 mod zstd;
 
 pub use error::InputError;
+pub use follow::{
+    Checkpoint, CheckpointError, FileCursor, Follower, OutputMark, PollReport, CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION, DEFAULT_POLL_BUDGET, HEAD_BYTES, MAX_CHECKPOINT_BYTES,
+};
 pub use format::InputFormat;
 pub use logsources::reader_logsources;
 pub use options::{

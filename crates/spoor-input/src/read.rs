@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
+
 /// Most compression layers peeled off one stream.
 const MAX_LAYERS: usize = 4;
 
@@ -78,18 +79,83 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
         InputFormat::Json => read_stream(lines.into_inner(), ctx),
         InputFormat::Csv => crate::delimited::read_delimited(lines, b',', ctx),
         InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
-        InputFormat::Iis => {
-            let mut p = crate::iis::IisParser::default();
-            if let Some(d) = ctx.iis_directive.clone() {
-                // A chunk: the columns of the directive before it (which is not its line).
-                let _ = p.columns(&d);
+        InputFormat::Auditd => crate::auditlog::read_auditlog(lines, ctx),
+        InputFormat::Evtx => {
+            ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
+            Ok(())
+        }
+        format => match LineParser::new(format, false, ctx) {
+            Some(mut p) => each_line(lines, ctx, |line, ev, c| p.parse(line, ev, c)),
+            None => Ok(()),
+        },
+    }
+}
+
+/// The parser of a line-based format, with what it keeps from line to line (IIS and W3C
+/// `#Fields` directives, the syslog year). One source of truth for the batch readers and the
+/// live tailer ([`crate::follow`]).
+pub(crate) enum LineParser {
+    /// With the line gate of IIS lines, when the caller set gates.
+    Iis(Box<crate::iis::IisParser>, Option<Gate>),
+    /// With the line gate of its log source, when the caller set gates.
+    WebAccess(LogSource, Option<Gate>),
+    WebError,
+    Syslog(Box<YearTracker>),
+    W3cProxy(Box<crate::w3cproxy::W3cProxyParser>, LogSource),
+    Squid(LogSource),
+    /// One JSON record per line.
+    Ndjson,
+}
+
+impl LineParser {
+    /// The parser for `format`; `None` for formats that are not read line by line (a JSON
+    /// document, CSV, EVTX).
+    pub(crate) fn new(format: InputFormat, ndjson: bool, ctx: &Ctx) -> Option<Self> {
+        Some(match format {
+            InputFormat::Json if ndjson => LineParser::Ndjson,
+            InputFormat::Json
+            | InputFormat::Csv
+            | InputFormat::Tsv
+            | InputFormat::Evtx
+            | InputFormat::Auditd => return None,
+            InputFormat::Iis => {
+                let mut p = Box::<crate::iis::IisParser>::default();
+                if let Some(d) = ctx.iis_directive.clone() {
+                    // A chunk: the columns of the directive before it (which is not its line).
+                    let _ = p.columns(&d);
+                }
+                LineParser::Iis(p, gate_of(ctx, &iis_logsource()))
             }
-            let ls = LogSource::new(Some("iis"), Some("webserver"), None);
-            let gate = gate_of(ctx, &ls);
-            each_line(lines, ctx, |line, mut ev, _| match p.columns(line) {
+            InputFormat::WebAccess => {
+                let product = web_product_from_path(&ctx.path);
+                let ls = LogSource::new(product, Some("webserver"), None);
+                let gate = gate_of(ctx, &ls);
+                LineParser::WebAccess(ls, gate)
+            }
+            InputFormat::WebError => LineParser::WebError,
+            InputFormat::Syslog => {
+                let rule = match (ctx.opts.syslog_year, ctx.opts.syslog_year_hint, ctx.mtime) {
+                    (Some(y), _, _) => YearRule::Fixed(y),
+                    (None, Some(span), _) => YearRule::FromEvidence(span),
+                    (None, None, Some(m)) => YearRule::FromMtime(m),
+                    (None, None, None) => YearRule::FromMtime(Utc::now()),
+                };
+                LineParser::Syslog(Box::new(YearTracker::new(rule)))
+            }
+            InputFormat::W3cProxy => {
+                LineParser::W3cProxy(Box::default(), crate::w3cproxy::logsource())
+            }
+            InputFormat::Squid => LineParser::Squid(crate::squid::logsource()),
+        })
+    }
+
+    /// What this format makes of one line.
+    pub(crate) fn parse(&mut self, line: &[u8], mut ev: Event, c: &Ctx) -> Outcome {
+        match self {
+            LineParser::Iis(p, gate) => match p.columns(line) {
                 Ok(None) => Outcome::Skip,
                 Ok(Some(cols)) => {
-                    if let Some(g) = &gate {
+                    if let Some(g) = gate {
                         let view = crate::gateline::IisGateLine {
                             raw: line,
                             cols: &cols,
@@ -99,103 +165,80 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
                         }
                     }
                     cols.fill(&mut ev);
-                    ev.logsource = ls.clone();
+                    ev.logsource = iis_logsource();
                     Outcome::Event(ev)
                 }
                 Err(r) => Outcome::Bad(r),
-            })
-        }
-        InputFormat::WebAccess => {
-            let product = web_product_from_path(&ctx.path);
-            let ls = LogSource::new(product, Some("webserver"), None);
-            let gate = gate_of(ctx, &ls);
-            each_line(lines, ctx, |line, mut ev, _| {
-                match crate::access::parse(line) {
-                    Ok(a) => {
-                        if let Some(g) = &gate {
-                            let view = crate::gateline::AccessGateLine {
-                                raw: line,
-                                line: &a,
-                            };
-                            if !g.may_match(&view) {
-                                return Outcome::Prefiltered(Some(a.time));
-                            }
+            },
+            LineParser::WebAccess(ls, gate) => match crate::access::parse(line) {
+                Ok(a) => {
+                    if let Some(g) = gate {
+                        let view = crate::gateline::AccessGateLine { raw: line, line: &a };
+                        if !g.may_match(&view) {
+                            return Outcome::Prefiltered(Some(a.time));
                         }
-                        crate::access::fill(&mut ev, &a);
-                        ev.logsource = ls.clone();
-                        Outcome::Event(ev)
                     }
-                    Err(r) => Outcome::Bad(r.to_string()),
+                    crate::access::fill(&mut ev, &a);
+                    ev.logsource = ls.clone();
+                    Outcome::Event(ev)
                 }
-            })
-        }
-        InputFormat::WebError => each_line(lines, ctx, |line, mut ev, c| {
-            match crate::weberror::parse(line, &mut ev) {
+                Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::WebError => match crate::weberror::parse(line, &mut ev) {
                 Ok(()) => {
                     c.note_tz_assumed(true);
                     Outcome::Event(ev)
                 }
                 Err(r) => Outcome::Bad(r.to_string()),
-            }
-        }),
-        InputFormat::Syslog => {
-            let rule = match (ctx.opts.syslog_year, ctx.opts.syslog_year_hint, ctx.mtime) {
-                (Some(y), _, _) => YearRule::Fixed(y),
-                (None, Some(span), _) => YearRule::FromEvidence(span),
-                (None, None, Some(m)) => YearRule::FromMtime(m),
-                (None, None, None) => YearRule::FromMtime(Utc::now()),
-            };
-            let mut years = YearTracker::new(rule);
-            each_line(lines, ctx, |line, mut ev, c| {
-                match crate::syslog::parse(line, &mut ev, &mut years) {
-                    Ok(assumed) => {
-                        c.note_tz_assumed(assumed);
-                        Outcome::Event(ev)
-                    }
-                    Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::Syslog(years) => match crate::syslog::parse(line, &mut ev, years) {
+                Ok(assumed) => {
+                    c.note_tz_assumed(assumed);
+                    Outcome::Event(ev)
                 }
-            })
-        }
-        InputFormat::W3cProxy => {
-            let mut p = crate::w3cproxy::W3cProxyParser::default();
-            let ls = crate::w3cproxy::logsource();
-            each_line(lines, ctx, |line, ev, _| match p.line(line, ev) {
+                Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::W3cProxy(p, ls) => match p.line(line, ev) {
                 crate::w3cproxy::ProxyLine::Directive => Outcome::Skip,
                 crate::w3cproxy::ProxyLine::Record(mut e) => {
                     e.logsource = ls.clone();
                     Outcome::Event(e)
                 }
                 crate::w3cproxy::ProxyLine::Bad(r) => Outcome::Bad(r),
-            })
-        }
-        InputFormat::Squid => {
-            let ls = crate::squid::logsource();
-            each_line(lines, ctx, |line, mut ev, _| {
-                match crate::squid::parse(line, &mut ev) {
-                    Ok(()) => {
-                        ev.logsource = ls.clone();
-                        Outcome::Event(ev)
-                    }
-                    Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::Squid(ls) => match crate::squid::parse(line, &mut ev) {
+                Ok(()) => {
+                    ev.logsource = ls.clone();
+                    Outcome::Event(ev)
                 }
-            })
-        }
-        InputFormat::Auditd => crate::auditlog::read_auditlog(lines, ctx),
-        InputFormat::Evtx => {
-            ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
-            Ok(())
+                Err(r) => Outcome::Bad(r.to_string()),
+            },
+            LineParser::Ndjson => match crate::json::record_to_event(line, c, ev.origin.position) {
+                Ok(e) => Outcome::Record(e),
+                Err(r) => Outcome::Bad(r),
+            },
         }
     }
 }
 
+/// A line gate (see `spoor_event::LineGate`).
+type Gate = std::sync::Arc<dyn spoor_event::LineGate>;
+
 /// The line gate of log source `ls`, when the caller set gates and one applies.
-fn gate_of(ctx: &Ctx, ls: &LogSource) -> Option<std::sync::Arc<dyn spoor_event::LineGate>> {
+fn gate_of(ctx: &Ctx, ls: &LogSource) -> Option<Gate> {
     ctx.opts.gates.as_ref().and_then(|g| g.0.gate_for(ls))
 }
 
+fn iis_logsource() -> LogSource {
+    LogSource::new(Some("iis"), Some("webserver"), None)
+}
+
 /// What a line parser made of a line.
-enum Outcome {
+pub(crate) enum Outcome {
+    /// An event of a text line (the raw line is kept with it).
     Event(Event),
+    /// An event of a structured record (JSON), kept without its raw text.
+    Record(Event),
     /// A line the gate decided no rule can match (with its time, when it has one).
     Prefiltered(Option<DateTime<Utc>>),
     Skip,
@@ -210,37 +253,48 @@ fn each_line<R: BufRead>(
     mut parse: impl FnMut(&[u8], Event, &Ctx) -> Outcome,
 ) -> io::Result<()> {
     while let Some((no, line)) = lines.next_line()? {
-        let text = match line {
-            Line::TooLong(n) => {
-                let r = ctx.too_long(n);
-                ctx.unparsed(no, r);
-                continue;
-            }
-            Line::Text(t) => t,
-        };
-        if text.trim_ascii().is_empty() {
-            ctx.skip();
-            continue;
-        }
-        let ev = Event::new(ctx.path.clone(), Position::Line(no));
-        match parse(text, ev, ctx) {
-            Outcome::Event(mut e) => {
-                e.raw = Some(String::from_utf8_lossy(text).into());
-                ctx.event(e);
-            }
-            Outcome::Prefiltered(t) => ctx.stats.prefiltered_at(t),
-            Outcome::Skip => ctx.skip(),
-            Outcome::Bad(_) if crate::kernel::is_filler(text) => ctx.unparsed(
-                no,
-                format!(
-                    "{} bytes of NUL padding (a preallocated or truncated log?)",
-                    text.len()
-                ),
-            ),
-            Outcome::Bad(r) => ctx.unparsed(no, r),
-        }
+        one_line(ctx, no, line, &mut parse);
     }
     Ok(())
+}
+
+/// One line through a parser, accounted for: an event, a skip or an unparsed line.
+pub(crate) fn one_line(
+    ctx: &mut Ctx,
+    no: u64,
+    line: Line<'_>,
+    parse: &mut dyn FnMut(&[u8], Event, &Ctx) -> Outcome,
+) {
+    let text = match line {
+        Line::TooLong(n) => {
+            let r = ctx.too_long(n);
+            ctx.unparsed(no, r);
+            return;
+        }
+        Line::Text(t) => t,
+    };
+    if text.trim_ascii().is_empty() {
+        ctx.skip();
+        return;
+    }
+    let ev = Event::new(ctx.path.clone(), Position::Line(no));
+    match parse(text, ev, ctx) {
+        Outcome::Event(mut e) => {
+            e.raw = Some(String::from_utf8_lossy(text).into());
+            ctx.event(e);
+        }
+        Outcome::Record(e) => ctx.event(e),
+        Outcome::Prefiltered(t) => ctx.stats.prefiltered_at(t),
+        Outcome::Skip => ctx.skip(),
+        Outcome::Bad(_) if crate::kernel::is_filler(text) => ctx.unparsed(
+            no,
+            format!(
+                "{} bytes of NUL padding (a preallocated or truncated log?)",
+                text.len()
+            ),
+        ),
+        Outcome::Bad(r) => ctx.unparsed(no, r),
+    }
 }
 
 /// Reads a stream from its start: peel compression, sniff (unless forced), read. `mtime` is the

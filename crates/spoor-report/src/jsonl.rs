@@ -45,4 +45,8 @@ impl<W: Write> FindingSink for JsonlWriter<W> {
         self.out.write_all(b"\n")?;
         self.out.flush()
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }

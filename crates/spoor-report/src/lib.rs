@@ -161,6 +161,8 @@ pub struct WriterOptions {
     pub table: TableOptions,
     /// For `html` (its title also names the Navigator layer).
     pub html: HtmlOptions,
+    /// The output already holds rows (a resumed live hunt): CSV and table write no header.
+    pub continuing: bool,
 }
 
 /// The writer for `format`, writing to `out` (stdout or the `--output` file the CLI opened;
@@ -171,8 +173,12 @@ pub fn writer_for<'a, W: Write + 'a>(
     opts: &WriterOptions,
 ) -> Box<dyn FindingSink + 'a> {
     match format {
+        OutputFormat::Table if opts.continuing => {
+            Box::new(TableWriter::new(out, opts.table).continuing())
+        }
         OutputFormat::Table => Box::new(TableWriter::new(out, opts.table)),
         OutputFormat::Jsonl => Box::new(JsonlWriter::new(out)),
+        OutputFormat::Csv if opts.continuing => Box::new(CsvWriter::new(out).continuing()),
         OutputFormat::Csv => Box::new(CsvWriter::new(out)),
         OutputFormat::Html => Box::new(HtmlWriter::new(out, opts.html.clone())),
         OutputFormat::Navigator => Box::new(NavigatorWriter::new(out, opts.html.title.clone())),

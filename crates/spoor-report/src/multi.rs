@@ -96,6 +96,15 @@ impl FindingSink for MultiSink<'_> {
             None => Ok(()),
         }
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        for m in self.members.iter_mut().filter(|m| m.error.is_none()) {
+            if let Err(e) = m.sink.flush() {
+                m.error = Some(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

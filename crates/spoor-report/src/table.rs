@@ -128,6 +128,12 @@ pub struct TableWriter<W: Write> {
 }
 
 impl<W: Write> TableWriter<W> {
+    /// A writer that goes on after rows already written (a resumed live hunt): no header.
+    pub fn continuing(mut self) -> Self {
+        self.header_written = true;
+        self
+    }
+
     /// A writer to `out` (the CLI's stdout or the `--output` file; never a path from data).
     pub fn new(out: W, opts: TableOptions) -> Self {
         let width = opts.width.max(MIN_WIDTH);
@@ -264,6 +270,10 @@ impl<W: Write> FindingSink for TableWriter<W> {
         }
         let block = self.summary_block(summary);
         self.out.write_all(block.as_bytes())?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

@@ -61,6 +61,12 @@ impl<W: Write> CsvWriter<W> {
         }
     }
 
+    /// A writer that goes on after rows already written (a resumed live hunt): no header.
+    pub fn continuing(mut self) -> Self {
+        self.header_written = true;
+        self
+    }
+
     fn header(&mut self) -> io::Result<()> {
         if !self.header_written {
             self.out.write_record(CSV_COLUMNS).map_err(to_io)?;
@@ -104,6 +110,10 @@ impl<W: Write> FindingSink for CsvWriter<W> {
 
     fn finish(&mut self, _summary: &RunSummary) -> io::Result<()> {
         self.header()?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

@@ -32,10 +32,8 @@
 use crate::node2corr::{CorrelationType, MetricCondition};
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
-use spoor_event::{
-    CorrelationInfo, Event, Finding, LogSource, Origin, RuleMeta, StatefulDetector, StatefulOutput,
-    Value,
-};
+use serde::{Deserialize, Serialize};
+use spoor_event::{CorrelationInfo, Finding, LogSource, Origin, RuleMeta, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -84,19 +82,21 @@ pub struct CorrelationSet {
 
 /// One kept match of a rule some correlation reads.
 #[derive(Debug, Clone)]
-struct BaseMatch {
-    time: DateTime<Utc>,
-    origin: Origin,
-    logsource: LogSource,
-    rule: u32,
-    values: Vec<(Arc<str>, Option<Arc<str>>)>,
+pub(crate) struct BaseMatch {
+    pub(crate) time: DateTime<Utc>,
+    pub(crate) origin: Origin,
+    pub(crate) logsource: LogSource,
+    pub(crate) rule: u32,
+    pub(crate) values: Vec<(Arc<str>, Option<Arc<str>>)>,
 }
 
-/// The correlation state of one work unit: the kept matches, and the untimed ones counted.
+/// The correlation state of one work unit: the kept matches not yet released to the windows,
+/// the untimed ones counted, and (live mode) the windows themselves.
 #[derive(Debug, Default)]
 pub struct CorrelationPartial {
-    matches: Vec<BaseMatch>,
-    untimed: FxHashMap<u32, u64>,
+    pub(crate) matches: Vec<BaseMatch>,
+    pub(crate) untimed: FxHashMap<u32, u64>,
+    pub(crate) stream: crate::corrstream::Stream,
 }
 
 impl CorrelationSet {
@@ -116,121 +116,39 @@ impl CorrelationSet {
     }
 }
 
-fn value_text(v: &Value) -> Option<Arc<str>> {
+pub(crate) fn value_text(v: &Value) -> Option<Arc<str>> {
     match v {
         Value::Null => None,
         other => Some(Arc::from(other.to_string())),
     }
 }
 
-impl StatefulDetector for CorrelationSet {
-    type Partial = CorrelationPartial;
-
-    fn start(&self) -> CorrelationPartial {
-        CorrelationPartial::default()
-    }
-
-    fn observe(&self, partial: &mut CorrelationPartial, event: &Event, findings: &[Finding]) {
-        for f in findings {
-            let key = Arc::as_ptr(&f.rule) as usize;
-            let Some(&rule) = self.feeds.get(&key) else {
-                continue;
-            };
-            let Some(time) = event.timestamp else {
-                *partial.untimed.entry(rule).or_default() += 1;
-                continue;
-            };
-            let values = self
-                .capture
-                .get(&rule)
-                .map(|names| {
-                    names
-                        .iter()
-                        .map(|n| (n.clone(), event.get(n).and_then(value_text)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            partial.matches.push(BaseMatch {
-                time,
-                origin: event.origin.clone(),
-                logsource: event.logsource.clone(),
-                rule,
-                values,
-            });
-        }
-    }
-
-    fn merge(&self, into: &mut CorrelationPartial, from: CorrelationPartial) {
-        into.matches.extend(from.matches);
-        for (r, n) in from.untimed {
-            *into.untimed.entry(r).or_default() += n;
-        }
-    }
-
-    fn finish(&self, mut partial: CorrelationPartial) -> StatefulOutput {
-        let mut out = StatefulOutput::default();
-        let mut untimed: Vec<(u32, u64)> = partial.untimed.into_iter().collect();
-        untimed.sort_unstable();
-        for (rule, n) in untimed {
-            let title = self.titles.get(&rule).map_or("", String::as_str);
-            out.notes.push(format!(
-                "correlation: {n} matches of rule '{title}' have no timestamp and joined no window"
-            ));
-        }
-        partial.matches.sort_by(|a, b| {
-            a.time
-                .cmp(&b.time)
-                .then_with(|| a.origin.path.cmp(&b.origin.path))
-                .then_with(|| a.origin.position.cmp(&b.origin.position))
-                .then_with(|| a.rule.cmp(&b.rule))
-        });
-        let matches = partial.matches;
-        // Findings of each correlation, as inputs for the ones above it.
-        let mut produced: Vec<Vec<Episode>> = Vec::with_capacity(self.corrs.len());
-        for c in &self.corrs {
-            let items = inputs_of(c, &matches, &produced);
-            let (episodes, capped) = run_windows(c, &items);
-            if capped > 0 {
-                out.notes.push(format!(
-                    "correlation '{}': {capped} inputs left windows early (more than {MAX_WINDOW} in one group's window)",
-                    c.meta.title
-                ));
-            }
-            if !c.meta.feeds_only {
-                out.findings
-                    .extend(episodes.iter().map(|e| e.to_finding(c)));
-            }
-            produced.push(episodes);
-        }
-        out
-    }
-}
-
 /// One input of a correlation, in stream order.
-struct Item {
-    time: DateTime<Utc>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Item {
+    pub(crate) time: DateTime<Utc>,
     /// Time of the earliest event behind it (its own time for an event).
-    start: DateTime<Utc>,
-    slot: u16,
-    key: Vec<Option<Arc<str>>>,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) slot: u16,
+    pub(crate) key: Vec<Option<Arc<str>>>,
     /// The value tuple for value_count and metrics (`None` when a value field is absent).
-    value: Option<Arc<str>>,
+    pub(crate) value: Option<Arc<str>>,
     /// Where the evidence is: the event, or the events behind a lower correlation's finding.
-    origins: Vec<Origin>,
-    events: u64,
-    logsource: LogSource,
+    pub(crate) origins: Vec<Origin>,
+    pub(crate) events: u64,
+    pub(crate) logsource: LogSource,
     /// Values of the fields the correlation exposes upward.
-    fields: Vec<(Arc<str>, Option<Arc<str>>)>,
+    pub(crate) fields: Vec<(Arc<str>, Option<Arc<str>>)>,
 }
 
-fn lookup(fields: &[(Arc<str>, Option<Arc<str>>)], name: &str) -> Option<Arc<str>> {
+pub(crate) fn lookup(fields: &[(Arc<str>, Option<Arc<str>>)], name: &str) -> Option<Arc<str>> {
     fields
         .iter()
         .find(|(n, _)| &**n == name)
         .and_then(|(_, v)| v.clone())
 }
 
-fn value_tuple(
+pub(crate) fn value_tuple(
     c: &CompiledCorrelation,
     fields: &[(Arc<str>, Option<Arc<str>>)],
 ) -> Option<Arc<str>> {
@@ -244,93 +162,25 @@ fn value_tuple(
     }
 }
 
-fn inputs_of(
-    c: &CompiledCorrelation,
-    matches: &[BaseMatch],
-    produced: &[Vec<Episode>],
-) -> Vec<Item> {
-    let mut items = Vec::new();
-    for (slot, input) in c.inputs.iter().enumerate() {
-        let group_fields = &c.group_fields[slot];
-        let make = |time,
-                    start,
-                    fields: &[(Arc<str>, Option<Arc<str>>)],
-                    origins,
-                    events,
-                    ls: &LogSource| Item {
-            time,
-            start,
-            slot: slot as u16,
-            key: group_fields.iter().map(|f| lookup(fields, f)).collect(),
-            value: value_tuple(c, fields),
-            origins,
-            events,
-            logsource: ls.clone(),
-            fields: c
-                .exposes
-                .iter()
-                .map(|n| (n.clone(), lookup(fields, n)))
-                .collect(),
-        };
-        match *input {
-            Input::Rule(r) => {
-                for m in matches.iter().filter(|m| m.rule == r) {
-                    items.push(make(
-                        m.time,
-                        m.time,
-                        &m.values,
-                        vec![m.origin.clone()],
-                        1,
-                        &m.logsource,
-                    ));
-                }
-            }
-            Input::Corr(k) => {
-                for e in produced.get(k as usize).into_iter().flatten() {
-                    items.push(make(
-                        e.first_fire,
-                        e.start,
-                        &e.fields,
-                        e.origins.clone(),
-                        e.events,
-                        &e.logsource,
-                    ));
-                }
-            }
-        }
-    }
-    items.sort_by(|a, b| {
-        a.time
-            .cmp(&b.time)
-            .then_with(|| first_origin(a).cmp(&first_origin(b)))
-            .then_with(|| a.slot.cmp(&b.slot))
-    });
-    items
-}
-
-fn first_origin(i: &Item) -> Option<(&str, spoor_event::Position)> {
-    i.origins.first().map(|o| (&*o.path, o.position))
-}
-
 /// One finding of a correlation: a run of overlapping windows where the condition held.
-#[derive(Debug, Clone)]
-struct Episode {
-    key: Vec<Option<Arc<str>>>,
-    start: DateTime<Utc>,
-    first_fire: DateTime<Utc>,
-    last_fire: DateTime<Utc>,
-    /// Highest item index already counted as a contributor.
-    last_added: usize,
-    origins: Vec<Origin>,
-    events: u64,
-    peak: f64,
-    logsource: LogSource,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Episode {
+    pub(crate) key: Vec<Option<Arc<str>>>,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) first_fire: DateTime<Utc>,
+    pub(crate) last_fire: DateTime<Utc>,
+    /// Highest item sequence number already counted as a contributor.
+    pub(crate) last_added: u64,
+    pub(crate) origins: Vec<Origin>,
+    pub(crate) events: u64,
+    pub(crate) peak: f64,
+    pub(crate) logsource: LogSource,
     /// The exposed fields (group values, else the latest contributor's).
-    fields: Vec<(Arc<str>, Option<Arc<str>>)>,
+    pub(crate) fields: Vec<(Arc<str>, Option<Arc<str>>)>,
 }
 
 impl Episode {
-    fn add(&mut self, item: &Item) {
+    pub(crate) fn add(&mut self, item: &Item) {
         self.start = self.start.min(item.start);
         self.events += item.events;
         for o in &item.origins {
@@ -340,7 +190,7 @@ impl Episode {
         }
     }
 
-    fn to_finding(&self, c: &CompiledCorrelation) -> Finding {
+    pub(crate) fn to_finding(&self, c: &CompiledCorrelation) -> Finding {
         let group: Vec<(String, Option<String>)> = c
             .group_names
             .iter()
@@ -385,15 +235,16 @@ impl Episode {
     }
 }
 
-/// The sliding window of one group.
-#[derive(Default)]
-struct Window {
-    items: VecDeque<usize>,
+/// The sliding window of one group: its inputs (with their sequence numbers) and the running
+/// aggregates, rebuilt from the inputs whenever a saved window is restored.
+#[derive(Debug, Default)]
+pub(crate) struct Window {
+    pub(crate) items: VecDeque<(u64, Item)>,
     distinct: FxHashMap<Arc<str>, u32>,
     slots: Vec<u32>,
     sum: f64,
     numeric: u32,
-    episode: Option<Episode>,
+    pub(crate) episode: Option<Episode>,
 }
 
 fn number_of(v: &Option<Arc<str>>) -> Option<f64> {
@@ -403,8 +254,15 @@ fn number_of(v: &Option<Arc<str>>) -> Option<f64> {
 }
 
 impl Window {
-    fn push(&mut self, i: usize, item: &Item) {
-        self.items.push_back(i);
+    /// An empty window for a correlation of `n_slots` inputs.
+    pub(crate) fn new(n_slots: usize) -> Self {
+        Window {
+            slots: vec![0; n_slots],
+            ..Window::default()
+        }
+    }
+
+    pub(crate) fn push(&mut self, seq: u64, item: Item) {
         if let Some(v) = &item.value {
             *self.distinct.entry(v.clone()).or_default() += 1;
         }
@@ -415,16 +273,16 @@ impl Window {
             self.sum += x;
             self.numeric += 1;
         }
+        self.items.push_back((seq, item));
     }
 
-    fn pop(&mut self, items: &[Item]) {
-        let Some(i) = self.items.pop_front() else {
+    pub(crate) fn pop(&mut self) {
+        let Some((_, item)) = self.items.pop_front() else {
             return;
         };
-        let item = &items[i];
         if let Some(v) = &item.value {
             if let Some(n) = self.distinct.get_mut(v) {
-                *n -= 1;
+                *n = n.saturating_sub(1);
                 if *n == 0 {
                     self.distinct.remove(v);
                 }
@@ -435,30 +293,30 @@ impl Window {
         }
         if let Some(x) = number_of(&item.value) {
             self.sum -= x;
-            self.numeric -= 1;
+            self.numeric = self.numeric.saturating_sub(1);
         }
     }
 
-    fn sorted_numbers(&self, items: &[Item]) -> Vec<f64> {
+    fn sorted_numbers(&self) -> Vec<f64> {
         let mut v: Vec<f64> = self
             .items
             .iter()
-            .filter_map(|&i| number_of(&items[i].value))
+            .filter_map(|(_, i)| number_of(&i.value))
             .collect();
         v.sort_by(f64::total_cmp);
         v
     }
 
     /// The aggregate of the window; `None` when it has no value (a mean of nothing).
-    fn aggregate(&self, kind: CorrelationType, n_slots: usize, items: &[Item]) -> Option<f64> {
+    pub(crate) fn aggregate(&self, kind: CorrelationType, n_slots: usize) -> Option<f64> {
         match kind {
             CorrelationType::EventCount => Some(self.items.len() as f64),
             CorrelationType::ValueCount => Some(self.distinct.len() as f64),
             CorrelationType::Temporal => Some(self.slots.iter().filter(|&&n| n > 0).count() as f64),
             CorrelationType::TemporalOrdered => {
                 let mut next = 0usize;
-                for &i in &self.items {
-                    if next < n_slots && items[i].slot as usize == next {
+                for (_, i) in &self.items {
+                    if next < n_slots && i.slot as usize == next {
                         next += 1;
                     }
                 }
@@ -469,7 +327,7 @@ impl Window {
                 (self.numeric > 0).then(|| self.sum / f64::from(self.numeric))
             }
             CorrelationType::ValueMedian => {
-                let v = self.sorted_numbers(items);
+                let v = self.sorted_numbers();
                 match v.len() {
                     0 => None,
                     n if n % 2 == 1 => Some(v[n / 2]),
@@ -477,7 +335,7 @@ impl Window {
                 }
             }
             CorrelationType::ValuePercentile(p) => {
-                let v = self.sorted_numbers(items);
+                let v = self.sorted_numbers();
                 if v.is_empty() {
                     return None;
                 }
@@ -488,95 +346,16 @@ impl Window {
     }
 }
 
-fn holds(c: &CompiledCorrelation, agg: f64) -> bool {
+pub(crate) fn holds(c: &CompiledCorrelation, agg: f64) -> bool {
     match &c.condition {
         Some(cond) => cond.holds(agg),
         None => agg >= c.inputs.len() as f64,
     }
 }
 
-/// Runs one correlation over its sorted inputs: its findings, and how many inputs a full
-/// window pushed out early.
-fn run_windows(c: &CompiledCorrelation, items: &[Item]) -> (Vec<Episode>, u64) {
-    let mut groups: FxHashMap<Vec<Option<Arc<str>>>, Window> = FxHashMap::default();
-    let mut done = Vec::new();
-    let mut capped = 0u64;
-    let n_slots = c.inputs.len();
-    for (i, item) in items.iter().enumerate() {
-        let w = groups.entry(item.key.clone()).or_insert_with(|| Window {
-            slots: vec![0; n_slots],
-            ..Window::default()
-        });
-        let t = item.time;
-        let from = t - c.timespan;
-        // A finding whose last window can no longer overlap a new one is complete.
-        if w.episode.as_ref().is_some_and(|e| e.last_fire < from) {
-            done.extend(w.episode.take());
-        }
-        w.push(i, item);
-        while w.items.front().is_some_and(|&f| items[f].time < from) {
-            w.pop(items);
-        }
-        while w.items.len() > MAX_WINDOW {
-            w.pop(items);
-            capped += 1;
-        }
-        let Some(agg) = w.aggregate(c.kind, n_slots, items) else {
-            continue;
-        };
-        if !holds(c, agg) {
-            continue;
-        }
-        match &mut w.episode {
-            Some(e) => {
-                for &j in &w.items {
-                    if j > e.last_added {
-                        e.add(&items[j]);
-                        e.last_added = j;
-                    }
-                }
-                e.last_fire = t;
-                e.peak = e.peak.max(agg);
-                e.fields = exposed(c, &item.key, &item.fields);
-            }
-            None => {
-                let first = w.items.front().map_or(i, |&f| f);
-                let mut e = Episode {
-                    key: item.key.clone(),
-                    start: items[first].start,
-                    first_fire: t,
-                    last_fire: t,
-                    last_added: i,
-                    origins: Vec::new(),
-                    events: 0,
-                    peak: agg,
-                    logsource: items[first].logsource.clone(),
-                    fields: exposed(c, &item.key, &item.fields),
-                };
-                for &j in &w.items {
-                    e.add(&items[j]);
-                }
-                w.episode = Some(e);
-            }
-        }
-    }
-    done.extend(groups.into_values().filter_map(|w| w.episode));
-    done.sort_by(|a, b| {
-        a.first_fire
-            .cmp(&b.first_fire)
-            .then_with(|| {
-                let oa = a.origins.first().map(|o| (&*o.path, o.position));
-                let ob = b.origins.first().map(|o| (&*o.path, o.position));
-                oa.cmp(&ob)
-            })
-            .then_with(|| a.key.cmp(&b.key))
-    });
-    (done, capped)
-}
-
 /// The fields a finding exposes upward: a group value where the name is a group name, else
 /// the value of the input at which the condition last held.
-fn exposed(
+pub(crate) fn exposed(
     c: &CompiledCorrelation,
     key: &[Option<Arc<str>>],
     fields: &[(Arc<str>, Option<Arc<str>>)],

@@ -45,6 +45,7 @@ mod corr2set;
 mod correlation;
 mod correlation_view;
 pub mod diagnostic;
+mod corrstream;
 mod eval;
 mod explain;
 mod gate;

@@ -66,6 +66,7 @@ fn opts(color: bool, width: usize) -> WriterOptions {
             title: "spoor golden <report> & \"test\"".into(),
             ..Default::default()
         },
+        continuing: false,
     }
 }
 

@@ -155,6 +155,7 @@ fn run(format: OutputFormat, findings: &[Finding], width: usize) -> String {
                 max_rows: 300,
                 ..HtmlOptions::default()
             },
+            continuing: false,
         };
         let filter = FindingFilter {
             dedup: true,

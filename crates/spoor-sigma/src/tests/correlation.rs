@@ -670,3 +670,110 @@ fn a_filter_naming_no_loaded_rule_is_invalid() {
         matches!(&r.status, RuleStatus::Invalid(w) if w.to_string().contains("none of the rules"))
     );
 }
+
+/// Live mode: the same events through one unit, advancing the watermark every `step` events
+/// (lateness 0), with the state saved and restored at every advance; the findings of the
+/// correlations, in any order.
+fn hunt_live(set: &RuleSet, events: &[Event], step: usize) -> (Vec<Finding>, u64) {
+    let corr = set.correlations();
+    let mut p = corr.start();
+    let mut ev = set.evaluator();
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let mut hits = Vec::new();
+        ev.check(e, &mut hits);
+        corr.observe(&mut p, e, &hits);
+        if (i + 1) % step == 0 {
+            let wm = e.timestamp.expect("timed");
+            out.extend(corr.advance(&mut p, wm).findings);
+            let saved = corr.save(&p).expect("correlations save their state");
+            p = corr.restore(saved).expect("and restore it");
+        }
+    }
+    let late = corr.late(&p);
+    out.extend(corr.finish(p).findings);
+    out.sort_by(Finding::report_order);
+    (out, late)
+}
+
+fn chain_events() -> Vec<Event> {
+    let mut evs = Vec::new();
+    let mut line = 0;
+    for (user, base) in [("bob", 0), ("eve", 100), ("bob", 5_000), ("ann", 9_000)] {
+        for k in 0..12 {
+            line += 1;
+            evs.push(sec_ev(line, base + k * 20, 4625, &[("User", user)]));
+        }
+        line += 1;
+        evs.push(sec_ev(line, base + 300, 4624, &[("User", user)]));
+    }
+    evs.sort_by_key(|e| e.timestamp);
+    evs
+}
+
+#[test]
+fn live_advances_give_the_batch_findings_for_any_step() {
+    let set = set_of(SPEC_CHAIN);
+    all_ok(&set);
+    let evs = chain_events();
+    let batch: Vec<Finding> = hunt(&set, evs.clone())
+        .into_iter()
+        .filter(|f| f.correlation.is_some())
+        .collect();
+    assert_eq!(batch.len(), 4, "bob twice, eve and ann once: {batch:?}");
+    for step in [1, 2, 7, 13, 1_000] {
+        let (live, late) = hunt_live(&set, &evs, step);
+        assert_eq!(late, 0);
+        assert_eq!(live, batch, "step {step}");
+    }
+}
+
+#[test]
+fn live_reports_a_finding_once_its_window_is_complete() {
+    let set = set_of(&event_count(3, "1h"));
+    let corr = set.correlations();
+    let mut p = corr.start();
+    let mut ev = set.evaluator();
+    for (i, s) in [0, 60, 120].iter().enumerate() {
+        let e = sec_ev(i as u64 + 1, *s, 4625, &[("TargetUserName", "bob")]);
+        let mut hits = Vec::new();
+        ev.check(&e, &mut hits);
+        corr.observe(&mut p, &e, &hits);
+    }
+    // The window may still grow until an hour after the last event.
+    assert!(corr.advance(&mut p, t(121)).findings.is_empty());
+    assert!(corr.advance(&mut p, t(120 + 3_600)).findings.is_empty());
+    let done = corr.advance(&mut p, t(120 + 3_601)).findings;
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].correlation.as_ref().unwrap().events, 3);
+    // An event older than the watermark passed is late: counted, not in any window.
+    let old = sec_ev(9, 30, 4625, &[("TargetUserName", "bob")]);
+    let mut hits = Vec::new();
+    ev.check(&old, &mut hits);
+    corr.observe(&mut p, &old, &hits);
+    assert_eq!(corr.late(&p), 1);
+    let out = corr.finish(p);
+    assert!(out.findings.is_empty());
+    assert!(
+        out.notes.iter().any(|n| n.contains("1 matches came later")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn hostile_saved_state_is_refused_not_panicked_on() {
+    let set = set_of(&event_count(3, "1h"));
+    let corr = set.correlations();
+    for bad in [
+        serde_json::json!(null),
+        serde_json::json!({"fingerprint": "x"}),
+        serde_json::json!({"fingerprint": corr.fingerprint(), "released": null, "late": 0,
+            "untimed": [], "matches": [], "corrs": []}),
+        serde_json::json!({"fingerprint": corr.fingerprint(), "released": null, "late": 0,
+            "untimed": [], "matches": [], "corrs": [{"pending": [], "seq": 0, "capped": 0,
+            "groups": [{"key": [], "items": [], "episode": null}]}]}),
+    ] {
+        assert!(corr.restore(bad).is_err());
+    }
+}
