@@ -79,7 +79,9 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
             CheckFormat::Text => {
                 let reason = match (r.status.code(), readable) {
                     (Some(code), _) => format!(": {code} {}", r.status.reason()),
-                    (None, Some(false)) => ": no reader gives events of this log source".to_string(),
+                    (None, Some(false)) => {
+                        ": no reader gives events of this log source".to_string()
+                    }
                     (None, _) => String::new(),
                 };
                 writeln!(

@@ -14,7 +14,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-
 /// Most compression layers peeled off one stream.
 const MAX_LAYERS: usize = 4;
 
@@ -173,7 +172,10 @@ impl LineParser {
             LineParser::WebAccess(ls, gate) => match crate::access::parse(line) {
                 Ok(a) => {
                     if let Some(g) = gate {
-                        let view = crate::gateline::AccessGateLine { raw: line, line: &a };
+                        let view = crate::gateline::AccessGateLine {
+                            raw: line,
+                            line: &a,
+                        };
                         if !g.may_match(&view) {
                             return Outcome::Prefiltered(Some(a.time));
                         }

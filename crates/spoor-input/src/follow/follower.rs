@@ -15,8 +15,8 @@
 use super::cursor::{fnv1a, identity, read_head, FileCursor, HEAD_BYTES, MIN_COPY_HEAD};
 use super::tail::{absorb, Tail, TailRead};
 use crate::decompress::{fill_head, peel, prefixed, Compression};
-use crate::lines::LineReader;
 use crate::kernel::Ctx;
+use crate::lines::LineReader;
 use crate::read::{one_line, InputFile, LineParser};
 use crate::{discover, InputFormat, ReadOptions};
 use spoor_event::{Event, FileStats};

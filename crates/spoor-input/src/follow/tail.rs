@@ -7,8 +7,9 @@
 use super::cursor::FileCursor;
 use crate::decompress::Compression;
 use crate::json::looks_like_ndjson;
+use crate::kernel::Ctx;
 use crate::lines::Line;
-use crate::read::{one_line, Ctx, LineParser};
+use crate::read::{one_line, LineParser};
 use crate::sniff::{sniff, EVTX_MAGIC};
 use crate::{InputFormat, ReadOptions};
 use spoor_event::{Event, FileStats, MAX_UNPARSED_SAMPLES};
