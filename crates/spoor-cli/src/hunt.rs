@@ -30,15 +30,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let pool = crate::thread_pool(args.walk.threads)?;
     let mut warnings = Vec::new();
 
-    let sigma = load::sigma_rules(!args.no_builtin, &args.rules, args.placeholders.as_deref())?;
-    let mut counts = load::sigma_counts(&sigma, &mut warnings);
-    let (iocs, ioc_counts) = load::indicators(
-        !args.no_builtin,
-        &args.iocs,
-        args.ioc_valid_only,
-        &mut warnings,
-    )?;
-    counts.add(ioc_counts);
+    let (sigma, iocs, mut counts) = load::hunt_detectors(&args, &mut warnings)?;
     if sigma.is_empty() && iocs.is_none() && args.scan.is_empty() {
         return Err(anyhow!("nothing to hunt with: no rule or indicator loaded"));
     }

@@ -203,15 +203,7 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     let started = Instant::now();
     let filter = output::filter_of(&args.out)?;
     let mut warnings = Vec::new();
-    let sigma = load::sigma_rules(!args.no_builtin, &args.rules, args.placeholders.as_deref())?;
-    let mut counts = load::sigma_counts(&sigma, &mut warnings);
-    let (iocs, ioc_counts) = load::indicators(
-        !args.no_builtin,
-        &args.iocs,
-        args.ioc_valid_only,
-        &mut warnings,
-    )?;
-    counts.add(ioc_counts);
+    let (sigma, iocs, counts) = load::hunt_detectors(&args, &mut warnings)?;
     if sigma.is_empty() && iocs.is_none() {
         bail!("nothing to hunt with: no rule or indicator loaded");
     }

@@ -51,6 +51,21 @@ impl RuleCounts {
 }
 
 /// Sigma load counts, and one warning per rule that is not ok.
+/// What a hunt (on files, live or in ClickHouse) hunts with: the Sigma rules and indicators its
+/// arguments name (the built-in pack's unless `--no-builtin`), with their load counts; problems
+/// go to `warnings`.
+pub fn hunt_detectors(
+    args: &crate::args::HuntArgs,
+    warnings: &mut Vec<String>,
+) -> Result<(RuleSet, Option<IocSet>, RuleCounts)> {
+    let sigma = sigma_rules(!args.no_builtin, &args.rules, args.placeholders.as_deref())?;
+    let mut counts = sigma_counts(&sigma, warnings);
+    let (iocs, ioc_counts) =
+        indicators(!args.no_builtin, &args.iocs, args.ioc_valid_only, warnings)?;
+    counts.add(ioc_counts);
+    Ok((sigma, iocs, counts))
+}
+
 pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
     let mut c = RuleCounts::default();
     for r in set.reports() {
