@@ -10,7 +10,7 @@ use crate::args::HuntArgs;
 use crate::pipeline::{read_syslog_last, Collector, UnitState};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
-use spoor_event::{Detector, RunSummary, StatefulChain};
+use spoor_event::RunSummary;
 use spoor_input::{discover, read_all, InputFile, InputFormat};
 use spoor_report::HtmlTable;
 use spoor_triage::{LogonOptions, LogonTable};
@@ -96,16 +96,8 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     }
 
     let (files, problems) = discover(&args.paths, &read_opts);
-    let detectors: Vec<&dyn Detector> = std::iter::once(&sigma as &dyn Detector)
-        .chain(iocs.as_ref().map(|s| s as &dyn Detector))
-        .collect();
-    let mut chain = StatefulChain::new();
-    if !sigma.correlations().is_empty() {
-        chain.push(sigma.correlations());
-    }
-    if let Some(set) = iocs.as_ref().filter(|s| s.has_stateful()) {
-        chain.push(set);
-    }
+    let detectors = crate::pipeline::event_detectors(&sigma, iocs.as_ref());
+    let mut chain = crate::pipeline::stateful_chain(&sigma, iocs.as_ref());
     if let Some(tb) = &tieback {
         chain.push(tb);
     }

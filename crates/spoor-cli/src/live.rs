@@ -19,7 +19,7 @@ use crate::output::{self, LiveOpen, Outputs};
 use crate::{load, scan};
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
-use spoor_event::{Detector, Event, EventMatcher, Finding, Partials, RunSummary, StatefulChain};
+use spoor_event::{Event, EventMatcher, Finding, Partials, RunSummary, StatefulChain};
 use spoor_input::{Checkpoint, Follower, InputFormat, OutputMark};
 use spoor_report::FindingFilter;
 use std::io::Write;
@@ -230,16 +230,8 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
                 .map_err(|e| anyhow!("--format-in: {e}"))?,
         );
     }
-    let detectors: Vec<&dyn Detector> = std::iter::once(&sigma as &dyn Detector)
-        .chain(iocs.as_ref().map(|s| s as &dyn Detector))
-        .collect();
-    let mut chain = StatefulChain::new();
-    if !sigma.correlations().is_empty() {
-        chain.push(sigma.correlations());
-    }
-    if let Some(set) = iocs.as_ref().filter(|s| s.has_stateful()) {
-        chain.push(set);
-    }
+    let detectors = crate::pipeline::event_detectors(&sigma, iocs.as_ref());
+    let chain = crate::pipeline::stateful_chain(&sigma, iocs.as_ref());
     let state_err = |e: String| match &state {
         Some(p) => anyhow!("state file {}: {e}", p.display()),
         None => anyhow!("{e}"),

@@ -64,6 +64,32 @@ impl Collector {
     }
 }
 
+/// The single-event detectors of a hunt: the Sigma rules, and the indicators when loaded.
+pub fn event_detectors<'a>(
+    sigma: &'a spoor_sigma::RuleSet,
+    iocs: Option<&'a spoor_ioc::IocSet>,
+) -> Vec<&'a dyn spoor_event::Detector> {
+    std::iter::once(sigma as &dyn spoor_event::Detector)
+        .chain(iocs.map(|s| s as &dyn spoor_event::Detector))
+        .collect()
+}
+
+/// The stateful detectors every hunt of events wires alike: the Sigma correlations and the
+/// stateful STIX patterns (a batch hunt adds the web-shell tie-back).
+pub fn stateful_chain<'a>(
+    sigma: &'a spoor_sigma::RuleSet,
+    iocs: Option<&'a spoor_ioc::IocSet>,
+) -> StatefulChain<'a> {
+    let mut chain = StatefulChain::new();
+    if !sigma.correlations().is_empty() {
+        chain.push(sigma.correlations());
+    }
+    if let Some(set) = iocs.filter(|s| s.has_stateful()) {
+        chain.push(set);
+    }
+    chain
+}
+
 /// Per-work-unit state: the matchers of one thread, the stateful detectors' partial states,
 /// and a small batch of findings on its way to the [`Collector`].
 pub struct UnitState<'d> {

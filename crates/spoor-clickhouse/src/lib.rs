@@ -149,6 +149,24 @@ pub struct RunStats {
     pub failed: Vec<(usize, Error)>,
 }
 
+impl RunStats {
+    /// Counts query `qi`'s outcome: its rows, or a refusal by the server (the other queries
+    /// still run); any other error stops the run.
+    fn record(&mut self, qi: usize, got: Result<u64, Error>) -> Result<(), Error> {
+        match got {
+            Ok(rows) => {
+                self.rows += rows;
+                self.queries += 1;
+            }
+            Err(e @ (Error::Server { .. } | Error::MissingFunction(_))) => {
+                self.failed.push((qi, e))
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+}
+
 /// Runs every query of `plan` and hands each matching event, with the findings of the rules
 /// that matched it, to `sink` as its row arrives (findings of rules that only feed correlations
 /// included: they are for a [`spoor_event::StatefulChain`], not for output).
@@ -176,16 +194,7 @@ pub fn run_plan(
             sink(&ev, found);
             Ok(())
         });
-        match got {
-            Ok(rows) => {
-                stats.rows += rows;
-                stats.queries += 1;
-            }
-            Err(e @ (Error::Server { .. } | Error::MissingFunction(_))) => {
-                stats.failed.push((qi, e))
-            }
-            Err(e) => return Err(e),
-        }
+        stats.record(qi, got)?;
     }
     Ok(stats)
 }
@@ -209,16 +218,7 @@ pub fn run_correlations(
             sink(parse_correlation_row(line)?.to_finding(view)?);
             Ok(())
         });
-        match got {
-            Ok(rows) => {
-                stats.rows += rows;
-                stats.queries += 1;
-            }
-            Err(e @ (Error::Server { .. } | Error::MissingFunction(_))) => {
-                stats.failed.push((qi, e))
-            }
-            Err(e) => return Err(e),
-        }
+        stats.record(qi, got)?;
     }
     Ok(stats)
 }
