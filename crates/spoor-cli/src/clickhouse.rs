@@ -8,7 +8,7 @@ use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, bail, Context, Result};
 use spoor_clickhouse::{Client, Config, InsertStats, Inserter, TimeRange};
 use spoor_event::{RunSummary, StatefulChain};
-use spoor_input::{discover, read_all, sniff_file, EvidenceSpan, InputFile, InputFormat};
+use spoor_input::{discover, read_units, sniff_file, EvidenceSpan, InputFile, InputFormat};
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
@@ -75,7 +75,9 @@ pub fn ingest(args: IngestArgs) -> Result<i32> {
     let table = args.ch.table.as_str();
     let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {
         pool.install(|| {
-            read_all(
+            // Each unit sends its last batch when it ends: held to the end, the partial
+            // batches of hundreds of files would add up to gigabytes.
+            read_units(
                 files,
                 opts,
                 || {
@@ -89,6 +91,7 @@ pub fn ingest(args: IngestArgs) -> Result<i32> {
                     }
                     ins.push(&ev);
                 },
+                |(ins, span)| (ins.finish(), span),
             )
         })
     };
@@ -108,8 +111,8 @@ pub fn ingest(args: IngestArgs) -> Result<i32> {
         stats.sort_by(|a, b| a.path.cmp(&b.path));
     }
     let mut total = InsertStats::default();
-    for (ins, _) in states {
-        total.add(ins.finish());
+    for (done, _) in states {
+        total.add(done);
     }
     progress.finish();
     let mut all = problems;

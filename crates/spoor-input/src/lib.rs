@@ -66,7 +66,7 @@ pub use options::{
     EvidenceSpan, ReadOptions, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MEMORY_EVTX_BYTES,
     DEFAULT_SPLIT_BYTES,
 };
-pub use parallel::read_all;
+pub use parallel::{read_all, read_units};
 pub use read::{sniff_file, InputFile};
 pub use walk::discover;
 pub use windows::{windows_logsource, windows_logsource_for};

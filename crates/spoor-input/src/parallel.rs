@@ -237,6 +237,20 @@ pub fn read_all<S: Send>(
     init: impl Fn() -> S + Sync + Send,
     on_event: impl Fn(&mut S, Event) + Sync + Send,
 ) -> (Vec<S>, Vec<FileStats>) {
+    read_units(files, opts, init, on_event, |s| s)
+}
+
+/// [`read_all`], with `end` applied to each unit's state as soon as the unit is read, on the
+/// thread that read it. What comes back is `end`'s answer per unit. A state that holds a buffer
+/// (an insert batch, say) gives it up in `end`, so at most one unit per thread holds one, however
+/// many files there are.
+pub fn read_units<S, R: Send>(
+    files: &[InputFile],
+    opts: &ReadOptions,
+    init: impl Fn() -> S + Sync + Send,
+    on_event: impl Fn(&mut S, Event) + Sync + Send,
+    end: impl Fn(S) -> R + Sync + Send,
+) -> (Vec<R>, Vec<FileStats>) {
     // Plan: split large splittable files (the planning itself runs in parallel).
     let splits: Vec<Option<Split>> = files.par_iter().map(|f| plan_split(f, opts)).collect();
     let mut units: Vec<(usize, Unit)> = Vec::new();
@@ -334,7 +348,7 @@ pub fn read_all<S: Send>(
             None => units.push((i, Unit::Whole(file))),
         }
     }
-    let results: Vec<(usize, S, Vec<FileStats>)> = units
+    let results: Vec<(usize, R, Vec<FileStats>)> = units
         .into_par_iter()
         .map(|(i, unit)| {
             let mut state = init();
@@ -350,7 +364,7 @@ pub fn read_all<S: Send>(
                     vec![read_chunk(file, plan, start, directive, opts, &mut emit)]
                 }
             };
-            (i, state, stats)
+            (i, end(state), stats)
         })
         .collect();
     // Results are in unit order, which is file order; chunks of a file are adjacent.

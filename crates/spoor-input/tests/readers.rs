@@ -1539,3 +1539,54 @@ fn issue17_damaged_evtx_chunk_counts_the_records_it_loses() {
     println!("{checked} EVTX files with a broken chunk magic account for every lost record");
     assert!(checked >= 10, "{checked}");
 }
+
+/// `read_units` ends each unit on the thread that read it: however many files, no more states
+/// are alive at once than there are threads (an ingest's partial insert batches stay few).
+#[test]
+fn read_units_ends_each_unit_before_the_next_begins_on_its_thread() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        write(
+            dir.path(),
+            &format!("access{i:02}.log"),
+            format!("10.0.0.{i} - - [10/Oct/2024:13:55:36 +0000] \"GET /{i} HTTP/1.1\" 200 5\n")
+                .as_bytes(),
+        );
+    }
+    let opts = ReadOptions::default();
+    let (files, problems) = discover(&[dir.path().to_path_buf()], &opts);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(files.len(), 40);
+    let live = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (ended, stats) = pool.install(|| {
+        spoor_input::read_units(
+            &files,
+            &opts,
+            || {
+                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                0u64
+            },
+            |n, _| *n += 1,
+            |n| {
+                live.fetch_sub(1, Ordering::SeqCst);
+                n
+            },
+        )
+    });
+    assert_eq!(ended.len(), 40);
+    assert_eq!(ended.iter().sum::<u64>(), 40);
+    assert_eq!(stats.iter().map(|s| s.events).sum::<u64>(), 40);
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&most),
+        "{most} states alive at once with 2 threads"
+    );
+}
