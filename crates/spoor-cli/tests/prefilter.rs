@@ -15,7 +15,7 @@ use std::sync::Arc;
 const ALPHABET: &[&str] = &[
     "a", "A", "b", "k", "K", "s", "S", "\u{212A}", "\u{17F}", "é", "É", "%", "%25", "%24", "%7B",
     "%2F", "+", "?", "&", "=", " ", "\\x24", "\\\"", "\\", "/", ".", "$", "{", "}", "0", "1", "4",
-    "7", "ab", "jndi", "cmd", "php", "-",
+    "7", "ab", "jndi", "cmd", "php", "-", "|", ";", "`", "id", "sh", "%7C", "%3B",
 ];
 
 fn piece() -> impl Strategy<Value = String> {
@@ -34,7 +34,10 @@ const FIELDS: &[&str] = &[
     "cs-user-agent",
     "cs-user-agent-decoded",
     "cs-referer",
+    "cs-referer-decoded",
     "cs-method",
+    "cs-version",
+    "cs-host",
     "c-ip",
     "cs-username",
 ];
@@ -64,7 +67,7 @@ fn item() -> impl Strategy<Value = String> {
             value()
         )
             .prop_map(|(f, m, a, b)| format!("    {f}{m}:\n      - {}\n      - {}\n", yaml_str(&a), yaml_str(&b))),
-        1 => (prop::sample::select(FIELDS), prop::sample::select(&["(?i)a[bk]c", "(?i)/(?:cmd|sh)\\.php$", "jn.i", "^[0-9]{3}$", "(?i)s{2}", "x?y", "(?i)ab.*\\.php", "[%$]\\{[a-z]+k"][..]))
+        1 => (prop::sample::select(FIELDS), prop::sample::select(&["(?i)a[bk]c", "(?i)/(?:cmd|sh)\\.php$", "jn.i", "^[0-9]{3}$", "(?i)s{2}", "x?y", "(?i)ab.*\\.php", "[%$]\\{[a-z]+k", "(?i)=\\s*[|;`]\\s*(?:id|sh)", "(?i)[?&](?:c|x)=\\s*a"][..]))
             .prop_map(|(f, r)| format!("    {f}|re: {}\n", yaml_str(r))),
         1 => (prop::sample::select(&["sc-status", "sc-bytes"][..]), prop::sample::select(&["gte", "lt", "gt"][..]), 0u32..2000)
             .prop_map(|(f, op, n)| format!("    {f}|{op}: {n}\n")),
@@ -255,6 +258,26 @@ fn literal_only_in_the_decoded_request_is_seen() {
     assert_eq!(
         plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
         vec![1, 2]
+    );
+    assert_eq!(gated, plain);
+}
+
+/// A rule is tried when its trigger (its cheapest clause of literals only) is found; its other
+/// literals are then looked for in the raw line and in the decoded texts. One that only the
+/// decoded request holds still counts, and a field literal (a short one, looked for in its
+/// field's value only) does not count when another field holds it.
+#[test]
+fn literals_looked_for_after_the_trigger_are_seen_in_decoded_texts() {
+    let rule = "title: t\nid: 00000000-0000-0000-0000-000000000004\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-decoded|contains|all:\n      - 'triggerword'\n      - 'secwd'\n      - '|'\n  condition: sel\nlevel: high\n";
+    let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /a?x=triggerword&y=%73ecwd%7C HTTP/1.1\" 200 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /a?x=triggerword&y=secwd HTTP/1.1\" 200 5 \"-\" \"a|b\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /a?x=secwd| HTTP/1.1\" 200 5 \"-\" \"triggerword\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:03 +0000] \"GET /triggerword/secwd/%7c HTTP/1.1\" 200 5 \"-\" \"-\"\n";
+    let plain = matches(&[rule.to_string()], text, InputFormat::WebAccess, false);
+    let gated = matches(&[rule.to_string()], text, InputFormat::WebAccess, true);
+    assert_eq!(
+        plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        vec![1, 4]
     );
     assert_eq!(gated, plain);
 }

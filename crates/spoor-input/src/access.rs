@@ -34,7 +34,7 @@ pub(crate) struct AccessLine<'a> {
     pub agent: Option<&'a [u8]>,
 }
 
-fn text(b: &[u8]) -> Value {
+pub(crate) fn text(b: &[u8]) -> Value {
     if b == b"-" || b.is_empty() {
         Value::Null
     } else {

@@ -59,12 +59,46 @@ impl GateLine for AccessGateLine<'_> {
     }
 
     fn field(&self, name: &str) -> Option<Value> {
-        let text =
-            |b: &[u8]| (b != b"-" && !b.is_empty()).then(|| Value::str(String::from_utf8_lossy(b)));
+        // The request's fields, as `access::fill_request` and `access::push_uri` store them
+        // (a test holds every name equal to the built event's).
+        let stored = |v: Value| (!v.is_null()).then_some(v);
+        let request = || access::split_request(self.line.request);
+        let uri = || request().1;
         match name {
             "sc-status" => self.line.status.map(Value::Int),
             "sc-bytes" => self.line.bytes.map(Value::Int),
-            "c-ip" => text(self.line.client),
+            "c-ip" => stored(access::text(self.line.client)),
+            "cs-method" => request().0.and_then(|m| stored(access::text(m))),
+            "cs-version" => request().2.and_then(|v| stored(access::text(v))),
+            "cs-uri" => uri().and_then(|u| stored(access::text(u))),
+            "cs-uri-decoded" => uri().map(|u| Value::str(decode(u, Kind::Uri))),
+            "cs-uri-stem" | "cs-uri-query" => {
+                let u = uri()?;
+                let (stem, query) = match memchr::memchr(b'?', u) {
+                    Some(q) => (u.get(..q).unwrap_or_default(), u.get(q + 1..)),
+                    None => (u, None),
+                };
+                if name == "cs-uri-stem" {
+                    stored(access::text(stem))
+                } else {
+                    query.and_then(|q| stored(access::text(q)))
+                }
+            }
+            "cs-username" => stored(access::text(self.line.user)),
+            "cs-host" => self.line.vhost.and_then(|v| stored(access::text(v))),
+            "cs-referer" | "cs-user-agent" | "cs-referer-decoded" | "cs-user-agent-decoded" => {
+                let raw = if name.starts_with("cs-referer") {
+                    self.line.referer
+                } else {
+                    self.line.agent
+                }?;
+                let v = stored(access::text(raw))?;
+                if name.ends_with("-decoded") {
+                    Some(Value::str(decode(raw, Kind::Header)))
+                } else {
+                    Some(v)
+                }
+            }
             _ => {
                 let mut ev = Event::new("", Position::Line(0));
                 access::fill(&mut ev, self.line);
@@ -91,5 +125,58 @@ impl GateLine for IisGateLine<'_> {
 
     fn field(&self, name: &str) -> Option<Value> {
         self.cols.value(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field the gate answers without building the event is the built event's value.
+    #[test]
+    fn access_fields_answered_from_slices_equal_the_built_event() {
+        let lines = [
+            r#"10.0.0.1 - bob [13/Mar/2005:04:05:47 -0500] "GET /a/b.php?x=1&y=%2524+z HTTP/1.1" 200 1063 "http://r/" "Mozilla/5.0 (X)""#,
+            r#"10.0.0.2 - - [13/Mar/2005:04:05:47 -0500] "GET /plain HTTP/1.0" 404 - "-" "-""#,
+            r#"10.0.0.3 - - [13/Mar/2005:04:05:47 -0500] "-" 400 0 "-" "-""#,
+            r#"10.0.0.4 - - [13/Mar/2005:04:05:47 -0500] "POST" 400 0 "-" "-""#,
+            r#"10.0.0.5 - - [13/Mar/2005:04:05:47 -0500] "GET /a?x=%7C%20id&q= HTTP/1.1 trailing" 200 5 "-" "-""#,
+            r#"10.0.0.6 - - [13/Mar/2005:04:05:47 -0500] "GET ? HTTP/1.1" 200 5 "-" "-""#,
+            r#"10.0.0.7 - - [13/Mar/2005:04:05:47 -0500] "GET  HTTP/1.1" 200 5 "-" "-""#,
+            r#"vhost 10.0.0.8 - - [13/Mar/2005:04:05:47 -0500] "GET /x?%u0041$ HTTP/1.1" 200 5 "-" "-""#,
+            r#"10.0.0.9 - u [13/Mar/2005:04:05:47 -0500] "GET / HTTP/1.1" 200 5 "http://a/?q=%3Cx%3E+y" "Mozilla/5.0+(%24{jndi})""#,
+            r#"10.0.0.10 - - [13/Mar/2005:04:05:47 -0500] "GET / HTTP/1.1" 200 5 "" """#,
+            r#"10.0.0.11 - - [13/Mar/2005:04:05:47 -0500] "GET / HTTP/1.1" 200 5"#,
+        ];
+        let names = [
+            "c-ip",
+            "cs-method",
+            "cs-version",
+            "cs-uri",
+            "cs-uri-decoded",
+            "cs-uri-stem",
+            "cs-uri-query",
+            "sc-status",
+            "sc-bytes",
+            "cs-host",
+            "cs-user-agent",
+            "cs-referer-decoded",
+            "cs-referer",
+            "cs-user-agent-decoded",
+            "cs-username",
+            "nope",
+        ];
+        for raw in lines {
+            let line = access::parse(raw.as_bytes()).expect(raw);
+            let gate = AccessGateLine {
+                raw: raw.as_bytes(),
+                line: &line,
+            };
+            let mut ev = Event::new("", Position::Line(0));
+            access::fill(&mut ev, &line);
+            for name in names {
+                assert_eq!(gate.field(name), lookup(&ev, name), "{name} of {raw}");
+            }
+        }
     }
 }

@@ -14,7 +14,10 @@
 //!   true);
 //! - **field checks** that no literal can stand for (`gte`, `lt`, `cidr`): the reader hands the
 //!   field's value (`GateLine::field`), parsed but not built into an event, and the check runs
-//!   exactly as the evaluator would run it.
+//!   exactly as the evaluator would run it;
+//! - **field literals**: a short literal (three characters or fewer, or one nearly every line
+//!   holds, such as `get` or `200`) of a check on a field is looked for in that field's value
+//!   only. `=`, `|` or `id` are somewhere in most lines, but `|` is in few decoded URIs.
 //!
 //! A rule without such a requirement (a negation only, `exists`, a time part, a field
 //! reference) has to see every event: one such rule on a log source turns its gate off
@@ -47,6 +50,9 @@ pub(crate) enum GateAtom {
     Lit(String),
     /// The field's value passes the check.
     Field(FieldId, FieldCheck),
+    /// The field's value holds this ASCII text, case ignored: a short literal (`=`, `|`, `id`,
+    /// `404`), which nearly every line holds somewhere but few hold in the field the rule reads.
+    FieldLit(FieldId, String),
 }
 
 const OPS: [CmpOp; 5] = [CmpOp::Eq, CmpOp::Lt, CmpOp::Lte, CmpOp::Gt, CmpOp::Gte];
@@ -87,7 +93,7 @@ impl Leaves for GateLeaves {
                 atoms.extend(lit(canon)?);
                 Some(atoms)
             }
-            Check::Regex(r) => regex_cnf(r.as_str()).and_then(|mut c| c.drain(..).next()),
+            Check::Regex(r) => regex_cnf(r.as_str(), target).and_then(|mut c| c.drain(..).next()),
             Check::NumCmp(op, n) => Some(vec![GateAtom::Field(
                 field?,
                 FieldCheck::Num(op_code(*op), n.to_bits()),
@@ -112,9 +118,12 @@ impl Leaves for GateLeaves {
 
     fn cost(&self, a: &GateAtom) -> u32 {
         match a {
-            GateAtom::Lit(s) if is_commonplace(s) => 5_000,
+            GateAtom::Lit(s) if is_commonplace(s) || is_common_in_urls(s) => 5_000,
             GateAtom::Lit(s) => lit_cost(s.len()),
             GateAtom::Field(..) => 10,
+            // Held by far fewer lines in one field than anywhere in the line, but a method or
+            // a success status still is in most of them.
+            GateAtom::FieldLit(_, s) => field_lit_cost(s),
         }
     }
 }
@@ -131,6 +140,86 @@ fn lit_cost(len: usize) -> u32 {
         5..=7 => 8,
         _ => 3,
     }
+}
+
+/// A literal too weak to scan the whole line for: it is checked in the value of the field the
+/// rule reads instead ([`GateAtom::FieldLit`]).
+fn is_short(lit: &str) -> bool {
+    lit.len() <= 3 || is_commonplace(lit)
+}
+
+/// The requirement of a test on field `f`, with its short literals scoped to that field: the
+/// value holds the literal, so the line does too, but a line holding it elsewhere need not be
+/// parsed.
+fn scope_to_field(cnf: Cnf, target: Target) -> Cnf {
+    let Target::Field(f) = target else {
+        return cnf;
+    };
+    cnf.into_iter()
+        .map(|clause| {
+            clause
+                .into_iter()
+                .map(|a| match a {
+                    GateAtom::Lit(s) if is_short(&s) => GateAtom::FieldLit(f, s),
+                    other => other,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// How often a short literal is in the value of the field a rule reads, roughly: a character
+/// web values seldom hold (`|`, `` ` ``, `$(`) makes it rare, URL punctuation alone (`=`, `/`)
+/// makes it common, and a short word is in many.
+fn field_lit_cost(lit: &str) -> u32 {
+    const RARE: &[u8] = b"|`;$<>{}()'\"!*^~[]";
+    if lit.bytes().any(|b| RARE.contains(&b)) {
+        20
+    } else if is_commonplace(lit) || !lit.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        5_000
+    } else {
+        lit_cost(lit.len()) / 2
+    }
+}
+
+/// Parts of URLs that many benign requests hold (page and asset extensions, asset folders): a
+/// clause of them is a poor trigger however long they are.
+fn is_common_in_urls(lit: &str) -> bool {
+    matches!(
+        lit,
+        ".html"
+            | ".htm"
+            | ".php"
+            | ".asp"
+            | ".aspx"
+            | ".jsp"
+            | ".js"
+            | ".css"
+            | ".png"
+            | ".jpg"
+            | ".gif"
+            | ".ico"
+            | ".svg"
+            | ".woff"
+            | ".json"
+            | ".xml"
+            | "/images/"
+            | "/img/"
+            | "/js/"
+            | "/css/"
+            | "/static/"
+            | "/assets/"
+            | "/fonts/"
+            | "/font/"
+            | "/media/"
+            | "/api/"
+            | "/index"
+            | "index."
+            | "www."
+            | ".com"
+            | "http://"
+            | "https://"
+    )
 }
 
 /// Literals nearly every web line holds whatever their length: status codes and short numbers,
@@ -345,10 +434,11 @@ fn clause(atoms: Option<Vec<GateAtom>>) -> Option<Cnf> {
 }
 
 fn check_cnf(c: &Check, target: Target) -> Option<Cnf> {
-    match c {
-        Check::Regex(r) => regex_cnf(r.as_str()),
+    let cnf = match c {
+        Check::Regex(r) => regex_cnf(r.as_str(), target),
         _ => clause(GateLeaves.check(c, target)),
-    }
+    };
+    cnf.map(|c| scope_to_field(c, target)).and_then(normalize)
 }
 
 fn test_cnf(t: &crate::ir::Test) -> Option<Cnf> {
@@ -367,9 +457,12 @@ fn test_cnf(t: &crate::ir::Test) -> Option<Cnf> {
                         groups.iter().map(group).collect()
                     };
                     if let Some(fast) = fast {
-                        parts.extend(fast.equals.iter().map(|e| clause(lit(e))));
+                        let scoped = |c: Option<Cnf>| c.map(|c| scope_to_field(c, t.target));
+                        parts.extend(fast.equals.iter().map(|e| scoped(clause(lit(e)))));
                         parts.extend(fast.patterns().iter().map(|p| {
-                            clause(GateLeaves.literal(t.target, std::slice::from_ref(p)))
+                            scoped(clause(
+                                GateLeaves.literal(t.target, std::slice::from_ref(p)),
+                            ))
                         }));
                     }
                     if parts.is_empty() {
@@ -442,7 +535,7 @@ fn concat_candidates(items: &[regex_syntax::hir::Hir], depth: usize) -> Vec<Vec<
 
 /// The gate requirement of a regex check: at the top, each literal run of a concatenation is a
 /// clause of its own (all of them are in every match); below, literals one of which holds.
-fn regex_cnf(pattern: &str) -> Option<Cnf> {
+fn regex_cnf(pattern: &str, target: Target) -> Option<Cnf> {
     use regex_syntax::hir::HirKind;
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let to_atoms = |lits: Vec<String>| -> Option<Vec<GateAtom>> {
@@ -456,7 +549,10 @@ fn regex_cnf(pattern: &str) -> Option<Cnf> {
         HirKind::Concat(items) if exact_set(&hir, 0).is_none() => concat_candidates(items, 0),
         _ => regex_lits(&hir, 0).into_iter().collect(),
     };
-    and_cnf(sets.into_iter().map(|s| clause(to_atoms(s))))
+    and_cnf(
+        sets.into_iter()
+            .map(|s| clause(to_atoms(s)).map(|c| scope_to_field(c, target))),
+    )
 }
 
 /// A rule's gate requirement: `None` when the rule must see every event.
@@ -535,6 +631,10 @@ impl SigmaLineGates {
     fn atom_text(&self, a: &GateAtom) -> String {
         match a {
             GateAtom::Lit(s) => format!("{s:?}"),
+            GateAtom::FieldLit(f, s) => {
+                let name = self.names.get(*f as usize).map_or("?", |n| &**n);
+                format!("{name} holds {s:?}")
+            }
             GateAtom::Field(f, c) => {
                 let name = self.names.get(*f as usize).map_or("?", |n| &**n);
                 match c {
@@ -584,28 +684,55 @@ impl LineGateSource for SigmaLineGates {
     }
 }
 
-/// One term of a gate clause: a literal (by index) or a field check (by index).
+/// One term of a gate clause: a literal, a field check or a field literal (each by index).
 #[derive(Debug, Clone, Copy)]
 enum Term {
     Lit(u32),
     Check(u32),
+    FieldLit(u32),
 }
 
-/// The gate of one log source: one automaton over every literal of every rule; a line passes
-/// when some rule has every clause held by a literal found or a field check passed.
+/// The short literals of one field, scanned in its value when a rule asks.
+#[derive(Debug)]
+struct FieldScan {
+    name: Arc<str>,
+    /// Over the literals, lower case, all matches reported.
+    automaton: AhoCorasick,
+    /// Pattern number to field-literal index.
+    ids: Vec<u32>,
+}
+
+/// The gate of one log source; a line passes when some rule has every clause held by a literal
+/// found, a field check passed or a field literal found in its field.
+///
+/// Each rule is tried only when its *trigger* holds: the cheapest of its clauses made of
+/// literals only (a rule without one is tried on every line). One automaton scans every line for
+/// the triggers' literals (and the literals of rules tried on every line); most lines hold none
+/// and are done after one search. The other literals are looked for in the line only when a
+/// rule that needs them is tried.
 #[derive(Debug)]
 pub(crate) struct SigmaGate {
-    /// Over `literals`, ASCII case ignored, all matches reported; `None` when there is none.
+    /// Over the scanned literals, ASCII case ignored, all matches reported; `None` when there
+    /// is none.
     automaton: Option<AhoCorasick>,
+    /// Pattern number of `automaton` to literal index.
+    automaton_ids: Vec<u32>,
     literals: Vec<String>,
+    /// Per literal: whether `automaton` scans for it.
+    scanned: Vec<bool>,
+    /// Per literal the automaton does not scan for, a searcher of its lower-case form.
+    finders: Vec<Option<memchr::memmem::Finder<'static>>>,
     /// Field checks, by field name.
     checks: Vec<(Arc<str>, FieldCheck)>,
     /// Per rule, its clauses.
     rules: Vec<Vec<Vec<Term>>>,
     /// Per literal, the rules that use it.
     users: Vec<Vec<u32>>,
-    /// Rules with a field check in some clause: tried on every line.
+    /// Rules none of whose clauses is literals only: tried on every line.
     checked: Vec<u32>,
+    /// Field literals: per index, the field (an index into `field_scans`).
+    field_lits: Vec<u32>,
+    field_scans: Vec<FieldScan>,
 }
 
 /// The UTF-8 bytes of the Kelvin sign, the one non-ASCII character that folds to ASCII, and of
@@ -613,18 +740,35 @@ pub(crate) struct SigmaGate {
 const KELVIN: &[u8] = "\u{212A}".as_bytes();
 const LONG_S: &[u8] = "\u{17F}".as_bytes();
 
+/// Whether `text` holds the Kelvin sign or the long s (found by their lead bytes: most lines
+/// hold neither lead byte at all).
+fn holds_unjudgeable_char(text: &[u8]) -> bool {
+    memchr::memchr2_iter(KELVIN[0], LONG_S[0], text).any(|i| {
+        text.get(i..)
+            .is_some_and(|t| t.starts_with(KELVIN) || t.starts_with(LONG_S))
+    })
+}
+
 /// Per thread: derived texts, which literals a line holds (generation stamps), which rules
 /// were tried, and the field checks' answers.
 #[derive(Default)]
 struct Scratch {
     derived: Vec<u8>,
-    /// The text being scanned, lower-cased.
+    /// The raw line, lower-cased.
     lower: Vec<u8>,
+    /// The derived texts, lower-cased.
+    lower_derived: Vec<u8>,
+    /// Per literal not scanned for, the generation of the line it was looked for in.
+    lit_tried: Vec<u32>,
     gen: u32,
     lit_seen: Vec<u32>,
     found: Vec<u32>,
     rule_seen: Vec<u32>,
     checks: Vec<Option<bool>>,
+    /// Per field literal, the generation of the line whose field holds it.
+    field_lit_seen: Vec<u32>,
+    /// Per scanned field, the generation of the line it was scanned for.
+    field_done: Vec<u32>,
 }
 
 thread_local! {
@@ -640,6 +784,8 @@ impl SigmaGate {
     ) -> Option<SigmaGate> {
         let mut lit_ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut check_ids: FxHashMap<(Arc<str>, FieldCheck), u32> = FxHashMap::default();
+        let mut field_lit_ids: FxHashMap<(FieldId, String), u32> = FxHashMap::default();
+        let mut field_lit_list: Vec<(FieldId, String)> = Vec::new();
         let mut literals = Vec::new();
         let mut checks = Vec::new();
         let mut rules: Vec<Vec<Vec<Term>>> = Vec::new();
@@ -658,6 +804,15 @@ impl SigmaGate {
                 for atom in c {
                     terms.push(match atom {
                         GateAtom::Lit(s) => lit_term(s, &mut literals),
+                        GateAtom::FieldLit(f, text) => {
+                            let next = field_lit_ids.len() as u32;
+                            let id =
+                                *field_lit_ids.entry((*f, text.clone())).or_insert_with(|| {
+                                    field_lit_list.push((*f, text.clone()));
+                                    next
+                                });
+                            Term::FieldLit(id)
+                        }
                         GateAtom::Field(f, check) => {
                             let name = names.get(*f as usize)?.clone();
                             let next = check_ids.len() as u32;
@@ -679,27 +834,61 @@ impl SigmaGate {
             let terms = extra.iter().map(|s| lit_term(s, &mut literals)).collect();
             rules.push(vec![terms]);
         }
+        // A rule with a clause of literals only is tried when one of them is found: it cannot
+        // hold otherwise. The others are tried on every line.
         let mut users = vec![Vec::new(); literals.len()];
+        let mut scanned = vec![false; literals.len()];
         let mut checked = Vec::new();
+        let lit_cost = |t: &Term| match t {
+            Term::Lit(l) => literals
+                .get(*l as usize)
+                .map_or(u32::MAX, |s| GateLeaves.cost(&GateAtom::Lit(s.clone()))),
+            _ => u32::MAX,
+        };
         for (r, clauses) in rules.iter().enumerate() {
-            let mut has_check = false;
-            for t in clauses.iter().flatten() {
-                match t {
-                    Term::Lit(l) => {
-                        if let Some(u) = users.get_mut(*l as usize) {
-                            if u.last() != Some(&(r as u32)) {
-                                u.push(r as u32);
-                            }
-                        }
-                    }
-                    Term::Check(_) => has_check = true,
-                }
-            }
-            if has_check {
+            let trigger = clauses
+                .iter()
+                .filter(|c| c.iter().all(|t| matches!(t, Term::Lit(_))))
+                .min_by_key(|c| c.iter().map(lit_cost).fold(0u32, u32::saturating_add));
+            let (lits, tried_always): (Vec<&Term>, bool) = match trigger {
+                Some(t) => (t.iter().collect(), false),
+                // Tried on every line: all its literals are scanned for, so its clauses are
+                // judged without a search per literal.
+                None => (clauses.iter().flatten().collect(), true),
+            };
+            if tried_always {
                 checked.push(r as u32);
             }
+            for t in lits {
+                if let Term::Lit(l) = t {
+                    if let Some(flag) = scanned.get_mut(*l as usize) {
+                        *flag = true;
+                    }
+                    if tried_always {
+                        continue;
+                    }
+                    if let Some(u) = users.get_mut(*l as usize) {
+                        if u.last() != Some(&(r as u32)) {
+                            u.push(r as u32);
+                        }
+                    }
+                }
+            }
         }
-        let automaton = if literals.is_empty() {
+        let automaton_ids: Vec<u32> = (0..literals.len() as u32)
+            .filter(|l| scanned.get(*l as usize) == Some(&true))
+            .collect();
+        let finders = literals
+            .iter()
+            .zip(&scanned)
+            .map(|(l, on)| {
+                (!on).then(|| {
+                    memchr::memmem::Finder::new(l.to_ascii_lowercase().as_bytes()).into_owned()
+                })
+            })
+            .collect();
+        let (field_lits, field_scans) = Self::field_scans(&field_lit_list, names)?;
+        let automaton = if automaton_ids.is_empty() {
             None
         } else {
             Some(
@@ -708,18 +897,126 @@ impl SigmaGate {
                 AhoCorasickBuilder::new()
                     .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .match_kind(MatchKind::Standard)
-                    .build(literals.iter().map(|l| l.to_ascii_lowercase()))
+                    .build(
+                        automaton_ids
+                            .iter()
+                            .filter_map(|l| literals.get(*l as usize))
+                            .map(|l| l.to_ascii_lowercase()),
+                    )
                     .ok()?,
             )
         };
         Some(SigmaGate {
             automaton,
+            automaton_ids,
             literals,
+            scanned,
+            finders,
             checks,
             rules,
             users,
             checked,
+            field_lits,
+            field_scans,
         })
+    }
+
+    /// One automaton per field over its short literals.
+    fn field_scans(
+        list: &[(FieldId, String)],
+        names: &[Arc<str>],
+    ) -> Option<(Vec<u32>, Vec<FieldScan>)> {
+        let mut by_field: Vec<(FieldId, Vec<u32>)> = Vec::new();
+        let mut field_of = Vec::with_capacity(list.len());
+        for (id, (f, _)) in list.iter().enumerate() {
+            let k = match by_field.iter().position(|(g, _)| g == f) {
+                Some(k) => k,
+                None => {
+                    by_field.push((*f, Vec::new()));
+                    by_field.len() - 1
+                }
+            };
+            if let Some((_, ids)) = by_field.get_mut(k) {
+                ids.push(id as u32);
+            }
+            field_of.push(k as u32);
+        }
+        let mut scans = Vec::with_capacity(by_field.len());
+        for (f, ids) in by_field {
+            let texts = ids
+                .iter()
+                .filter_map(|i| list.get(*i as usize))
+                .map(|(_, t)| t.to_ascii_lowercase());
+            let automaton = AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .match_kind(MatchKind::Standard)
+                .build(texts)
+                .ok()?;
+            scans.push(FieldScan {
+                name: names.get(f as usize)?.clone(),
+                automaton,
+                ids,
+            });
+        }
+        Some((field_of, scans))
+    }
+
+    /// Whether the line's value of the field of field literal `k` holds it, scanning the value
+    /// once per line for all the field's literals.
+    fn field_lit_holds(&self, k: u32, line: &dyn GateLine, s: &mut Scratch) -> bool {
+        let Some(&f) = self.field_lits.get(k as usize) else {
+            return true;
+        };
+        if s.field_done.get(f as usize) != Some(&s.gen) {
+            if let Some(done) = s.field_done.get_mut(f as usize) {
+                *done = s.gen;
+            }
+            if let Some(scan) = self.field_scans.get(f as usize) {
+                Self::scan_field(scan, line, s);
+            }
+        }
+        s.field_lit_seen.get(k as usize) == Some(&s.gen)
+    }
+
+    fn scan_field(scan: &FieldScan, line: &dyn GateLine, s: &mut Scratch) {
+        let gen = s.gen;
+        let mark_all = |s: &mut Scratch| {
+            for &id in &scan.ids {
+                if let Some(seen) = s.field_lit_seen.get_mut(id as usize) {
+                    *seen = gen;
+                }
+            }
+        };
+        let text = match line.field(&scan.name) {
+            None | Some(Value::Null) => return,
+            // An array is matched item by item: let the line through rather than judge it here.
+            Some(Value::Array(_)) => return mark_all(s),
+            Some(v) => match v.as_text() {
+                Some(t) => t.into_owned(),
+                None => return mark_all(s),
+            },
+        };
+        let bytes = text.as_bytes();
+        if holds_unjudgeable_char(bytes) {
+            return mark_all(s);
+        }
+        let mut lower = std::mem::take(&mut s.lower);
+        lower.clear();
+        lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        let mut state = aho_corasick::automaton::OverlappingState::start();
+        let input = aho_corasick::Input::new(&lower);
+        loop {
+            scan.automaton.find_overlapping(input.clone(), &mut state);
+            let Some(m) = state.get_match() else {
+                break;
+            };
+            if let Some(&id) = scan.ids.get(m.pattern().as_usize()) {
+                if let Some(seen) = s.field_lit_seen.get_mut(id as usize) {
+                    *seen = gen;
+                }
+            }
+        }
+        s.lower = lower;
     }
 
     fn field_passes(value: &Value, check: &FieldCheck) -> bool {
@@ -738,35 +1035,71 @@ impl SigmaGate {
         }
     }
 
-    /// Marks the literals `text` holds; true when it holds a character the scan cannot judge.
-    fn scan(&self, text: &[u8], s: &mut Scratch) -> bool {
-        if memchr::memmem::find(text, KELVIN).is_some()
-            || memchr::memmem::find(text, LONG_S).is_some()
-        {
+    /// Marks the scanned literals `text` holds, and keeps its lower-case form (in `s.lower`, or
+    /// `s.lower_derived` for the derived texts) for the other literals; true when it holds a
+    /// character the scan cannot judge.
+    fn scan(&self, text: &[u8], derived: bool, s: &mut Scratch) -> bool {
+        if holds_unjudgeable_char(text) {
             return true;
         }
+        let mut lower = std::mem::take(if derived {
+            &mut s.lower_derived
+        } else {
+            &mut s.lower
+        });
+        lower.clear();
+        lower.extend(text.iter().map(u8::to_ascii_lowercase));
         if let Some(ac) = &self.automaton {
-            let mut lower = std::mem::take(&mut s.lower);
-            lower.clear();
-            lower.extend(text.iter().map(u8::to_ascii_lowercase));
-            let mut state = aho_corasick::automaton::OverlappingState::start();
+            // Most lines hold no literal: one search that stops at the first match says so,
+            // and only a line with one is searched again for all of them.
             let input = aho_corasick::Input::new(&lower);
-            loop {
-                ac.find_overlapping(input.clone(), &mut state);
-                let Some(m) = state.get_match() else {
-                    break;
-                };
-                let id = m.pattern().as_usize();
-                if let Some(seen) = s.lit_seen.get_mut(id) {
-                    if *seen != s.gen {
-                        *seen = s.gen;
-                        s.found.push(id as u32);
+            if ac.find(input.clone()).is_some() {
+                let mut state = aho_corasick::automaton::OverlappingState::start();
+                loop {
+                    ac.find_overlapping(input.clone(), &mut state);
+                    let Some(m) = state.get_match() else {
+                        break;
+                    };
+                    let Some(&id) = self.automaton_ids.get(m.pattern().as_usize()) else {
+                        continue;
+                    };
+                    if let Some(seen) = s.lit_seen.get_mut(id as usize) {
+                        if *seen != s.gen {
+                            *seen = s.gen;
+                            s.found.push(id);
+                        }
                     }
                 }
             }
+        }
+        if derived {
+            s.lower_derived = lower;
+        } else {
             s.lower = lower;
         }
         false
+    }
+
+    /// Whether the line holds literal `l`: found by the scan, or looked for now.
+    fn lit_holds(&self, l: u32, s: &mut Scratch) -> bool {
+        let i = l as usize;
+        if self.scanned.get(i) != Some(&false) || s.lit_tried.get(i) == Some(&s.gen) {
+            return s.lit_seen.get(i) == Some(&s.gen);
+        }
+        if let Some(t) = s.lit_tried.get_mut(i) {
+            *t = s.gen;
+        }
+        let found = self
+            .finders
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_some_and(|f| f.find(&s.lower).is_some() || f.find(&s.lower_derived).is_some());
+        if found {
+            if let Some(seen) = s.lit_seen.get_mut(i) {
+                *seen = s.gen;
+            }
+        }
+        found
     }
 
     fn rule_holds(&self, r: u32, line: &dyn GateLine, s: &mut Scratch) -> bool {
@@ -775,7 +1108,8 @@ impl SigmaGate {
         };
         clauses.iter().all(|c| {
             c.iter().any(|t| match *t {
-                Term::Lit(l) => s.lit_seen.get(l as usize) == Some(&s.gen),
+                Term::Lit(l) => self.lit_holds(l, s),
+                Term::FieldLit(k) => self.field_lit_holds(k, line, s),
                 Term::Check(k) => {
                     let k = k as usize;
                     if let Some(answer) = s.checks.get(k).copied().flatten() {
@@ -799,21 +1133,27 @@ impl SigmaGate {
         if s.gen == 0
             || s.lit_seen.len() != self.literals.len()
             || s.rule_seen.len() != self.rules.len()
+            || s.field_lit_seen.len() != self.field_lits.len()
+            || s.field_done.len() != self.field_scans.len()
         {
             s.lit_seen = vec![0; self.literals.len()];
+            s.lit_tried = vec![0; self.literals.len()];
             s.rule_seen = vec![0; self.rules.len()];
+            s.field_lit_seen = vec![0; self.field_lits.len()];
+            s.field_done = vec![0; self.field_scans.len()];
             s.gen = 1;
         }
         s.found.clear();
         s.checks.clear();
         s.checks.resize(self.checks.len(), None);
-        if self.scan(line.raw(), s) {
+        if self.scan(line.raw(), false, s) {
             return true;
         }
         let mut derived = std::mem::take(&mut s.derived);
         derived.clear();
         line.derived_texts(&mut derived);
-        let odd = !derived.is_empty() && self.scan(&derived, s);
+        s.lower_derived.clear();
+        let odd = !derived.is_empty() && self.scan(&derived, true, s);
         s.derived = derived;
         if odd {
             return true;
