@@ -349,3 +349,78 @@ fn hunt_finds_the_same_with_and_without_the_prefilter() {
     let (_, with_ip) = run(&["--iocs", ip_iocs.to_str().unwrap()]);
     assert_eq!(with_ip, 0, "an address indicator needs every event");
 }
+
+/// `rules check --explain` says what each web rule needs before its line is parsed: literals,
+/// field literals (`cs-uri-decoded holds "|"`) and field checks; and it names the rules that
+/// have no requirement, which turn the gate off (text and JSON Lines).
+#[test]
+fn rules_check_explain_shows_each_rules_requirement() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "web_webshell_command_parameter.yml",
+        "web_status_not_found.yml",
+    ] {
+        std::fs::copy(root.join("rules/sigma").join(name), dir.path().join(name)).unwrap();
+    }
+    let run = |extra: &[&str]| {
+        let out = common::spoor()
+            .args(["rules", "check", "--explain"])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    assert!(
+        text.contains("line prefilter (web server logs): 2 rules, "),
+        "{text}"
+    );
+    let command = text
+        .lines()
+        .find(|l| l.contains("Operating System Command in a Web Request Parameter: needs one of"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // The separators of `injected` are looked for in the decoded URI only, not anywhere.
+    assert!(command.contains(r#"cs-uri-decoded holds "|""#), "{command}");
+    assert!(!command.contains(r#" "=" "#), "{command}");
+    assert!(
+        text.contains(r#"Web Request Answered 404 Not Found: needs one of sc-status holds "404""#),
+        "{text}"
+    );
+
+    std::fs::write(
+        dir.path().join("neg.yml"),
+        "title: Not A Get\nid: 00000000-0000-0000-0000-0000000000aa\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-method: GET\n  condition: not sel\nlevel: low\n",
+    )
+    .unwrap();
+    let text = run(&[]);
+    assert!(
+        text.contains("off: some rule has no usable literal, every line is parsed"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Not A Get: no usable literal (a negation, exists or time part only): every line"
+        ),
+        "{text}"
+    );
+    let jsonl = run(&["--format", "jsonl"]);
+    let rows = common::jsonl(jsonl.as_bytes());
+    let pre = rows
+        .iter()
+        .find_map(|r| r.get("prefilter"))
+        .expect("a prefilter object");
+    assert_eq!(pre["logsource"], "webserver");
+    assert!(pre["literals"].is_null(), "{pre}");
+    let rules = pre["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 3);
+    assert!(rules
+        .iter()
+        .any(|r| r["title"] == "Not A Get" && r["needs_one_of"].is_null()));
+}

@@ -45,15 +45,17 @@ impl GateLine for AccessGateLine<'_> {
     fn derived_texts(&self, out: &mut Vec<u8>) {
         // Every field is a slice of the line except the decoded companions (and the status and
         // size, whose decimal form is a slice of the digits logged: no sign, leading zeros
-        // dropped).
-        if !needs_decoding(self.raw) {
-            return;
-        }
+        // dropped). A value with nothing to decode is its own companion (up to the lossy
+        // UTF-8 replacement, which leaves ASCII alone), so only the others are added.
         let (_, uri, _) = access::split_request(self.line.request);
-        if let Some(u) = uri {
+        if let Some(u) = uri.filter(|u| needs_decoding(u)) {
             push(out, decode(u, Kind::Uri).as_bytes());
         }
-        for h in [self.line.referer, self.line.agent].into_iter().flatten() {
+        for h in [self.line.referer, self.line.agent]
+            .into_iter()
+            .flatten()
+            .filter(|h| needs_decoding(h))
+        {
             push(out, decode(h, Kind::Header).as_bytes());
         }
     }

@@ -206,7 +206,10 @@ impl<'a> IisColumns<'a> {
         }
         if let Some(uri) = self.uri() {
             push(&uri);
-            push(crate::webdecode::decode(&uri, crate::webdecode::Kind::Uri).as_bytes());
+            // With nothing to decode the decoded URI is the URI (ASCII alike).
+            if uri.iter().any(|b| matches!(b, b'%' | b'\\' | b'+')) {
+                push(crate::webdecode::decode(&uri, crate::webdecode::Kind::Uri).as_bytes());
+            }
         }
     }
 
