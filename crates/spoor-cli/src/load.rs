@@ -76,7 +76,8 @@ pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
                 let code = why.code();
                 warnings.push(format!(
                     "rule {}:{} unsupported: {code} {why}",
-                    r.origin, r.line
+                    r.origin,
+                    r.location()
                 ));
             }
             RuleStatus::Invalid(why) => {
@@ -84,7 +85,8 @@ pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
                 let code = why.code();
                 warnings.push(format!(
                     "rule {}:{} invalid: {code} {why}",
-                    r.origin, r.line
+                    r.origin,
+                    r.location()
                 ));
             }
         }
