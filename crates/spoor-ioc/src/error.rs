@@ -47,11 +47,17 @@ mod tests {
         let missing = dir.join("gone.csv");
         assert_eq!(
             load_error(&missing),
-            format!("{}: cannot read indicator file: does not exist", missing.display())
+            format!(
+                "{}: cannot read indicator file: does not exist",
+                missing.display()
+            )
         );
         assert_eq!(
             load_error(&dir),
-            format!("{}: cannot read indicator file: is a directory", dir.display())
+            format!(
+                "{}: cannot read indicator file: is a directory",
+                dir.display()
+            )
         );
         let _ = std::fs::remove_dir(&dir);
     }

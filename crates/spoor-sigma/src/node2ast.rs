@@ -292,7 +292,11 @@ pub(crate) fn parse_level(doc: &Node) -> Result<Option<String>, Problem> {
 }
 
 /// Search identifiers, conditions, and where each condition is written.
-type Detection = (Vec<(String, SelectionAst)>, Vec<ConditionAst>, Vec<Location>);
+type Detection = (
+    Vec<(String, SelectionAst)>,
+    Vec<ConditionAst>,
+    Vec<Location>,
+);
 
 /// A detection mapping (search identifiers and `condition`); keys in `skip` are not search
 /// identifiers (`timeframe` of old rules, `rules` of a filter).

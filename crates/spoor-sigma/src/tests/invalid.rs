@@ -211,7 +211,10 @@ fn parse_rules_gives_the_ast_or_the_reason() {
     );
     assert_eq!(
         others,
-        [Err(RuleParseError::Correlation), Err(RuleParseError::Filter)]
+        [
+            Err(RuleParseError::Correlation),
+            Err(RuleParseError::Filter)
+        ]
     );
 }
 
@@ -226,7 +229,10 @@ fn placeholder_files_give_typed_errors_at_their_place() {
     assert!(matches!(e, PlaceholderError::NotAMapping { .. }), "{e:?}");
     assert_eq!(e.location(), crate::Location::at(1, 1));
     let e = at("Admins:\n  - root\n  - {x: 1}\n");
-    assert!(matches!(e, PlaceholderError::ValueNotScalar { .. }), "{e:?}");
+    assert!(
+        matches!(e, PlaceholderError::ValueNotScalar { .. }),
+        "{e:?}"
+    );
     assert_eq!(
         e.to_string(),
         "line 3, column 5: placeholder values must be scalars"
