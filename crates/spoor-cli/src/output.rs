@@ -166,7 +166,12 @@ impl Outputs {
             (Some(p), None) => create(p)?,
             (None, _) => Box::new(BufWriter::new(io::stdout().lock())),
         };
-        sinks.push(primary.as_str(), writer_for(primary, main_out, &opts));
+        // A failing `-o` is named by its path; standard output by its format.
+        let main_name = match &args.output {
+            Some(p) => p.display().to_string(),
+            None => primary.as_str().to_string(),
+        };
+        sinks.push(main_name, writer_for(primary, main_out, &opts));
         for (path, fmt) in [
             (&args.html, OutputFormat::Html),
             (&args.navigator, OutputFormat::Navigator),
@@ -220,10 +225,19 @@ impl Outputs {
 
     /// The first failure of an output other than a closed stdout, while the run goes on.
     pub fn failure(&self) -> Option<String> {
+        self.reportable_failures().next()
+    }
+
+    /// Every failed output but a closed standard output (the one failure that is quiet: a
+    /// `-o`, `--html` or `--csv` pipe or FIFO that closes early is a failure), in words.
+    fn reportable_failures(&self) -> impl Iterator<Item = String> + '_ {
+        let stdout = self.stdout_name.as_deref();
         self.sinks
             .errors()
-            .find(|(_, e)| e.kind() != io::ErrorKind::BrokenPipe)
-            .map(|(name, e)| format!("{name}: {e}"))
+            .filter(move |(name, e)| {
+                !(Some(*name) == stdout && e.kind() == io::ErrorKind::BrokenPipe)
+            })
+            .map(|(name, e)| format!("{name}: {}", spoor_event::io_reason(e)))
     }
 
     /// Finishes every output with the summary. Returns whether the primary output was a
@@ -232,14 +246,7 @@ impl Outputs {
     /// `--csv`, ... that closes early is one too).
     pub fn finish(mut self, summary: &RunSummary) -> Result<bool> {
         let _ = self.sinks.finish(summary);
-        let stdout = self.stdout_name.as_deref();
-        let errors: Vec<String> = self
-            .sinks
-            .errors()
-            .filter(|(name, e)| !(Some(*name) == stdout && e.kind() == io::ErrorKind::BrokenPipe))
-            .map(|(name, e)| format!("{name}: {e}"))
-            .collect();
-        if let Some(first) = errors.first() {
+        if let Some(first) = self.reportable_failures().next() {
             anyhow::bail!("cannot write output {first}");
         }
         Ok(self.primary == OutputFormat::Table && self.to_terminal)
