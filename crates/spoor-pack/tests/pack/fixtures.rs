@@ -172,31 +172,32 @@ fn event(item: &Yaml, what: &str, index: usize) -> Result<Event, String> {
     Ok(ev)
 }
 
+/// A writer-and-reader pair: the event as the reader gives it back.
+type ReadBack = fn(&Event) -> Result<Event, String>;
+
 /// An event read back through spoor's reader of its log source, or as it is when no reader
 /// gives that log source.
 fn through_reader(ev: Event, what: &str) -> Result<(Event, Route), String> {
     let ls = &ev.logsource;
     let (product, category) = (ls.product.as_deref(), ls.category.as_deref());
-    let (reader, read): (&'static str, fn(&Event) -> Result<Event, String>) =
-        match (product, category, ls.service.is_some()) {
-            (_, Some("webserver"), _) => ("web", crate::weblines::read_back),
-            (_, Some("proxy"), _) => ("proxy", crate::proxylines::read_back),
-            (Some("windows"), _, _) | (Some("linux"), Some("process_creation"), _) => {
-                ("json", crate::winevents::read_back)
-            }
-            (Some("linux"), None, true) => ("syslog", crate::sysloglines::read_back),
-            _ => {
-                let part =
-                    |p: &Option<std::sync::Arc<str>>| p.as_deref().unwrap_or("-").to_string();
-                let name = format!(
-                    "{}/{}/{}",
-                    part(&ls.product),
-                    part(&ls.category),
-                    part(&ls.service)
-                );
-                return Ok((ev, Route::AsStated(name)));
-            }
-        };
+    let (reader, read): (&'static str, ReadBack) = match (product, category, ls.service.is_some()) {
+        (_, Some("webserver"), _) => ("web", crate::weblines::read_back),
+        (_, Some("proxy"), _) => ("proxy", crate::proxylines::read_back),
+        (Some("windows"), _, _) | (Some("linux"), Some("process_creation"), _) => {
+            ("json", crate::winevents::read_back)
+        }
+        (Some("linux"), None, true) => ("syslog", crate::sysloglines::read_back),
+        _ => {
+            let part = |p: &Option<std::sync::Arc<str>>| p.as_deref().unwrap_or("-").to_string();
+            let name = format!(
+                "{}/{}/{}",
+                part(&ls.product),
+                part(&ls.category),
+                part(&ls.service)
+            );
+            return Ok((ev, Route::AsStated(name)));
+        }
+    };
     let read = read(&ev).map_err(|e| format!("{what}: {e}"))?;
     Ok((read, Route::Reader(reader)))
 }

@@ -68,7 +68,7 @@ pub fn stated_fields_kept(stated: &Event, read: &Event, empty: Empty) -> Result<
         let want = match value {
             Value::Null => None,
             _ => {
-                field(stated, name).filter(|v| !v.is_empty() && !(empty == Empty::Dash && v == "-"))
+                field(stated, name).filter(|v| !(v.is_empty() || empty == Empty::Dash && v == "-"))
             }
         };
         if got != want {
