@@ -67,8 +67,15 @@ pub fn primary_format(args: &OutputArgs) -> OutputFormat {
     }
 }
 
+/// An I/O failure on `path` as one line in words (`cannot create x.html: does not exist`),
+/// without the operating system's error number.
+fn io_failure(what: &str, path: &std::path::Path) -> impl FnOnce(io::Error) -> anyhow::Error {
+    let head = format!("{what} {}", path.display());
+    move |e| anyhow::anyhow!("{head}: {}", spoor_event::io_reason(&e))
+}
+
 fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
-    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let f = File::create(path).map_err(io_failure("cannot create", path))?;
     Ok(Box::new(BufWriter::new(f)))
 }
 
@@ -78,7 +85,7 @@ fn append(path: &std::path::Path) -> Result<(Box<dyn Write>, bool)> {
         .create(true)
         .append(true)
         .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+        .map_err(io_failure("cannot open", path))?;
     let had = f.metadata().map(|m| m.len() > 0).unwrap_or(false);
     Ok((Box::new(BufWriter::new(f)), had))
 }
@@ -90,7 +97,13 @@ fn resume_output(path: &std::path::Path, len: u64) -> Result<Box<dyn Write>> {
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .with_context(|| format!("cannot open {} to resume it", path.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open {} to resume it: {}",
+                path.display(),
+                spoor_event::io_reason(&e)
+            )
+        })?;
     let now = f.metadata()?.len();
     if now < len {
         anyhow::bail!(

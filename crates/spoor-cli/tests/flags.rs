@@ -164,6 +164,29 @@ fn placeholders_fill_expand_rules() {
     let f = findings(&with);
     assert_eq!(f.len(), 1, "the one 4624 of administrator");
     assert_eq!(f[0]["source"]["line"], 110);
+    // A broken placeholder file is refused before the hunt, with its place; a missing one in
+    // words.
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "admins:\n  - administrator\n  - {nested: map}\n").unwrap();
+    let gone = dir.path().join("gone.yml");
+    for (file, want) in [
+        (
+            &bad,
+            "bad.yml: line 3, column 5: placeholder values must be scalars",
+        ),
+        (&gone, "cannot read placeholder file"),
+    ] {
+        let out = spoor()
+            .args(["hunt", "--no-builtin", "-r", r, "--placeholders"])
+            .arg(file)
+            .arg(&log)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(!err.contains("os error"), "{err}");
+    }
 }
 
 #[test]
