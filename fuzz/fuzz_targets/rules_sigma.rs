@@ -1,6 +1,7 @@
 //! Fuzzes the Sigma side: any text as a rule file (detection, correlation and filter rules,
 //! collections) through YAML, AST, compilation and the set build; whatever compiles is evaluated
-//! on sample events and its correlations run to the end. Never a panic, whatever the rule.
+//! on sample events and its correlations run to the end; the same text as a placeholder file and
+//! through `parse_rules`. Never a panic, whatever the rule, and every error has a place.
 #![no_main]
 
 mod rule_events;
@@ -28,4 +29,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = corr.finish(partial);
     let _ = set.filter_stats();
+    for parsed in spoor_sigma::parse_rules(&text) {
+        if let Err(spoor_sigma::RuleParseError::Invalid { at, .. }) = parsed {
+            assert!(at.line >= 1);
+        }
+    }
+    if let Err(e) = spoor_sigma::parse_placeholders(&text) {
+        assert!(e.location().line >= 1);
+    }
 });

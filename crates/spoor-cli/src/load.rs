@@ -1,7 +1,7 @@
 //! Loading what a run hunts with: Sigma rules, indicators and YARA rules, from the built-in pack
 //! and from the user's files, with every problem counted for the summary.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use spoor_ioc::{IocOptions, IocSet, IocSetBuilder, LoadStatus};
 use spoor_sigma::{RuleSet, RuleSetBuilder, RuleStatus};
 use std::path::{Path, PathBuf};
@@ -14,8 +14,13 @@ pub fn sigma_rules(
 ) -> Result<RuleSet> {
     let mut b = RuleSetBuilder::new();
     if let Some(p) = placeholders {
-        let text = std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read placeholder file {}", p.display()))?;
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read placeholder file {}: {}",
+                p.display(),
+                spoor_event::io_reason(&e)
+            )
+        })?;
         let values = spoor_sigma::parse_placeholders(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         b.placeholders(values);
@@ -76,7 +81,8 @@ pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
                 let code = why.code();
                 warnings.push(format!(
                     "rule {}:{} unsupported: {code} {why}",
-                    r.origin, r.line
+                    r.origin,
+                    r.location()
                 ));
             }
             RuleStatus::Invalid(why) => {
@@ -84,7 +90,8 @@ pub fn sigma_counts(set: &RuleSet, warnings: &mut Vec<String>) -> RuleCounts {
                 let code = why.code();
                 warnings.push(format!(
                     "rule {}:{} invalid: {code} {why}",
-                    r.origin, r.line
+                    r.origin,
+                    r.location()
                 ));
             }
         }

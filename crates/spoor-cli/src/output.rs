@@ -67,8 +67,15 @@ pub fn primary_format(args: &OutputArgs) -> OutputFormat {
     }
 }
 
+/// An I/O failure on `path` as one line in words (`cannot create x.html: does not exist`),
+/// without the operating system's error number.
+fn io_failure(what: &str, path: &std::path::Path) -> impl FnOnce(io::Error) -> anyhow::Error {
+    let head = format!("{what} {}", path.display());
+    move |e| anyhow::anyhow!("{head}: {}", spoor_event::io_reason(&e))
+}
+
 fn create(path: &std::path::Path) -> Result<Box<dyn Write>> {
-    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let f = File::create(path).map_err(io_failure("cannot create", path))?;
     Ok(Box::new(BufWriter::new(f)))
 }
 
@@ -78,7 +85,7 @@ fn append(path: &std::path::Path) -> Result<(Box<dyn Write>, bool)> {
         .create(true)
         .append(true)
         .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+        .map_err(io_failure("cannot open", path))?;
     let had = f.metadata().map(|m| m.len() > 0).unwrap_or(false);
     Ok((Box::new(BufWriter::new(f)), had))
 }
@@ -90,7 +97,13 @@ fn resume_output(path: &std::path::Path, len: u64) -> Result<Box<dyn Write>> {
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .with_context(|| format!("cannot open {} to resume it", path.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open {} to resume it: {}",
+                path.display(),
+                spoor_event::io_reason(&e)
+            )
+        })?;
     let now = f.metadata()?.len();
     if now < len {
         anyhow::bail!(
@@ -166,7 +179,12 @@ impl Outputs {
             (Some(p), None) => create(p)?,
             (None, _) => Box::new(BufWriter::new(io::stdout().lock())),
         };
-        sinks.push(primary.as_str(), writer_for(primary, main_out, &opts));
+        // A failing `-o` is named by its path; standard output by its format.
+        let main_name = match &args.output {
+            Some(p) => p.display().to_string(),
+            None => primary.as_str().to_string(),
+        };
+        sinks.push(main_name, writer_for(primary, main_out, &opts));
         for (path, fmt) in [
             (&args.html, OutputFormat::Html),
             (&args.navigator, OutputFormat::Navigator),
@@ -220,10 +238,19 @@ impl Outputs {
 
     /// The first failure of an output other than a closed stdout, while the run goes on.
     pub fn failure(&self) -> Option<String> {
+        self.reportable_failures().next()
+    }
+
+    /// Every failed output but a closed standard output (the one failure that is quiet: a
+    /// `-o`, `--html` or `--csv` pipe or FIFO that closes early is a failure), in words.
+    fn reportable_failures(&self) -> impl Iterator<Item = String> + '_ {
+        let stdout = self.stdout_name.as_deref();
         self.sinks
             .errors()
-            .find(|(_, e)| e.kind() != io::ErrorKind::BrokenPipe)
-            .map(|(name, e)| format!("{name}: {e}"))
+            .filter(move |(name, e)| {
+                !(Some(*name) == stdout && e.kind() == io::ErrorKind::BrokenPipe)
+            })
+            .map(|(name, e)| format!("{name}: {}", spoor_event::io_reason(e)))
     }
 
     /// Finishes every output with the summary. Returns whether the primary output was a
@@ -232,14 +259,7 @@ impl Outputs {
     /// `--csv`, ... that closes early is one too).
     pub fn finish(mut self, summary: &RunSummary) -> Result<bool> {
         let _ = self.sinks.finish(summary);
-        let stdout = self.stdout_name.as_deref();
-        let errors: Vec<String> = self
-            .sinks
-            .errors()
-            .filter(|(name, e)| !(Some(*name) == stdout && e.kind() == io::ErrorKind::BrokenPipe))
-            .map(|(name, e)| format!("{name}: {e}"))
-            .collect();
-        if let Some(first) = errors.first() {
+        if let Some(first) = self.reportable_failures().next() {
             anyhow::bail!("cannot write output {first}");
         }
         Ok(self.primary == OutputFormat::Table && self.to_terminal)

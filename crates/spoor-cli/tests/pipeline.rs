@@ -125,9 +125,10 @@ fn issue17_outputs_are_checked_before_the_first_log_is_read() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("cannot create") && err.contains("report.html"),
-        "{err}"
+        err.contains("cannot create") && err.contains("report.html: does not exist"),
+        "the output is named once, the reason in words: {err}"
     );
+    assert!(!err.contains("os error"), "{err}");
     // Nothing was hunted: no progress, no summary line.
     assert!(!err.contains("events"), "{err}");
     assert_eq!(std::fs::read(&good).unwrap_or_default().len(), 0);

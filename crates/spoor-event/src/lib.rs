@@ -11,6 +11,7 @@ mod corpora;
 mod event;
 mod finding;
 mod gate;
+mod ioreason;
 mod logsource;
 mod stateful;
 mod summary;
@@ -24,6 +25,7 @@ pub use finding::{
     MatchedValue, RelatedRequest, RuleKind, RuleLevel, RuleMeta,
 };
 pub use gate::{AllGates, GateLine, LineGate, LineGateSource, SharedGates};
+pub use ioreason::io_reason;
 pub use logsource::LogSource;
 pub use stateful::{
     AnyStatefulDetector, Partials, RestoreError, StatefulChain, StatefulDetector, StatefulOutput,

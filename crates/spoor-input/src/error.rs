@@ -50,22 +50,8 @@ impl InputError {
     }
 }
 
-/// An I/O error in words: common kinds named plainly, others as the system's text without the
-/// trailing `(os error N)`.
-pub fn io_reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match e.kind() {
-        ErrorKind::NotFound => "does not exist".to_string(),
-        ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = e.to_string();
-            match text.rfind(" (os error ") {
-                Some(cut) if text.ends_with(')') => text.get(..cut).unwrap_or(&text).to_string(),
-                _ => text,
-            }
-        }
-    }
-}
+/// An I/O error in words (one wording for every crate: see [`spoor_event::io_reason`]).
+pub use spoor_event::io_reason;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! The parsed form of a Sigma rule, before compilation: close to the YAML, with lines kept.
 
 use crate::modifier::Modifier;
+use crate::Location;
 
 /// A value written in a rule's detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,8 +44,17 @@ pub struct FieldSpec {
     pub modifiers: Vec<Modifier>,
     /// The values (a scalar is a one-element list).
     pub values: Vec<SigmaValue>,
-    /// Line of the entry.
-    pub line: usize,
+    /// Where the entry's key is (for keywords, the list): modifier problems are reported here.
+    pub at: Location,
+    /// Where each value is, in the order of `values`: value problems are reported here.
+    pub value_at: Vec<Location>,
+}
+
+impl FieldSpec {
+    /// Where the `i`-th value is written (the entry's key when unknown).
+    pub fn value_location(&self, i: usize) -> Location {
+        self.value_at.get(i).copied().unwrap_or(self.at)
+    }
 }
 
 /// A search identifier's body.
@@ -114,6 +124,8 @@ pub struct RuleAst {
     pub selections: Vec<(String, SelectionAst)>,
     /// The condition(s); several are OR-ed.
     pub conditions: Vec<ConditionAst>,
+    /// Where each condition is written, in the order of `conditions`.
+    pub condition_at: Vec<Location>,
     /// Line of the rule's first key.
     pub line: usize,
 }

@@ -14,32 +14,32 @@ use crate::pattern::{
     base64_offsets, base64_plain, encode_text, escape_wildcards, fold, parse_wildcards,
     windash_variants, Piece, StrMatch, StrPattern, TextEncoding,
 };
-use crate::SigmaError;
+use crate::{Location, SigmaError};
 use rustc_hash::FxHashMap;
 use spoor_event::{attack_from_tags, RuleKind, RuleLevel, RuleMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Why a rule did not compile, and the line of the problem when it is known (otherwise the
-/// rule's own line is reported).
+/// Why a rule did not compile, and where the YAML node at fault is when it is known (a
+/// modifier at its key, a value at the value; otherwise the rule's own line is reported).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileError {
-    /// The line of the problem.
-    pub line: Option<usize>,
+    /// The place of the problem.
+    pub at: Option<Location>,
     /// What is wrong (its kind says whether the rule is unsupported or invalid).
     pub error: SigmaError,
 }
 
 impl CompileError {
-    fn at(line: usize, error: SigmaError) -> Self {
+    fn at(at: Location, error: SigmaError) -> Self {
         Self {
-            line: Some(line),
+            at: Some(at),
             error,
         }
     }
 
     fn anywhere(error: SigmaError) -> Self {
-        Self { line: None, error }
+        Self { at: None, error }
     }
 }
 
@@ -93,7 +93,15 @@ pub fn compile_rule(
     let conds = ast
         .conditions
         .iter()
-        .map(|c| compile_cond(c, &names, ast.line))
+        .enumerate()
+        .map(|(i, c)| {
+            let at = ast
+                .condition_at
+                .get(i)
+                .copied()
+                .unwrap_or(Location::line(ast.line));
+            compile_cond(c, &names, at)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let cond = if conds.len() == 1 {
         conds.into_iter().next().unwrap_or(Cond::Or(Vec::new()))
@@ -129,12 +137,12 @@ pub fn compile_rule(
     })
 }
 
-fn compile_cond(c: &ConditionAst, names: &[&str], line: usize) -> Result<Cond, CompileError> {
+fn compile_cond(c: &ConditionAst, names: &[&str], at: Location) -> Result<Cond, CompileError> {
     Ok(match c {
         ConditionAst::Ident(name) => {
             let i = names.iter().position(|n| n == name).ok_or_else(|| {
                 CompileError::at(
-                    line,
+                    at,
                     SigmaError::Condition(format!("condition names missing selection '{name}'")),
                 )
             })?;
@@ -143,16 +151,16 @@ fn compile_cond(c: &ConditionAst, names: &[&str], line: usize) -> Result<Cond, C
         ConditionAst::And(items) => Cond::And(
             items
                 .iter()
-                .map(|i| compile_cond(i, names, line))
+                .map(|i| compile_cond(i, names, at))
                 .collect::<Result<_, _>>()?,
         ),
         ConditionAst::Or(items) => Cond::Or(
             items
                 .iter()
-                .map(|i| compile_cond(i, names, line))
+                .map(|i| compile_cond(i, names, at))
                 .collect::<Result<_, _>>()?,
         ),
-        ConditionAst::Not(inner) => Cond::Not(Box::new(compile_cond(inner, names, line)?)),
+        ConditionAst::Not(inner) => Cond::Not(Box::new(compile_cond(inner, names, at)?)),
         ConditionAst::Of(q, pattern) => {
             let members: Vec<Cond> = names
                 .iter()
@@ -166,7 +174,7 @@ fn compile_cond(c: &ConditionAst, names: &[&str], line: usize) -> Result<Cond, C
             if members.is_empty() {
                 let what = pattern.as_deref().unwrap_or("them");
                 return Err(CompileError::at(
-                    line,
+                    at,
                     SigmaError::Condition(format!("condition 'of {what}' matches no selection")),
                 ));
             }
@@ -174,7 +182,7 @@ fn compile_cond(c: &ConditionAst, names: &[&str], line: usize) -> Result<Cond, C
                 Quantifier::All => Cond::And(members),
                 Quantifier::AtLeast(0) => {
                     return Err(CompileError::at(
-                        line,
+                        at,
                         SigmaError::Condition("'0 of' is meaningless".into()),
                     ))
                 }
@@ -228,7 +236,7 @@ struct Flags {
 
 fn flags_of(spec: &FieldSpec) -> Result<Flags, CompileError> {
     let mut f = Flags::default();
-    let bad = |m: &str| CompileError::at(spec.line, SigmaError::Modifier(m.to_string()));
+    let bad = |m: &str| CompileError::at(spec.at, SigmaError::Modifier(m.to_string()));
     for m in &spec.modifiers {
         use Modifier::*;
         match m {
@@ -298,7 +306,7 @@ fn flags_of(spec: &FieldSpec) -> Result<Flags, CompileError> {
     }
     if f.encoding.is_some() && !(f.base64 || f.base64offset) {
         return Err(CompileError::at(
-            spec.line,
+            spec.at,
             SigmaError::Unsupported("utf16/wide without base64 cannot match text fields".into()),
         ));
     }
@@ -310,7 +318,7 @@ fn flags_of(spec: &FieldSpec) -> Result<Flags, CompileError> {
 
 fn compile_spec(spec: &FieldSpec, ctx: &mut Ctx) -> Result<Test, CompileError> {
     let f = flags_of(spec)?;
-    let bad = |kind: fn(String) -> SigmaError, m: &str| CompileError::at(spec.line, kind(m.into()));
+    let bad = |kind: fn(String) -> SigmaError, m: &str| CompileError::at(spec.at, kind(m.into()));
     let target = match &spec.field {
         Some(name) => Target::Field(ctx.fields.intern(name)),
         None => Target::Keyword,
@@ -336,8 +344,12 @@ fn compile_spec(spec: &FieldSpec, ctx: &mut Ctx) -> Result<Test, CompileError> {
         };
     }
     let mut groups = Vec::with_capacity(spec.values.len());
-    for value in &spec.values {
-        groups.push(compile_value(value, &f, target, spec, ctx)?);
+    for (i, value) in spec.values.iter().enumerate() {
+        let value = Written {
+            value,
+            at: spec.value_location(i),
+        };
+        groups.push(compile_value(value, &f, target, ctx)?);
     }
     let mode = if f.neq {
         Mode::NoneOf
@@ -425,14 +437,21 @@ fn canonical_number(v: f64) -> String {
     }
 }
 
+/// A value and where it is written (its problems are reported there).
+#[derive(Clone, Copy)]
+struct Written<'a> {
+    value: &'a SigmaValue,
+    at: Location,
+}
+
 fn compile_value(
-    value: &SigmaValue,
+    written: Written<'_>,
     f: &Flags,
     target: Target,
-    spec: &FieldSpec,
     ctx: &mut Ctx,
 ) -> Result<Vec<Check>, CompileError> {
-    let bad = |kind: fn(String) -> SigmaError, m: String| CompileError::at(spec.line, kind(m));
+    let Written { value, at } = written;
+    let bad = |kind: fn(String) -> SigmaError, m: String| CompileError::at(at, kind(m));
     let value_err = |m: String| bad(SigmaError::Value, m);
     let has_string_mods =
         f.contains || f.starts || f.ends || f.windash || f.base64 || f.base64offset;
@@ -524,7 +543,7 @@ fn compile_value(
     // The string pipeline: expand -> windash -> encoding/base64 -> position -> wildcards.
     let expanded = if f.expand {
         expand_placeholders(&text, ctx.placeholders).map_err(|e| CompileError {
-            line: e.line.or(Some(spec.line)),
+            at: e.at.or(Some(at)),
             error: e.error,
         })?
     } else {

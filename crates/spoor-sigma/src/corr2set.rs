@@ -5,7 +5,7 @@
 use crate::correlation::{CompiledCorrelation, CorrelationSet, Input};
 use crate::ir::CompiledRule;
 use crate::node2corr::CorrelationAst;
-use crate::{RuleReport, RuleStatus, SigmaError};
+use crate::{Location, RuleReport, RuleStatus, SigmaError};
 use chrono::Duration;
 use rustc_hash::{FxHashMap, FxHashSet};
 use spoor_event::{attack_from_tags, RuleKind, RuleLevel, RuleMeta};
@@ -25,8 +25,11 @@ enum Target {
     Corr(usize),
 }
 
-/// A correlation's references resolved, or the line and status of the first that is not.
-type Resolved = Result<Vec<(Target, String)>, (usize, RuleStatus)>;
+/// A reference resolved: what it names, the name as written, and where it is written.
+type Reference = (Target, String, Location);
+
+/// A correlation's references resolved, or the place and status of the first that is not.
+type Resolved = Result<Vec<Reference>, (Location, RuleStatus)>;
 
 /// Resolves the correlations against the compiled rules (whose `feeds_only` flags it sets).
 /// `names[i]` is the `name` of rule `i`.
@@ -69,7 +72,7 @@ pub(crate) fn build(
     for c in &loaded {
         let mut refs = Vec::new();
         let mut err = None;
-        for (name, line) in &c.ast.rules {
+        for (name, at) in &c.ast.rules {
             match table.get(name).map(Vec::as_slice) {
                 Some([one]) => refs.push((
                     match one {
@@ -77,10 +80,11 @@ pub(crate) fn build(
                         Target::Corr(k) => Target::Corr(*k),
                     },
                     name.clone(),
+                    *at,
                 )),
                 Some(many) if many.len() > 1 => {
                     err = Some((
-                        *line,
+                        *at,
                         RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                             "correlation: '{name}' names {} rules (names and ids must be unique)",
                             many.len()
@@ -104,7 +108,7 @@ pub(crate) fn build(
                             "correlation: no rule has the name or id '{name}'"
                         ))),
                     };
-                    err = Some((*line, status));
+                    err = Some((*at, status));
                     break;
                 }
             }
@@ -118,7 +122,7 @@ pub(crate) fn build(
     let n = loaded.len();
     let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
     let mut order = Vec::new();
-    let mut broken: Vec<Option<(usize, RuleStatus)>> = vec![None; n];
+    let mut broken: Vec<Option<(Location, RuleStatus)>> = vec![None; n];
     for (k, r) in resolved.iter().enumerate() {
         if let Err(e) = r {
             broken[k] = Some(e.clone());
@@ -129,7 +133,7 @@ pub(crate) fn build(
         loaded: &[LoadedCorrelation],
         resolved: &[Resolved],
         state: &mut [u8],
-        broken: &mut [Option<(usize, RuleStatus)>],
+        broken: &mut [Option<(Location, RuleStatus)>],
         order: &mut Vec<usize>,
         depth: usize,
     ) {
@@ -139,17 +143,17 @@ pub(crate) fn build(
         state[k] = 1;
         if depth > 64 {
             broken[k] = Some((
-                loaded[k].ast.line,
+                loaded[k].ast.at,
                 RuleStatus::Invalid(SigmaError::CorrelationReference(
                     "correlation: chain deeper than 64".into(),
                 )),
             ));
         } else if let Ok(refs) = &resolved[k] {
-            for (t, name) in refs {
+            for (t, name, at) in refs {
                 if let Target::Corr(j) = t {
                     if state[*j] == 1 {
                         broken[k] = Some((
-                            loaded[k].ast.line,
+                            *at,
                             RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                                 "correlation: cycle through '{name}'"
                             ))),
@@ -159,7 +163,7 @@ pub(crate) fn build(
                     visit(*j, loaded, resolved, state, broken, order, depth + 1);
                     if broken[*j].is_some() && broken[k].is_none() {
                         broken[k] = Some((
-                            loaded[k].ast.line,
+                            *at,
                             RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                                 "correlation: correlation '{name}' does not load"
                             ))),
@@ -189,12 +193,12 @@ pub(crate) fn build(
             continue;
         }
         if let Ok(refs) = &resolved[k] {
-            if let Some((_, name)) = refs
+            if let Some((_, name, at)) = refs
                 .iter()
-                .find(|(t, _)| matches!(t, Target::Corr(j) if broken[*j].is_some()))
+                .find(|(t, _, _)| matches!(t, Target::Corr(j) if broken[*j].is_some()))
             {
                 broken[k] = Some((
-                    loaded[k].ast.line,
+                    *at,
                     RuleStatus::Invalid(SigmaError::CorrelationReference(format!(
                         "correlation: correlation '{name}' does not load"
                     ))),
@@ -211,14 +215,14 @@ pub(crate) fn build(
     let mut fed_corr: FxHashSet<usize> = FxHashSet::default();
     for &k in &order {
         let c = &loaded[k];
-        let (line, status) = match &broken[k] {
-            Some((line, status)) => (*line, status.clone()),
-            None => (c.ast.line, RuleStatus::Ok),
+        let (at, status) = match &broken[k] {
+            Some((at, status)) => (*at, status.clone()),
+            None => (Location::line(c.ast.at.line), RuleStatus::Ok),
         };
         reports.push(RuleReport {
             origin: c.origin.clone(),
-            line,
-            column: None,
+            line: at.line,
+            column: at.column,
             id: c.ast.id.clone(),
             title: c.ast.title.clone(),
             status: status.clone(),
@@ -228,7 +232,7 @@ pub(crate) fn build(
         };
         let mut inputs = Vec::new();
         let mut group_fields = Vec::new();
-        for (t, name) in refs {
+        for (t, name, _) in refs {
             let (input, rule_name) = match t {
                 Target::Rule(r) => {
                     fed_rule.insert(*r);

@@ -99,6 +99,88 @@ pub enum SigmaError {
     UnsupportedReference(String),
 }
 
+/// Why [`crate::parse_rules`] gives no detection rule for a document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleParseError {
+    /// The document is a correlation rule: it has no detection of its own.
+    #[error("a correlation rule, not a detection")]
+    Correlation,
+    /// The document is a filter rule: it tunes other rules.
+    #[error("a filter rule, not a detection")]
+    Filter,
+    /// The document (or, for YAML problems, the whole text) is not a valid rule.
+    #[error("{error} (at {at})")]
+    Invalid {
+        /// Where the problem is.
+        at: Location,
+        /// What is wrong, with its stable code.
+        error: SigmaError,
+    },
+}
+
+impl RuleParseError {
+    /// The Sigma diagnostic behind it, `None` for correlation and filter rules.
+    pub fn sigma_error(&self) -> Option<&SigmaError> {
+        match self {
+            RuleParseError::Invalid { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why a placeholder file (`--placeholders`) could not be read; each names the place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlaceholderError {
+    /// The text is not YAML, or breaks a YAML limit.
+    #[error("{}: {message}", place(at))]
+    Yaml {
+        /// Where the problem is.
+        at: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// The document is not a mapping.
+    #[error("{}: placeholders must be a mapping of name to values", place(at))]
+    NotAMapping {
+        /// Where the document is.
+        at: Location,
+    },
+    /// A placeholder's name is not text.
+    #[error("{}: placeholder names must be strings", place(at))]
+    NameNotText {
+        /// Where the name is.
+        at: Location,
+    },
+    /// A value is a mapping (or a list holds one).
+    #[error("{}: placeholder values must be scalars", place(at))]
+    ValueNotScalar {
+        /// Where the value is.
+        at: Location,
+    },
+}
+
+impl PlaceholderError {
+    /// Where the problem is.
+    pub fn location(&self) -> Location {
+        match self {
+            PlaceholderError::Yaml { at, .. }
+            | PlaceholderError::NotAMapping { at }
+            | PlaceholderError::NameNotText { at }
+            | PlaceholderError::ValueNotScalar { at } => *at,
+        }
+    }
+}
+
+/// `line 3, column 5` (or `line 3`), to open a message.
+fn place(at: &Location) -> String {
+    match at.column {
+        Some(c) => format!("line {}, column {c}", at.line),
+        None => format!("line {}", at.line),
+    }
+}
+
 /// Every code with a one-line meaning, in code order: the table of `docs/sigma-diagnostics.md`.
 pub const CODES: &[(&str, &str)] = &[
     ("SIGMA-E001", "the file or folder cannot be read"),

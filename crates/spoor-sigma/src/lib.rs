@@ -67,7 +67,7 @@ pub use ast::{
 pub use ast2ir::Placeholders;
 pub use correlation::{CorrelationPartial, CorrelationSet, MAX_WINDOW};
 pub use correlation_view::{CorrelationInput, CorrelationView};
-pub use diagnostic::{Location, SigmaError};
+pub use diagnostic::{Location, PlaceholderError, RuleParseError, SigmaError};
 pub use eval::Evaluator;
 pub use explain::{Explanation, SelectionExplanation, TestExplanation};
 pub use gate::SigmaLineGates;
@@ -84,24 +84,28 @@ use ir::CompiledRule;
 use node2ast::{documents_to_rules, ParsedDoc};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use spoor_event::{Detector, EventMatcher, FilterStat, LogSource, RuleMeta};
+use spoor_event::{io_reason, Detector, EventMatcher, FilterStat, LogSource, RuleMeta};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Parses YAML text (any number of documents, rule collections applied) into rule ASTs without
 /// compiling them: one entry per document, `Err` with the reason for documents that are not a
-/// runnable detection rule. For tools and tests that walk the AST themselves.
-pub fn parse_rules(yaml: &str) -> Vec<Result<RuleAst, String>> {
+/// runnable detection rule (a YAML problem is one `Err` for the whole text). For tools and tests
+/// that walk the AST themselves.
+pub fn parse_rules(yaml: &str) -> Vec<Result<RuleAst, RuleParseError>> {
     match yaml2node::parse_documents(yaml) {
-        Err(e) => vec![Err(format!("{} (line {})", e.diagnostic().0, e.line))],
+        Err(e) => {
+            let (error, at) = e.diagnostic();
+            vec![Err(RuleParseError::Invalid { at, error })]
+        }
         Ok(docs) => documents_to_rules(docs)
             .into_iter()
             .map(|d| match d {
                 ParsedDoc::Rule(ast) => Ok(*ast),
-                ParsedDoc::Correlation(_) => Err("a correlation rule, not a detection".into()),
-                ParsedDoc::Filter(_) => Err("a filter rule, not a detection".into()),
-                ParsedDoc::Invalid { error, .. } => Err(error.to_string()),
+                ParsedDoc::Correlation(_) => Err(RuleParseError::Correlation),
+                ParsedDoc::Filter(_) => Err(RuleParseError::Filter),
+                ParsedDoc::Invalid { error, at, .. } => Err(RuleParseError::Invalid { at, error }),
             })
             .collect(),
     }
@@ -176,6 +180,14 @@ pub struct RuleReport {
 }
 
 impl RuleReport {
+    /// Line and column together (`12:5`, or `12` when the column is unknown).
+    pub fn location(&self) -> Location {
+        Location {
+            line: self.line,
+            column: self.column,
+        }
+    }
+
     /// The report of a file or document that holds no loadable rule.
     fn problem(origin: String, at: Location, error: SigmaError) -> Self {
         Self {
@@ -299,23 +311,24 @@ impl RuleSetBuilder {
             for doc in docs {
                 let (at, id, title, status) = match doc {
                     ParsedDoc::Rule(ast) => {
-                        let (line, status) =
+                        let (at, status) =
                             match compile_rule(&ast, &origin, &mut fields, &self.placeholders) {
                                 Ok(rule) => {
                                     rules.push(rule);
                                     names.push(ast.name.clone());
-                                    (ast.line, RuleStatus::Ok)
+                                    (Location::line(ast.line), RuleStatus::Ok)
                                 }
-                                Err(CompileError { line, error }) => {
-                                    (line.unwrap_or(ast.line), RuleStatus::from_error(error))
-                                }
+                                Err(CompileError { at, error }) => (
+                                    at.unwrap_or(Location::line(ast.line)),
+                                    RuleStatus::from_error(error),
+                                ),
                             };
                         if status != RuleStatus::Ok {
                             for key in ast.id.iter().chain(ast.name.iter()) {
                                 not_loaded.insert(key.clone(), status.clone());
                             }
                         }
-                        (Location::line(line), ast.id, ast.title, status)
+                        (at, ast.id, ast.title, status)
                     }
                     ParsedDoc::Correlation(ast) => {
                         correlations.push(corr2set::LoadedCorrelation {
@@ -392,21 +405,6 @@ impl RuleSetBuilder {
     }
 }
 
-/// An I/O error in words, without the operating system's `(os error N)`.
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "does not exist".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = e.to_string();
-            match text.rfind(" (os error ") {
-                Some(cut) => text.get(..cut).unwrap_or(&text).to_string(),
-                None => text,
-            }
-        }
-    }
-}
-
 /// A folder walk error in words (a symlink loop, or the I/O error behind it).
 fn walk_reason(e: &walkdir::Error) -> String {
     if e.loop_ancestor().is_some() {
@@ -460,7 +458,11 @@ fn compile_filters(
                     }
                 }
                 if out.is_empty() {
-                    report.line = list.first().map_or(f.rule.line, |(_, l)| *l);
+                    let at = list
+                        .first()
+                        .map_or(Location::line(f.rule.line), |(_, at)| *at);
+                    report.line = at.line;
+                    report.column = at.column;
                     report.status = RuleStatus::Invalid(SigmaError::Filter(
                         "filter: none of the rules it names is loaded".to_string(),
                     ));
@@ -483,8 +485,11 @@ fn compile_filters(
                         suppressed: AtomicU64::new(0),
                     });
                 }
-                Err(CompileError { line, error }) => {
-                    report.line = line.unwrap_or(report.line);
+                Err(CompileError { at, error }) => {
+                    if let Some(at) = at {
+                        report.line = at.line;
+                        report.column = at.column;
+                    }
                     report.status = RuleStatus::from_error(error);
                 }
             }
@@ -645,38 +650,35 @@ impl Detector for RuleSet {
 
 /// Reads a placeholder file: a YAML mapping of placeholder names to a value or a list of values
 /// (`Servers: [srv01, "srv*"]`).
-pub fn parse_placeholders(yaml: &str) -> Result<Placeholders, String> {
-    let docs =
-        yaml2node::parse_documents(yaml).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+pub fn parse_placeholders(yaml: &str) -> Result<Placeholders, PlaceholderError> {
+    let docs = yaml2node::parse_documents(yaml).map_err(|e| PlaceholderError::Yaml {
+        at: Location::at(e.line, e.column),
+        message: e.message.clone(),
+    })?;
     let mut out = Placeholders::new();
     let Some(doc) = docs.first() else {
         return Ok(out);
     };
-    let entries = doc.as_map().ok_or_else(|| {
-        format!(
-            "line {}: placeholders must be a mapping of name to values",
-            doc.line
-        )
-    })?;
+    let at = |n: &yaml2node::Node| node2ast::node_location(n);
+    let entries = doc
+        .as_map()
+        .ok_or_else(|| PlaceholderError::NotAMapping { at: at(doc) })?;
     for (k, v) in entries {
         let name = k
             .as_str()
-            .ok_or_else(|| format!("line {}: placeholder names must be strings", k.line))?;
+            .ok_or_else(|| PlaceholderError::NameNotText { at: at(k) })?;
         let values = match &v.kind {
             yaml2node::NodeKind::Scalar { text, .. } => vec![text.clone()],
             yaml2node::NodeKind::Seq(items) => items
                 .iter()
                 .map(|i| {
-                    i.as_str().map(str::to_string).ok_or_else(|| {
-                        format!("line {}: placeholder values must be scalars", i.line)
-                    })
+                    i.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| PlaceholderError::ValueNotScalar { at: at(i) })
                 })
                 .collect::<Result<_, _>>()?,
             yaml2node::NodeKind::Map(_) => {
-                return Err(format!(
-                    "line {}: placeholder values must be scalars",
-                    v.line
-                ))
+                return Err(PlaceholderError::ValueNotScalar { at: at(v) })
             }
         };
         out.insert(name.trim_matches('%').to_string(), values);

@@ -216,7 +216,7 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
     let detection = doc
         .get("detection")
         .ok_or_else(|| problem(SigmaError::RuleShape, doc, "missing 'detection'"))?;
-    let (selections, conditions) = parse_detection(detection, &["timeframe"])?;
+    let (selections, conditions, condition_at) = parse_detection(detection, &["timeframe"])?;
     let level = parse_level(doc)?;
     Ok(RuleAst {
         title: title.to_string(),
@@ -229,6 +229,7 @@ fn parse_rule(doc: &Node, title: &str, id: &Option<String>) -> Result<RuleAst, P
         logsource,
         selections,
         conditions,
+        condition_at,
         line: doc.line,
     })
 }
@@ -290,7 +291,12 @@ pub(crate) fn parse_level(doc: &Node) -> Result<Option<String>, Problem> {
     Ok(level)
 }
 
-type Detection = (Vec<(String, SelectionAst)>, Vec<ConditionAst>);
+/// Search identifiers, conditions, and where each condition is written.
+type Detection = (
+    Vec<(String, SelectionAst)>,
+    Vec<ConditionAst>,
+    Vec<Location>,
+);
 
 /// A detection mapping (search identifiers and `condition`); keys in `skip` are not search
 /// identifiers (`timeframe` of old rules, `rules` of a filter).
@@ -352,12 +358,14 @@ pub(crate) fn parse_detection(detection: &Node, skip: &[&str]) -> Result<Detecti
     }
     let names: Vec<&str> = selections.iter().map(|(n, _)| n.as_str()).collect();
     let mut conditions = Vec::new();
+    let mut condition_at = Vec::new();
     for (text, node) in condition_texts {
         let c = parse_condition(text).map_err(|e| problem(SigmaError::Condition, node, e))?;
         check_names(&c, &names).map_err(|e| problem(SigmaError::Condition, node, e))?;
         conditions.push(c);
+        condition_at.push(node_location(node));
     }
-    Ok((selections, conditions))
+    Ok((selections, conditions, condition_at))
 }
 
 /// Every identifier a condition names exists, and every `x of` pattern matches one, so that the
@@ -413,10 +421,14 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
                 ));
             }
             let mut keywords = Vec::new();
+            let mut keywords_at = Vec::new();
             let mut branches = Vec::new();
             for item in items {
                 match &item.kind {
-                    NodeKind::Scalar { .. } => keywords.push(scalar_value(item)),
+                    NodeKind::Scalar { .. } => {
+                        keywords.push(scalar_value(item));
+                        keywords_at.push(node_location(item));
+                    }
                     NodeKind::Map(_) => branches.push(parse_selection(item)?),
                     NodeKind::Seq(_) => {
                         return Err(problem(
@@ -432,7 +444,8 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
                     field: None,
                     modifiers: Vec::new(),
                     values: keywords,
-                    line: node.line,
+                    at: node_location(node),
+                    value_at: keywords_at,
                 }]);
                 if branches.is_empty() {
                     return Ok(kw);
@@ -445,7 +458,8 @@ fn parse_selection(node: &Node) -> Result<SelectionAst, Problem> {
             field: None,
             modifiers: Vec::new(),
             values: vec![scalar_value(node)],
-            line: node.line,
+            at: node_location(node),
+            value_at: vec![node_location(node)],
         }])),
         NodeKind::Scalar { .. } => Err(problem(
             SigmaError::Selection,
@@ -461,13 +475,20 @@ fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
         .ok_or_else(|| problem(SigmaError::Selection, key, "field names must be strings"))?;
     let (field, modifiers) =
         split_key(key_text).map_err(|e| problem(SigmaError::Modifier, key, e))?;
+    let mut value_at = Vec::new();
     let values = match &value.kind {
-        NodeKind::Scalar { .. } => vec![scalar_value(value)],
+        NodeKind::Scalar { .. } => {
+            value_at.push(node_location(value));
+            vec![scalar_value(value)]
+        }
         NodeKind::Seq(items) => {
             let mut vals = Vec::with_capacity(items.len());
             for i in items {
                 match &i.kind {
-                    NodeKind::Scalar { .. } => vals.push(scalar_value(i)),
+                    NodeKind::Scalar { .. } => {
+                        vals.push(scalar_value(i));
+                        value_at.push(node_location(i));
+                    }
                     _ => {
                         return Err(problem(
                             SigmaError::Selection,
@@ -498,7 +519,8 @@ fn parse_field_spec(key: &Node, value: &Node) -> Result<FieldSpec, Problem> {
         field,
         modifiers,
         values,
-        line: key.line,
+        at: node_location(key),
+        value_at,
     })
 }
 

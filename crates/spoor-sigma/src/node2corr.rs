@@ -3,10 +3,11 @@
 
 use crate::ast::RuleAst;
 use crate::node2ast::{
-    parse_detection, parse_level, parse_logsource, parse_tags, problem, text_of, Problem,
+    node_location, parse_detection, parse_level, parse_logsource, parse_tags, problem, text_of,
+    Problem,
 };
 use crate::yaml2node::{Node, NodeKind};
-use crate::SigmaError;
+use crate::{Location, SigmaError};
 
 /// The correlation types of the specification (2.0, with the metric types of later drafts).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,8 +127,8 @@ pub struct CorrelationAst {
     pub tags: Vec<String>,
     /// `correlation.type`.
     pub kind: CorrelationType,
-    /// `correlation.rules`: names or ids, with their lines.
-    pub rules: Vec<(String, usize)>,
+    /// `correlation.rules`: names or ids, with where each is written.
+    pub rules: Vec<(String, Location)>,
     /// `correlation.group-by`.
     pub group_by: Vec<String>,
     /// `correlation.timespan` in seconds.
@@ -140,8 +141,8 @@ pub struct CorrelationAst {
     pub aliases: Vec<(String, Vec<(String, String)>)>,
     /// `generate`: whether the referenced rules also report on their own.
     pub generate: bool,
-    /// Line of the document.
-    pub line: usize,
+    /// Where the document starts (its line is the report's line when the correlation loads).
+    pub at: Location,
 }
 
 /// Which rules a filter applies to.
@@ -149,8 +150,8 @@ pub struct CorrelationAst {
 pub enum FilterTargets {
     /// `rules: any`: every rule of a compatible log source.
     Any,
-    /// Named rules (id or name), with their lines.
-    Rules(Vec<(String, usize)>),
+    /// Named rules (id or name), with where each is written.
+    Rules(Vec<(String, Location)>),
 }
 
 /// A parsed filter rule: a detection (as a rule AST) and the rules it applies to.
@@ -198,14 +199,14 @@ fn string_list(
     kind: fn(String) -> SigmaError,
     node: &Node,
     what: &str,
-) -> Result<Vec<(String, usize)>, Problem> {
+) -> Result<Vec<(String, Location)>, Problem> {
     match &node.kind {
-        NodeKind::Scalar { text, .. } => Ok(vec![(text.clone(), node.line)]),
+        NodeKind::Scalar { text, .. } => Ok(vec![(text.clone(), node_location(node))]),
         NodeKind::Seq(items) => items
             .iter()
             .map(|i| {
                 i.as_str()
-                    .map(|s| (s.trim().to_string(), i.line))
+                    .map(|s| (s.trim().to_string(), node_location(i)))
                     .filter(|(s, _)| !s.is_empty())
                     .ok_or_else(|| problem(kind, i, format!("{what} must be strings")))
             })
@@ -449,7 +450,7 @@ pub fn parse_correlation(doc: &Node, title: &str) -> Result<CorrelationAst, Prob
         fields,
         aliases,
         generate,
-        line: doc.line,
+        at: node_location(doc),
     })
 }
 
@@ -480,7 +481,7 @@ pub fn parse_filter(doc: &Node, title: &str) -> Result<FilterAst, Problem> {
         }
     };
     let logsource = parse_logsource(doc)?;
-    let (selections, conditions) = parse_detection(filter, &["rules"])?;
+    let (selections, conditions, condition_at) = parse_detection(filter, &["rules"])?;
     Ok(FilterAst {
         rule: RuleAst {
             title: title.to_string(),
@@ -493,6 +494,7 @@ pub fn parse_filter(doc: &Node, title: &str) -> Result<FilterAst, Problem> {
             logsource,
             selections,
             conditions,
+            condition_at,
             line: doc.line,
         },
         targets,
@@ -602,8 +604,11 @@ mod tests {
         assert_eq!(
             f.targets,
             FilterTargets::Rules(vec![
-                ("6f3e2987-db24-4c78-a860-b4f4095a7095".into(), 7),
-                ("df0841c0".into(), 8)
+                (
+                    "6f3e2987-db24-4c78-a860-b4f4095a7095".into(),
+                    Location::at(7, 7)
+                ),
+                ("df0841c0".into(), Location::at(8, 7))
             ])
         );
         assert_eq!(f.rule.selections.len(), 1);

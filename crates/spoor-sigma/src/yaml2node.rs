@@ -216,6 +216,10 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             YamlEvent::MappingEnd => {
                 if let Some(Frame::Map(entries, _, anchor, start)) = self.stack.pop() {
+                    // A block mapping's start event is marked after its first key (at the
+                    // `:`); the mapping starts where that key does.
+                    let first_key = entries.first().map(|(k, _)| (k.line, k.col));
+                    let start = first_key.map_or(start, |k| k.min(start));
                     let node = Node {
                         kind: NodeKind::Map(entries),
                         line: start.0,

@@ -1,8 +1,12 @@
 //! Rule fixtures (`rules/sigma/tests/<rule file name>`): lists of events a rule must match
 //! (`match:`) and near misses it must not (`nomatch:`), each `{logsource: {...}, fields: {...}}`.
-//! Web events give the raw fields as a server logs them; they are written out as the log line
-//! (see [`crate::weblines`]) and read back by spoor's own readers, so `cs-uri`, the decoded
-//! companions and the log source are the product's, not a copy's.
+//! Every event whose log source a spoor reader gives is written out as that product logs it and
+//! read back by the reader, so fields, derived fields and log source are the product's, not a
+//! copy's: web events as Apache or IIS lines ([`crate::weblines`]), proxy events as Squid or
+//! W3C proxy lines ([`crate::proxylines`]), Windows and Sysmon for Linux events as flat JSON
+//! ([`crate::winevents`]), Linux service events as syslog lines ([`crate::sysloglines`]).
+//! Events of other log sources stay as stated; [`Route`] says which way each went, so that a
+//! test can count them.
 
 use spoor_event::{Event, LogSource, Position, Value};
 use std::path::{Path, PathBuf};
@@ -14,6 +18,17 @@ pub struct Fixture {
     pub matches: Vec<Event>,
     /// Events the rule must not match.
     pub nomatches: Vec<Event>,
+    /// How each event (matches, then near misses) came to be.
+    pub routes: Vec<Route>,
+}
+
+/// How a fixture event reached the rules.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Route {
+    /// Written as a log and read back by the reader named.
+    Reader(&'static str),
+    /// As the fixture states it: no reader gives its log source (shown as `product/category/service`).
+    AsStated(String),
 }
 
 /// The workspace's `rules/` folder.
@@ -29,7 +44,7 @@ pub fn load(path: &Path) -> Result<Fixture, String> {
         .first()
         .ok_or_else(|| format!("{}: empty fixture", path.display()))?;
     let origin = path.display().to_string();
-    let list = |key: &str| -> Result<Vec<Event>, String> {
+    let list = |key: &str| -> Result<Vec<(Event, Route)>, String> {
         let items = doc[key]
             .as_vec()
             .ok_or_else(|| format!("{origin}: `{key}` is not a list"))?;
@@ -42,9 +57,13 @@ pub fn load(path: &Path) -> Result<Fixture, String> {
             })
             .collect()
     };
+    let (matches, mut routes): (Vec<Event>, Vec<Route>) = list("match")?.into_iter().unzip();
+    let (nomatches, more): (Vec<Event>, Vec<Route>) = list("nomatch")?.into_iter().unzip();
+    routes.extend(more);
     let fixture = Fixture {
-        matches: list("match")?,
-        nomatches: list("nomatch")?,
+        matches,
+        nomatches,
+        routes,
     };
     if fixture.matches.is_empty() || fixture.nomatches.is_empty() {
         return Err(format!(
@@ -62,6 +81,8 @@ pub struct Scenarios {
     pub fires: Vec<Vec<Event>>,
     /// Near misses in which it must stay quiet.
     pub quiet: Vec<Vec<Event>>,
+    /// How each event of every scenario came to be.
+    pub routes: Vec<Route>,
 }
 
 /// Reads a correlation fixture.
@@ -75,7 +96,8 @@ pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
     let base = chrono::DateTime::parse_from_rfc3339("2024-07-12T00:00:00Z")
         .map_err(|e| e.to_string())?
         .with_timezone(&chrono::Utc);
-    let scenarios = |key: &str| -> Result<Vec<Vec<Event>>, String> {
+    let mut routes = Vec::new();
+    let mut scenarios = |key: &str| -> Result<Vec<Vec<Event>>, String> {
         let list = doc[key]
             .as_vec()
             .ok_or_else(|| format!("{origin}: `{key}` is not a list of scenarios"))?;
@@ -107,7 +129,8 @@ pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
                             ev.push(name, value(v, &what)?);
                         }
                     }
-                    let mut ev = through_reader(ev, &what)?;
+                    let (mut ev, route) = through_reader(ev, &what)?;
+                    routes.push(route);
                     ev.timestamp = Some(base + chrono::Duration::seconds(at + k * every));
                     events.push(ev);
                 }
@@ -116,9 +139,12 @@ pub fn load_scenarios(path: &Path) -> Result<Scenarios, String> {
         }
         Ok(out)
     };
+    let fires = scenarios("fires")?;
+    let quiet = scenarios("quiet")?;
     let s = Scenarios {
-        fires: scenarios("fires")?,
-        quiet: scenarios("quiet")?,
+        fires,
+        quiet,
+        routes,
     };
     if s.fires.is_empty() || s.quiet.is_empty() {
         return Err(format!(
@@ -146,13 +172,34 @@ fn event(item: &Yaml, what: &str, index: usize) -> Result<Event, String> {
     Ok(ev)
 }
 
-/// A web event (category `webserver`) read back through spoor's reader of its product; other
-/// events as they are.
-fn through_reader(ev: Event, what: &str) -> Result<Event, String> {
-    if ev.logsource.category.as_deref() == Some("webserver") {
-        return crate::weblines::read_back(&ev).map_err(|e| format!("{what}: {e}"));
-    }
-    Ok(ev)
+/// A writer-and-reader pair: the event as the reader gives it back.
+type ReadBack = fn(&Event) -> Result<Event, String>;
+
+/// An event read back through spoor's reader of its log source, or as it is when no reader
+/// gives that log source.
+fn through_reader(ev: Event, what: &str) -> Result<(Event, Route), String> {
+    let ls = &ev.logsource;
+    let (product, category) = (ls.product.as_deref(), ls.category.as_deref());
+    let (reader, read): (&'static str, ReadBack) = match (product, category, ls.service.is_some()) {
+        (_, Some("webserver"), _) => ("web", crate::weblines::read_back),
+        (_, Some("proxy"), _) => ("proxy", crate::proxylines::read_back),
+        (Some("windows"), _, _) | (Some("linux"), Some("process_creation"), _) => {
+            ("json", crate::winevents::read_back)
+        }
+        (Some("linux"), None, true) => ("syslog", crate::sysloglines::read_back),
+        _ => {
+            let part = |p: &Option<std::sync::Arc<str>>| p.as_deref().unwrap_or("-").to_string();
+            let name = format!(
+                "{}/{}/{}",
+                part(&ls.product),
+                part(&ls.category),
+                part(&ls.service)
+            );
+            return Ok((ev, Route::AsStated(name)));
+        }
+    };
+    let read = read(&ev).map_err(|e| format!("{what}: {e}"))?;
+    Ok((read, Route::Reader(reader)))
 }
 
 fn value(v: &Yaml, what: &str) -> Result<Value, String> {

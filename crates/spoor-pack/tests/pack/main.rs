@@ -3,7 +3,14 @@
 //! fixture and none of the near misses.
 
 mod fixtures;
+mod proxylines;
+mod readback;
+mod sysloglines;
 mod weblines;
+mod winevents;
+
+use fixtures::Route;
+use std::collections::BTreeMap;
 
 use spoor_event::{attack_from_tags, EventMatcher, Finding, StatefulDetector};
 use spoor_sigma::{RuleSet, RuleSetBuilder, RuleStatus};
@@ -54,6 +61,7 @@ fn every_rule_matches_its_fixture_and_no_near_miss() {
     let mut evaluator = set.evaluator();
     let mut failures = Vec::new();
     let mut checked = 0usize;
+    let mut routes = Vec::new();
     for (name, yaml) in spoor_pack::sigma_rules() {
         if is_correlation(yaml) {
             continue;
@@ -67,6 +75,7 @@ fn every_rule_matches_its_fixture_and_no_near_miss() {
                 continue;
             }
         };
+        routes.extend(fixture.routes.iter().cloned());
         for (want, events) in [(true, &fixture.matches), (false, &fixture.nomatches)] {
             for event in events {
                 checked += 1;
@@ -98,6 +107,37 @@ fn every_rule_matches_its_fixture_and_no_near_miss() {
         checked >= 4 * detections,
         "too few fixture events: {checked}"
     );
+    assert_eq!(routes.len(), checked, "a route per fixture event");
+    let counts = check_routes(&routes, &["web", "proxy", "json", "syslog"]);
+    println!("fixture events by route: {counts:?}");
+}
+
+/// Log sources (`product/category/service`) that no spoor reader gives: fixture events of these
+/// stay as stated. Every other event must have gone through its reader.
+const NO_READER: &[&str] = &["-/-/-", "jvm/application/-"];
+
+/// Counts the routes, fails on an event left as stated whose log source has a reader, and
+/// returns the counts by route (printed by the tests, so the split is visible).
+fn check_routes(routes: &[Route], needs: &[&'static str]) -> BTreeMap<Route, usize> {
+    let mut counts = BTreeMap::new();
+    for r in routes {
+        *counts.entry(r.clone()).or_insert(0) += 1;
+    }
+    for r in counts.keys() {
+        if let Route::AsStated(ls) = r {
+            assert!(
+                NO_READER.contains(&ls.as_str()),
+                "fixture events of log source {ls} were not read back, though a reader gives it"
+            );
+        }
+    }
+    for reader in needs {
+        assert!(
+            counts.contains_key(&Route::Reader(reader)),
+            "no fixture event went through the {reader} reader: {counts:?}"
+        );
+    }
+    counts
 }
 
 fn is_correlation(yaml: &str) -> bool {
@@ -125,6 +165,7 @@ fn every_correlation_fires_on_its_scenarios_and_not_on_near_misses() {
     let set = pack_set();
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut routes = Vec::new();
     for (name, yaml) in spoor_pack::sigma_rules() {
         if !is_correlation(yaml) {
             continue;
@@ -138,6 +179,7 @@ fn every_correlation_fires_on_its_scenarios_and_not_on_near_misses() {
                 continue;
             }
         };
+        routes.extend(sc.routes.iter().cloned());
         let visible = set
             .correlations()
             .rules()
@@ -168,6 +210,8 @@ fn every_correlation_fires_on_its_scenarios_and_not_on_near_misses() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 2, "too few scenarios: {checked}");
+    let counts = check_routes(&routes, &["web", "json", "syslog"]);
+    println!("scenario events by route: {counts:?}");
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! fields, decoded companions and log source the product gives them; a fixture cannot rely
 //! on a field no log line carries.
 
-use spoor_event::{field_text, Event, Value};
-use spoor_input::{read_reader, InputFormat, ReadOptions};
+use crate::readback::{field, read_one};
+use spoor_event::Event;
+use spoor_input::InputFormat;
 
 /// The fields a web fixture may state: what an access or IIS line carries.
 const WEB_FIELDS: &[&str] = &[
@@ -61,30 +62,14 @@ pub fn read_back(fixture: &Event) -> Result<Event, String> {
             access_line(fixture)?,
         ),
     };
-    let opts = ReadOptions {
-        format: Some(format),
-        ..ReadOptions::default()
-    };
-    let mut events = Vec::new();
-    let stats = read_reader(&path, text.as_bytes(), &opts, |e| events.push(e));
-    let unparsed: u64 = stats.iter().map(|s| s.unparsed).sum();
-    match (events.pop(), events.is_empty(), unparsed) {
-        (Some(ev), true, 0) if ev.logsource == fixture.logsource => Ok(ev),
-        (Some(ev), true, 0) => Err(format!(
+    let ev = read_one(&path, format, &text)?;
+    if ev.logsource != fixture.logsource {
+        return Err(format!(
             "the reader gives log source {:?}, the fixture says {:?}",
             ev.logsource, fixture.logsource
-        )),
-        _ => Err(format!(
-            "the reader did not take the line as one event:\n{text}{stats:?}"
-        )),
+        ));
     }
-}
-
-fn field(ev: &Event, name: &str) -> Option<String> {
-    match ev.get(name) {
-        None | Some(Value::Null) => None,
-        Some(_) => field_text(&ev.fields, name),
-    }
+    Ok(ev)
 }
 
 /// `c-ip - user [time] "METHOD uri HTTP/1.1" status bytes "referer" "agent"`. Values are

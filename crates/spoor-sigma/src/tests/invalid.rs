@@ -2,7 +2,7 @@
 //! rules around it (in the same file, or in other files) still load and run.
 
 use super::{base_event, load};
-use crate::{parse_rules, RuleReport, RuleStatus};
+use crate::{parse_rules, RuleParseError, RuleReport, RuleStatus, SigmaError};
 
 const MIXED: &str = "\
 title: good one
@@ -180,5 +180,66 @@ fn parse_rules_gives_the_ast_or_the_reason() {
         .map(|a| a.title.as_str())
         .collect();
     assert_eq!(oks, ["good one", "bad regex", "good two"]);
-    assert!(parse_rules("a: [")[0].is_err());
+    // The others are typed: the stable code and the place of the node at fault.
+    let errors: Vec<(&str, String)> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().err())
+        .map(|e| {
+            let code = e.sigma_error().map_or("-", SigmaError::code);
+            let RuleParseError::Invalid { at, .. } = e else {
+                panic!("{e:?}")
+            };
+            (code, at.to_string())
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("SIGMA-E009", "11:5".to_string()),
+            ("SIGMA-E007", "25:14".to_string()),
+            ("SIGMA-E005", "27:1".to_string()),
+            ("SIGMA-E007", "36:7".to_string()),
+        ]
+    );
+    let yaml = parse_rules("a: [");
+    assert!(
+        matches!(&yaml[..], [Err(RuleParseError::Invalid { error: SigmaError::YamlSyntax(_), at })] if at.line >= 1 && at.column.is_some()),
+        "{yaml:?}"
+    );
+    let others = parse_rules(
+        "title: c\ncorrelation: {type: event_count, rules: [a], timespan: 5m, condition: {gte: 2}}\n---\ntitle: f\nlogsource: {product: windows}\nfilter:\n  rules: [a]\n  sel: {A: 1}\n  condition: sel\n",
+    );
+    assert_eq!(
+        others,
+        [
+            Err(RuleParseError::Correlation),
+            Err(RuleParseError::Filter)
+        ]
+    );
+}
+
+#[test]
+fn placeholder_files_give_typed_errors_at_their_place() {
+    use crate::{parse_placeholders, PlaceholderError};
+    let ok = parse_placeholders("Admins: [root, 'adm*']\n'%Servers%': srv01\n").unwrap();
+    assert_eq!(ok["Admins"], ["root", "adm*"]);
+    assert_eq!(ok["Servers"], ["srv01"]);
+    let at = |text: &str| parse_placeholders(text).map(|_| ()).unwrap_err();
+    let e = at("- a\n- b\n");
+    assert!(matches!(e, PlaceholderError::NotAMapping { .. }), "{e:?}");
+    assert_eq!(e.location(), crate::Location::at(1, 1));
+    let e = at("Admins:\n  - root\n  - {x: 1}\n");
+    assert!(
+        matches!(e, PlaceholderError::ValueNotScalar { .. }),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "line 3, column 5: placeholder values must be scalars"
+    );
+    let e = at("? [a, b]\n: x\n");
+    assert!(matches!(e, PlaceholderError::NameNotText { .. }), "{e:?}");
+    let e = at("Admins: [root\n");
+    assert!(matches!(e, PlaceholderError::Yaml { .. }), "{e:?}");
+    assert!(e.to_string().starts_with("line "), "{e}");
 }
