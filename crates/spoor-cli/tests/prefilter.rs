@@ -282,6 +282,21 @@ fn literals_looked_for_after_the_trigger_are_seen_in_decoded_texts() {
     assert_eq!(gated, plain);
 }
 
+/// A field literal scanned for one rule must not hide the line from the literals another rule
+/// looks for afterwards (found by the `input_gated` fuzz target: the field's lower-cased value
+/// was written over the lower-cased line).
+#[test]
+fn a_field_scanned_for_one_rule_leaves_the_line_to_the_next() {
+    let post = "title: a\nid: 00000000-0000-0000-0000-00000000000a\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-stem|contains: 'trigword'\n    cs-method: 'POST'\n  condition: sel\nlevel: high\n";
+    let both = "title: b\nid: 00000000-0000-0000-0000-00000000000b\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri|contains|all:\n      - 'trigword'\n      - 'lazyw'\n  condition: sel\nlevel: high\n";
+    let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /trigword/lazyw HTTP/1.1\" 200 5 \"-\" \"-\"\n";
+    let rules = [post.to_string(), both.to_string()];
+    let plain = matches(&rules, text, InputFormat::WebAccess, false);
+    let gated = matches(&rules, text, InputFormat::WebAccess, true);
+    assert_eq!(plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(gated, plain);
+}
+
 /// Through the binary: the pack and indicators with the gate on and off give the same findings;
 /// indicators on web fields (a domain, a URL) keep their lines; an address indicator, which no
 /// literal stands for, turns the gate off.

@@ -758,6 +758,8 @@ struct Scratch {
     lower: Vec<u8>,
     /// The derived texts, lower-cased.
     lower_derived: Vec<u8>,
+    /// The value of the field being scanned for its literals, lower-cased.
+    lower_field: Vec<u8>,
     /// Per literal not scanned for, the generation of the line it was looked for in.
     lit_tried: Vec<u32>,
     gen: u32,
@@ -1000,7 +1002,8 @@ impl SigmaGate {
         if holds_unjudgeable_char(bytes) {
             return mark_all(s);
         }
-        let mut lower = std::mem::take(&mut s.lower);
+        // Its own buffer: `s.lower` holds the line, which literals looked for later still need.
+        let mut lower = std::mem::take(&mut s.lower_field);
         lower.clear();
         lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
         let mut state = aho_corasick::automaton::OverlappingState::start();
@@ -1016,7 +1019,7 @@ impl SigmaGate {
                 }
             }
         }
-        s.lower = lower;
+        s.lower_field = lower;
     }
 
     fn field_passes(value: &Value, check: &FieldCheck) -> bool {
