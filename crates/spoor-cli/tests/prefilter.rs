@@ -245,6 +245,15 @@ fn a_rule_without_literal_turns_the_gate_off() {
     assert_eq!(gates.ungated(&ls).len(), 1);
 }
 
+/// The combined lines of `text` that `rules` match with the gate off are `want`, and the gate
+/// keeps every one of them.
+fn gate_keeps(rules: &[String], text: &str, want: &[u64]) {
+    let plain = matches(rules, text, InputFormat::WebAccess, false);
+    let gated = matches(rules, text, InputFormat::WebAccess, true);
+    assert_eq!(plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(), want);
+    assert_eq!(gated, plain);
+}
+
 /// A literal that only the decoded companion holds (`${` sent as `%24%7B`, or as `\x24{` in an
 /// nginx escape) still lets its line through.
 #[test]
@@ -253,13 +262,7 @@ fn literal_only_in_the_decoded_request_is_seen() {
     let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /a?x=%2524%257Bx HTTP/1.1\" 200 5 \"-\" \"-\"\n\
                 10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /plain HTTP/1.1\" 200 5 \"-\" \"\\x24{x}\"\n\
                 10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /b HTTP/1.1\" 404 5 \"-\" \"-\"\n";
-    let plain = matches(&[rule.to_string()], text, InputFormat::WebAccess, false);
-    let gated = matches(&[rule.to_string()], text, InputFormat::WebAccess, true);
-    assert_eq!(
-        plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-        vec![1, 2]
-    );
-    assert_eq!(gated, plain);
+    gate_keeps(&[rule.to_string()], text, &[1, 2]);
 }
 
 /// A rule is tried when its trigger (its cheapest clause of literals only) is found; its other
@@ -273,13 +276,7 @@ fn literals_looked_for_after_the_trigger_are_seen_in_decoded_texts() {
                 10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /a?x=triggerword&y=secwd HTTP/1.1\" 200 5 \"-\" \"a|b\"\n\
                 10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /a?x=secwd| HTTP/1.1\" 200 5 \"-\" \"triggerword\"\n\
                 10.0.0.1 - - [12/Jul/2024:10:00:03 +0000] \"GET /triggerword/secwd/%7c HTTP/1.1\" 200 5 \"-\" \"-\"\n";
-    let plain = matches(&[rule.to_string()], text, InputFormat::WebAccess, false);
-    let gated = matches(&[rule.to_string()], text, InputFormat::WebAccess, true);
-    assert_eq!(
-        plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-        vec![1, 4]
-    );
-    assert_eq!(gated, plain);
+    gate_keeps(&[rule.to_string()], text, &[1, 4]);
 }
 
 /// A field literal scanned for one rule must not hide the line from the literals another rule
@@ -290,11 +287,7 @@ fn a_field_scanned_for_one_rule_leaves_the_line_to_the_next() {
     let post = "title: a\nid: 00000000-0000-0000-0000-00000000000a\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-stem|contains: 'trigword'\n    cs-method: 'POST'\n  condition: sel\nlevel: high\n";
     let both = "title: b\nid: 00000000-0000-0000-0000-00000000000b\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri|contains|all:\n      - 'trigword'\n      - 'lazyw'\n  condition: sel\nlevel: high\n";
     let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /trigword/lazyw HTTP/1.1\" 200 5 \"-\" \"-\"\n";
-    let rules = [post.to_string(), both.to_string()];
-    let plain = matches(&rules, text, InputFormat::WebAccess, false);
-    let gated = matches(&rules, text, InputFormat::WebAccess, true);
-    assert_eq!(plain.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![1]);
-    assert_eq!(gated, plain);
+    gate_keeps(&[post.to_string(), both.to_string()], text, &[1]);
 }
 
 /// Through the binary: the pack and indicators with the gate on and off give the same findings;
