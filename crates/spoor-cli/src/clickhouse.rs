@@ -5,7 +5,7 @@
 use crate::args::{ClickHouseArgs, ConvertArgs, HuntArgs, IngestArgs};
 use crate::pipeline::Collector;
 use crate::{load, output, progress::Progress, scan};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use spoor_clickhouse::{Client, Config, InsertStats, Inserter, TimeRange};
 use spoor_event::{RunSummary, StatefulChain};
 use spoor_input::{discover, read_units, sniff_file, EvidenceSpan, InputFile, InputFormat};
@@ -51,14 +51,7 @@ pub fn ingest(args: IngestArgs) -> Result<i32> {
         Some(c) => spoor_clickhouse::create_cluster_table(&client, &args.ch.table, c)?,
         None => spoor_clickhouse::create_table(&client, &args.ch.table)?,
     }
-    let mut opts = scan::walk_options(&args.walk);
-    opts.syslog_year = args.syslog_year;
-    if let Some(f) = &args.format_in {
-        opts.format = Some(
-            f.parse::<InputFormat>()
-                .map_err(|e| anyhow!("--format-in: {e}"))?,
-        );
-    }
+    let opts = scan::read_options(&args.walk, args.syslog_year, args.format_in.as_deref())?;
     let pool = crate::thread_pool(args.walk.threads)?;
     let (files, problems) = discover(&args.paths, &opts);
     // Yearless syslog lines are dated by the other evidence, as `hunt` does: other files first.

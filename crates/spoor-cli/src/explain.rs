@@ -8,7 +8,7 @@ use crate::load;
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 use spoor_event::{Event, Position};
-use spoor_input::{InputFormat, ReadOptions};
+use spoor_input::ReadOptions;
 use spoor_report::terminal_safe;
 use spoor_sigma::{Explanation, RuleSetBuilder};
 use std::io::Write;
@@ -198,16 +198,11 @@ fn to_json(ev: &Event, xs: &[Explanation]) -> serde_json::Value {
 /// Runs `spoor explain`.
 pub fn run(args: ExplainArgs) -> Result<i32> {
     let (path, pos) = parse_event_ref(&args.event)?;
-    let mut opts = ReadOptions {
+    let opts = ReadOptions {
         syslog_year: args.syslog_year,
+        format: crate::scan::format_in(args.format_in.as_deref())?,
         ..ReadOptions::default()
     };
-    if let Some(f) = &args.format_in {
-        opts.format = Some(
-            f.parse::<InputFormat>()
-                .map_err(|e| anyhow!("--format-in: {e}"))?,
-        );
-    }
     let ev = find_event(&path, pos, &opts)?;
     let rule_file = Path::new(&args.rule);
     let (set, wanted): (_, Vec<String>) = if rule_file.is_file() {

@@ -11,7 +11,7 @@ use crate::pipeline::{read_syslog_last, Collector, UnitState};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
 use spoor_event::RunSummary;
-use spoor_input::{discover, read_all, InputFile, InputFormat};
+use spoor_input::{discover, read_all, InputFile};
 use spoor_report::HtmlTable;
 use spoor_triage::{LogonOptions, LogonTable};
 use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
@@ -39,14 +39,8 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let mut outputs = output::Outputs::open(&args.out, "spoor hunt")?;
     let collector = Collector::new(filter, args.sort_budget_mib.saturating_mul(1 << 20));
 
-    let mut read_opts = scan::walk_options(&args.walk);
-    read_opts.syslog_year = args.syslog_year;
-    if let Some(f) = &args.format_in {
-        read_opts.format = Some(
-            f.parse::<InputFormat>()
-                .map_err(|e| anyhow!("--format-in: {e}"))?,
-        );
-    }
+    let mut read_opts =
+        scan::read_options(&args.walk, args.syslog_year, args.format_in.as_deref())?;
 
     // Files first, so that the web shells they reveal can be looked up in the logs.
     let mut file_findings = Vec::new();

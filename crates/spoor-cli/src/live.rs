@@ -20,7 +20,7 @@ use crate::{load, scan};
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, EventMatcher, Finding, Partials, RunSummary, StatefulChain};
-use spoor_input::{Checkpoint, Follower, InputFormat, OutputMark};
+use spoor_input::{Checkpoint, Follower, OutputMark};
 use spoor_report::FindingFilter;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -222,14 +222,7 @@ pub fn hunt(args: HuntArgs) -> Result<i32> {
     };
     let outputs = Outputs::open_live(&args.out, "spoor hunt", live_open)?;
 
-    let mut read_opts = scan::walk_options(&args.walk);
-    read_opts.syslog_year = args.syslog_year;
-    if let Some(f) = &args.format_in {
-        read_opts.format = Some(
-            f.parse::<InputFormat>()
-                .map_err(|e| anyhow!("--format-in: {e}"))?,
-        );
-    }
+    let read_opts = scan::read_options(&args.walk, args.syslog_year, args.format_in.as_deref())?;
     let detectors = crate::pipeline::event_detectors(&sigma, iocs.as_ref());
     let chain = crate::pipeline::stateful_chain(&sigma, iocs.as_ref());
     let state_err = |e: String| match &state {

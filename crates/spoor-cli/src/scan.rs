@@ -34,6 +34,29 @@ pub fn walk_options(walk: &WalkArgs) -> ReadOptions {
     }
 }
 
+/// `--format-in`: the format forced on every file, if one is given.
+pub fn format_in(name: Option<&str>) -> anyhow::Result<Option<spoor_input::InputFormat>> {
+    name.map(|f| {
+        f.parse::<spoor_input::InputFormat>()
+            .map_err(|e| anyhow::anyhow!("--format-in: {e}"))
+    })
+    .transpose()
+}
+
+/// The read options of a command that walks folders: its globs, `--syslog-year` and
+/// `--format-in`.
+pub fn read_options(
+    walk: &WalkArgs,
+    syslog_year: Option<i32>,
+    format: Option<&str>,
+) -> anyhow::Result<ReadOptions> {
+    Ok(ReadOptions {
+        syslog_year,
+        format: format_in(format)?,
+        ..walk_options(walk)
+    })
+}
+
 /// Scans every file under `paths` (in parallel on the current pool); each file's findings are
 /// handed to `deliver` as soon as its scan ends.
 pub fn scan_files(

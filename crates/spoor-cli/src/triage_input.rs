@@ -3,10 +3,10 @@
 //! the span of the run's other evidence, not by a copied file's modification time).
 
 use crate::args::{InputArgs, TriageOutArgs};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use spoor_event::{Event, FileStats};
-use spoor_input::{discover, read_all, EvidenceSpan, InputFile, InputFormat};
+use spoor_input::{discover, read_all, EvidenceSpan, InputFile};
 use spoor_report::{parse_time_bound, TimeBound};
 
 /// What the reading produced: the per-thread states, every file's statistics (including files
@@ -29,14 +29,8 @@ pub fn read_events<S: Send>(
     on_event: impl Fn(&mut S, Event) + Sync + Send,
 ) -> Result<ReadOutcome<S>> {
     let pool = crate::thread_pool(input.walk.threads)?;
-    let mut opts = crate::scan::walk_options(&input.walk);
-    opts.syslog_year = input.syslog_year;
-    if let Some(f) = &input.format_in {
-        opts.format = Some(
-            f.parse::<InputFormat>()
-                .map_err(|e| anyhow!("--format-in: {e}"))?,
-        );
-    }
+    let opts =
+        crate::scan::read_options(&input.walk, input.syslog_year, input.format_in.as_deref())?;
     let (files, problems) = discover(&input.paths, &opts);
     let read = |files: &[InputFile], o: &spoor_input::ReadOptions| {
         pool.install(|| {

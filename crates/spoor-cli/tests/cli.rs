@@ -37,12 +37,7 @@ fn hunt_ndjson_reports_the_finding_schema() {
         .arg(dir.path().join("ev.jsonl"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let lines = jsonl(&out.stdout);
     assert_eq!(lines.len(), 2, "one finding and the summary");
     let f = &lines[0];
@@ -208,12 +203,7 @@ fn default_hunt_over_the_examples_finds_the_advisory_tradecraft() {
         .arg(&examples)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let lines = jsonl(&out.stdout);
     let findings: Vec<&Value> = lines.iter().filter(|l| l.get("rule").is_some()).collect();
     let techniques: std::collections::BTreeSet<String> = findings

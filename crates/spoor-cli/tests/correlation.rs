@@ -41,6 +41,31 @@ struct Corr {
     field: Option<String>,
 }
 
+/// Findings per rule id (merged findings count as many as they merged).
+fn findings_by_rule(lines: &[Value]) -> BTreeMap<String, u64> {
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for f in findings(lines) {
+        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
+        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
+    }
+    by_rule
+}
+
+/// `by_rule` is exactly the (rule id, rule file in rules/sigma, findings) a doc states, and each
+/// file holds that id.
+fn assert_stated_per_rule(by_rule: &BTreeMap<String, u64>, stated: &[(&str, &str, u64)]) {
+    for (id, file, _) in stated {
+        let text = std::fs::read_to_string(repo().join(format!("rules/sigma/{file}.yml")))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(text.contains(&format!("id: {id}")), "{file} has id {id}");
+    }
+    let want: BTreeMap<String, u64> = stated
+        .iter()
+        .map(|(id, _, n)| (id.to_string(), *n))
+        .collect();
+    assert_eq!(by_rule, &want, "findings per rule id");
+}
+
 /// Reads the three rules, writes their base rules alone to `base_dir` and, with `low`, copies
 /// whose thresholds are lowered to 2 to `low_dir` (so that real corpora make windows fire).
 fn load_hayabusa(dir: &Path, base_dir: &Path, low_dir: Option<&Path>) -> Vec<Corr> {
@@ -428,11 +453,7 @@ fn pack_on_otrf_finds_the_purplesharp_spray_and_the_figures_docs_apt40_states() 
     // docs/apt40.md's figures for the whole of OTRF, rule by rule.
     let summary = &lines.last().expect("a summary")["summary"];
     assert_eq!(summary["events"], 658_178);
-    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
-    for f in findings(&lines) {
-        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
-        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
-    }
+    let by_rule = findings_by_rule(&lines);
     let stated = [
         ("1d7c335e-3820-47d9-8f09-f079b6bf82f9", 24), // win_security_admin_share_access
         ("4f789a32-ef81-4043-ac17-b6455094ee6f", 9),  // proc_creation_win_webserver_spawns_shell
@@ -467,11 +488,7 @@ fn pack_on_evtx_attack_samples_gives_the_findings_docs_apt40_states() {
         .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with(".evtx")))
         .count();
     assert_eq!(evtx, 277, "the corpus's EVTX files");
-    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
-    for f in findings(&lines) {
-        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
-        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
-    }
+    let by_rule = findings_by_rule(&lines);
     // (rule id, rule file in rules/sigma, findings) as the doc's table lists them.
     let stated: [(&str, &str, u64); 7] = [
         (
@@ -510,16 +527,7 @@ fn pack_on_evtx_attack_samples_gives_the_findings_docs_apt40_states() {
             2,
         ),
     ];
-    for (id, file, _) in &stated {
-        let text = std::fs::read_to_string(repo().join(format!("rules/sigma/{file}.yml")))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(text.contains(&format!("id: {id}")), "{file} has id {id}");
-    }
-    let want: BTreeMap<String, u64> = stated
-        .iter()
-        .map(|(id, _, n)| (id.to_string(), *n))
-        .collect();
-    assert_eq!(by_rule, want, "findings per rule id");
+    assert_stated_per_rule(&by_rule, &stated);
     assert_eq!(summary["findings"], 948, "the doc's total");
 }
 
@@ -537,11 +545,7 @@ fn pack_on_sotm34_gives_the_findings_docs_apt40_states() {
     let summary = &lines.last().expect("a summary")["summary"];
     assert_eq!(summary["events"], 11_545);
     assert_eq!(summary["unparsed"], 0);
-    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
-    for f in findings(&lines) {
-        let id = f["rule"]["id"].as_str().expect("rule id").to_string();
-        *by_rule.entry(id).or_default() += f["count"].as_u64().unwrap_or(1);
-    }
+    let by_rule = findings_by_rule(&lines);
     let stated: [(&str, &str, u64); 3] = [
         (
             "2c2380f3-3dab-4077-aed2-9a8b11142db0",
@@ -559,15 +563,6 @@ fn pack_on_sotm34_gives_the_findings_docs_apt40_states() {
             23,
         ),
     ];
-    for (id, file, _) in &stated {
-        let text = std::fs::read_to_string(repo().join(format!("rules/sigma/{file}.yml")))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(text.contains(&format!("id: {id}")), "{file} has id {id}");
-    }
-    let want: BTreeMap<String, u64> = stated
-        .iter()
-        .map(|(id, _, n)| (id.to_string(), *n))
-        .collect();
-    assert_eq!(by_rule, want, "findings per rule id");
+    assert_stated_per_rule(&by_rule, &stated);
     assert_eq!(summary["findings"], 1_433, "the doc's total");
 }

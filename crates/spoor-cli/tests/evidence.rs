@@ -20,12 +20,7 @@ fn findings(rules: &[PathBuf], log: &str) -> BTreeSet<(u64, String)> {
         cmd.arg("-r").arg(r);
     }
     let out = cmd.arg(repo().join(log)).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let lines = jsonl(&out.stdout);
     let summary = lines.last().unwrap();
     assert_eq!(summary["summary"]["unparsed"], 0, "{summary}");

@@ -60,12 +60,7 @@ fn web_shell_on_disk_is_tied_to_the_requests_that_used_it() {
         .arg(&log)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let lines = jsonl(&out.stdout);
     let yara: Vec<&Value> = lines
         .iter()
@@ -170,12 +165,7 @@ fn stix_bundle_is_hunted_through_web_logs() {
         .arg(&log)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let lines = jsonl(&out.stdout);
     let hits: Vec<&Value> = lines.iter().filter(|l| l.get("rule").is_some()).collect();
     assert_eq!(
@@ -217,12 +207,7 @@ fn scan_reports_yara_and_hash_indicator_findings_with_file_details() {
         .arg(&root)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let lines = jsonl(&out.stdout);
     let findings: Vec<&Value> = lines.iter().filter(|l| l.get("rule").is_some()).collect();
     assert!(findings.iter().any(|f| f["rule"]["kind"] == "yara"));

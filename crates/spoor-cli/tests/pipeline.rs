@@ -40,12 +40,7 @@ fn issue17_a_flood_of_matching_lines_keeps_memory_flat() {
             .arg(p)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_exit_0(&out);
         jsonl(&out.stdout)
     };
     let a = run(&small, &[]);

@@ -324,11 +324,7 @@ fn hunt_finds_the_same_with_and_without_the_prefilter() {
             .arg(&log)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_exit_0(&out);
         let rows = common::jsonl(&out.stdout);
         let (summary, findings) = rows.split_last().expect("a summary line");
         let keys: Vec<String> = findings
@@ -378,11 +374,7 @@ fn rules_check_explain_shows_each_rules_requirement() {
             .arg(dir.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_exit_0(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     let text = run(&[]);

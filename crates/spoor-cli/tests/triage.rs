@@ -504,12 +504,7 @@ fn logons_on_evtx_samples_agree_with_python_evtx() {
         .arg(corpora.join("evtx-attack-samples"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit_0(&out);
     let mut per_host: BTreeMap<String, u64> = BTreeMap::new();
     let mut rdp = 0;
     for r in jsonl(&out.stdout) {

@@ -19,6 +19,21 @@ pub(crate) const BUF_BYTES: usize = 64 * 1024;
 /// longer than this is no header.
 pub(crate) const SNIFF_WINDOW: usize = 64 * 1024;
 
+/// Reads into `buf` until it is full or the stream ends (an interrupted read is retried); the
+/// number of bytes read.
+pub(crate) fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Whether a line says nothing about the format: blank, or only NUL bytes and blanks.
 pub(crate) fn is_filler(line: &[u8]) -> bool {
     line.iter().all(|b| *b == 0 || b.is_ascii_whitespace())

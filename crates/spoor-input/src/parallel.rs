@@ -43,7 +43,7 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
     }
     let mut f = File::open(&file.path).ok()?;
     let mut head = vec![0u8; BUF_BYTES];
-    let n = read_full(&mut f, &mut head).ok()?;
+    let n = crate::kernel::read_full(&mut f, &mut head).ok()?;
     head.truncate(n);
     if crate::decompress::Compression::detect(&head).is_some()
         || head.starts_with(b"PK")
@@ -72,17 +72,6 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
         ndjson,
         bounds,
     })
-}
-
-fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(buf.get_mut(n..).unwrap_or_default())? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// The offset just after the first line end (`\n`, `\r\n` or a lone `\r`) at or after `pos`; an

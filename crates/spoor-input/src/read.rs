@@ -428,7 +428,7 @@ pub(crate) fn read_file(
         return read_any_stream(&file.display, f, opts, emit);
     }
     let mut magic = [0u8; 8];
-    let n = read_up_to(&mut f, &mut magic).unwrap_or(0);
+    let n = crate::kernel::read_full(&mut f, &mut magic).unwrap_or(0);
     let magic = magic.get(..n).unwrap_or_default();
     if let Err(e) = f.seek(SeekFrom::Start(0)) {
         return fail(InputError::Io {
@@ -511,19 +511,6 @@ pub(crate) fn read_any_stream(
         ctx.stats.error = Some(e.to_string());
     }
     vec![ctx.finish()]
-}
-
-fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(buf.get_mut(n..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -989,14 +989,14 @@ impl SigmaGate {
                 }
             }
         };
-        let text = match line.field(&scan.name) {
+        let value = match line.field(&scan.name) {
             None | Some(Value::Null) => return,
             // An array is matched item by item: let the line through rather than judge it here.
             Some(Value::Array(_)) => return mark_all(s),
-            Some(v) => match v.as_text() {
-                Some(t) => t.into_owned(),
-                None => return mark_all(s),
-            },
+            Some(v) => v,
+        };
+        let Some(text) = value.as_text() else {
+            return mark_all(s);
         };
         let bytes = text.as_bytes();
         if holds_unjudgeable_char(bytes) {

@@ -17,3 +17,14 @@ pub fn jsonl(out: &[u8]) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect()
 }
+
+/// The run exited 0 (its standard error shown when not).
+#[allow(dead_code)] // not every test file runs the binary to success
+pub fn assert_exit_0(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -14,7 +14,7 @@ use crate::sniff::{sniff, EVTX_MAGIC};
 use crate::{InputFormat, ReadOptions};
 use spoor_event::{Event, FileStats, MAX_UNPARSED_SAMPLES};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 
 /// Smallest read buffer (it grows to the line cap, so that a full buffer without a line end
 /// means an over-long line).
@@ -106,7 +106,7 @@ impl Tail {
                 break;
             };
             f.seek(SeekFrom::Start(self.cursor.offset))?;
-            let n = read_full(f, buf)?;
+            let n = crate::kernel::read_full(f, buf)?;
             if n == 0 {
                 break;
             }
@@ -219,18 +219,4 @@ impl Tail {
         absorb(&mut self.stats, ctx.finish());
         pos as u64
     }
-}
-
-/// Reads until `buf` is full or the file ends.
-fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(buf.get_mut(n..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
