@@ -11,6 +11,7 @@ use spoor_report::terminal_safe;
 use spoor_sigma::RuleStatus;
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
 
 /// Whether each loaded detection rule's log source is one some reader gives, by (file, title),
 /// in load order (two rules of one file may share a title).
@@ -133,10 +134,16 @@ fn explain_prefilter(
     let gates = set.line_gates();
     let ls = spoor_event::LogSource::new(None, Some("webserver"), None);
     let reqs = gates.requirements(&ls);
+    let every_line = gates.tried_on_every_line(&ls);
+    let on_every_line =
+        |m: &Arc<spoor_event::RuleMeta>| every_line.iter().any(|e| Arc::ptr_eq(e, m));
     if format == CheckFormat::Jsonl {
         let rules: Vec<_> = reqs
             .iter()
-            .map(|(m, r)| json!({"id": m.id, "title": m.title, "needs_one_of": r}))
+            .map(|(m, r)| {
+                json!({"id": m.id, "title": m.title, "needs_one_of": r,
+                       "tried_on_every_line": r.is_some() && on_every_line(m)})
+            })
             .collect();
         let w = writeln!(
             out,
@@ -159,6 +166,10 @@ fn explain_prefilter(
     )];
     for (meta, req) in reqs {
         let what = match req {
+            Some(atoms) if on_every_line(&meta) => format!(
+                "needs one of {} (no rare literal to wake it: tried on every line, on the fields it reads)",
+                atoms.join(", ")
+            ),
             Some(atoms) => format!("needs one of {}", atoms.join(", ")),
             None => "no usable literal (a negation, exists or time part only): every line".into(),
         };

@@ -290,6 +290,103 @@ fn a_field_scanned_for_one_rule_leaves_the_line_to_the_next() {
     gate_keeps(&[post.to_string(), both.to_string()], text, &[1]);
 }
 
+/// A line the gate lets through carries the rules it proved may match (its hint), which its
+/// own set evaluates in place of the event index; a set that did not build the gate ignores the
+/// hint and finds the same.
+#[test]
+fn a_gated_event_names_the_rules_that_may_match_it() {
+    let jndi = "title: j\nid: 00000000-0000-0000-0000-0000000000c1\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    cs-uri-query|contains: 'jndi'\n  condition: sel\nlevel: high\n";
+    let missing = "title: m\nid: 00000000-0000-0000-0000-0000000000c2\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    sc-status: 404\n  condition: sel\nlevel: low\n";
+    let mut b = RuleSetBuilder::new();
+    b.add_source("j.yml", jndi);
+    b.add_source("m.yml", missing);
+    let set = b.build();
+    let opts = ReadOptions {
+        gates: Some(SharedGates(Arc::new(set.line_gates()))),
+        ..ReadOptions::default()
+    };
+    let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /a?x=%24%7Bjndi:x%7D HTTP/1.1\" 200 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /b HTTP/1.1\" 404 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /c?jndi HTTP/1.1\" 404 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:03 +0000] \"GET /d HTTP/1.1\" 200 5 \"-\" \"-\"\n";
+    let mut built = Vec::new();
+    read_reader("access.log", text.as_bytes(), &opts, |ev| built.push(ev));
+    let hinted: Vec<Vec<u32>> = built
+        .iter()
+        .map(|e| {
+            e.gate_hint
+                .as_ref()
+                .map(|h| h.rules.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        hinted,
+        vec![vec![0], vec![1], vec![0, 1]],
+        "one hint per line let through"
+    );
+    let ids = |set: &spoor_sigma::RuleSet| -> Vec<Vec<String>> {
+        let mut ev = set.evaluator();
+        built
+            .iter()
+            .map(|e| {
+                let mut ids: Vec<String> =
+                    ev.matching_rules(e).iter().map(|m| m.id.clone()).collect();
+                ids.sort();
+                ids
+            })
+            .collect()
+    };
+    let want = vec![
+        vec!["00000000-0000-0000-0000-0000000000c1".to_string()],
+        vec!["00000000-0000-0000-0000-0000000000c2".to_string()],
+        vec![
+            "00000000-0000-0000-0000-0000000000c1".to_string(),
+            "00000000-0000-0000-0000-0000000000c2".to_string(),
+        ],
+    ];
+    assert_eq!(ids(&set), want);
+    // Another set with the same rules in the other order: the hint's numbers are not its own.
+    let mut b = RuleSetBuilder::new();
+    b.add_source("m.yml", missing);
+    b.add_source("j.yml", jndi);
+    assert_eq!(ids(&b.build()), want);
+}
+
+/// A clause of field literals rare in whole lines (`${`) wakes its rule when the line holds
+/// them anywhere, so the rule is not tried on every line; a status alone is tried on every line
+/// and says so.
+#[test]
+fn rare_field_literals_wake_their_rule() {
+    let nested = "title: n\nid: 00000000-0000-0000-0000-0000000000d1\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    - cs-uri-decoded|contains: '${'\n    - cs-user-agent-decoded|contains: '${'\n  condition: sel\nlevel: high\n";
+    let missing = "title: m\nid: 00000000-0000-0000-0000-0000000000d2\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    sc-status: 404\n  condition: sel\nlevel: low\n";
+    let ls = LogSource::new(None, Some("webserver"), None);
+    let mut b = RuleSetBuilder::new();
+    b.add_source("n.yml", nested);
+    let gates = b.build().line_gates();
+    assert!(gates.tried_on_every_line(&ls).is_empty());
+    assert_eq!(gates.literals(&ls), Some(vec!["${".to_string()]));
+    let mut b = RuleSetBuilder::new();
+    b.add_source("m.yml", missing);
+    let gates = b.build().line_gates();
+    let every: Vec<String> = gates
+        .tried_on_every_line(&ls)
+        .iter()
+        .map(|m| m.title.clone())
+        .collect();
+    assert_eq!(every, vec!["m".to_string()]);
+    let text = "10.0.0.1 - - [12/Jul/2024:10:00:00 +0000] \"GET /a?x=%24%7Bx HTTP/1.1\" 200 5 \"-\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:01 +0000] \"GET /b HTTP/1.1\" 404 5 \"-\" \"${x}\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:02 +0000] \"GET /c?$%7B HTTP/1.1\" 200 5 \"${\" \"-\"\n\
+                10.0.0.1 - - [12/Jul/2024:10:00:03 +0000] \"GET /d HTTP/1.1\" 404 5 \"-\" \"-\"\n";
+    gate_keeps(
+        &[nested.to_string(), missing.to_string()],
+        text,
+        &[1, 2, 3, 4],
+    );
+    gate_keeps(&[nested.to_string()], text, &[1, 2, 3]);
+}
+
 /// Through the binary: the pack and indicators with the gate on and off give the same findings;
 /// indicators on web fields (a domain, a URL) keep their lines; an address indicator, which no
 /// literal stands for, turns the gate off.

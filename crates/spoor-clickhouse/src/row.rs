@@ -245,6 +245,7 @@ impl HitRow {
                 position,
             },
             raw: self.raw.as_deref().map(Box::from),
+            gate_hint: None,
         })
     }
 }

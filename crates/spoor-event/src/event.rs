@@ -1,6 +1,6 @@
 //! The event: one log record, normalised.
 
-use crate::{LogSource, Value};
+use crate::{GateHint, LogSource, Value};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -55,6 +55,8 @@ pub struct Event {
     pub origin: Origin,
     /// The original text line, when the source is line-based (evidence for reports).
     pub raw: Option<Box<str>>,
+    /// What the line gate learnt of the line, when one let it through (see [`GateHint`]).
+    pub gate_hint: Option<Box<GateHint>>,
 }
 
 impl Event {
@@ -69,6 +71,7 @@ impl Event {
                 position,
             },
             raw: None,
+            gate_hint: None,
         }
     }
 

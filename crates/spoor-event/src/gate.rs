@@ -37,6 +37,35 @@ pub trait GateLine {
 pub trait LineGate: Send + Sync {
     /// False only when no rule or detector behind this gate can match any event the line yields.
     fn may_match(&self, line: &dyn GateLine) -> bool;
+
+    /// [`LineGate::may_match`], also leaving in `hint` what the gate learnt of a line it lets
+    /// through, when it can say which of its engine's rules may match (the default learns
+    /// nothing). The reader puts the hint in the event it builds.
+    fn decide(&self, line: &dyn GateLine, hint: &mut Option<GateHint>) -> bool {
+        let _ = hint;
+        self.may_match(line)
+    }
+}
+
+/// What a line gate learnt of a line it let through: the rules of one engine's rule set that
+/// may match the event (each rule left out is proven unable to), so that engine evaluates
+/// those and skips its own prefilter. Only the engine whose set `owner` names may read it; any
+/// other reader ignores it.
+///
+/// A hint says nothing of what the event holds: two events are equal whatever their hints
+/// (`PartialEq` always holds), so an event read with and without gates compares equal.
+#[derive(Debug, Clone)]
+pub struct GateHint {
+    /// The rule set the rule numbers are of (an identity the engine gives its sets).
+    pub owner: u64,
+    /// Rule numbers in that set, ascending.
+    pub rules: Vec<u32>,
+}
+
+impl PartialEq for GateHint {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Where readers get gates.
@@ -64,6 +93,12 @@ struct AnyOf(Vec<Arc<dyn LineGate>>);
 impl LineGate for AnyOf {
     fn may_match(&self, line: &dyn GateLine) -> bool {
         self.0.iter().any(|g| g.may_match(line))
+    }
+
+    // The first gate that lets the line through decides: a hint holds the rules of one engine
+    // only, and the others evaluate the event in full.
+    fn decide(&self, line: &dyn GateLine, hint: &mut Option<GateHint>) -> bool {
+        self.0.iter().any(|g| g.decide(line, hint))
     }
 }
 
@@ -114,6 +149,37 @@ mod tests {
         );
         src.gate_for(&LogSource::default())
             .map(|g| g.may_match(&Line))
+    }
+
+    /// Lets every line through and names rule 7 of set `self.0`.
+    struct Hinting(u64);
+    impl LineGate for Hinting {
+        fn may_match(&self, _: &dyn GateLine) -> bool {
+            true
+        }
+        fn decide(&self, _: &dyn GateLine, hint: &mut Option<GateHint>) -> bool {
+            *hint = Some(GateHint {
+                owner: self.0,
+                rules: vec![7],
+            });
+            true
+        }
+    }
+
+    #[test]
+    fn the_first_gate_to_let_a_line_through_gives_the_hint() {
+        let decide = |gates: Vec<Arc<dyn LineGate>>| {
+            let mut hint = None;
+            let pass = AnyOf(gates).decide(&Line, &mut hint);
+            (pass, hint.map(|h| h.owner))
+        };
+        let no = || Arc::new(Answer(false)) as Arc<dyn LineGate>;
+        let yes = || Arc::new(Answer(true)) as Arc<dyn LineGate>;
+        let hinting = |o| Arc::new(Hinting(o)) as Arc<dyn LineGate>;
+        assert_eq!(decide(vec![no(), hinting(1), hinting(2)]), (true, Some(1)));
+        // A gate without hints let the line through first: no hint, every rule is evaluated.
+        assert_eq!(decide(vec![yes(), hinting(1)]), (true, None));
+        assert_eq!(decide(vec![no(), no()]), (false, None));
     }
 
     #[test]

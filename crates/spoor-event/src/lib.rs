@@ -24,7 +24,7 @@ pub use finding::{
     field_text, CorrelationInfo, Detector, EventMatcher, FileInfo, Finding, FindingSink,
     MatchedValue, RelatedRequest, RuleKind, RuleLevel, RuleMeta,
 };
-pub use gate::{AllGates, GateLine, LineGate, LineGateSource, SharedGates};
+pub use gate::{AllGates, GateHint, GateLine, LineGate, LineGateSource, SharedGates};
 pub use ioreason::io_reason;
 pub use logsource::LogSource;
 pub use stateful::{

@@ -167,12 +167,17 @@ fn status_and_bytes(tail: &[u8]) -> Option<(Option<i64>, Option<i64>, &[u8])> {
 fn quoted(s: &[u8]) -> (&[u8], &[u8]) {
     let body = s.get(1..).unwrap_or_default();
     let mut i = 0;
-    while let Some(&b) = body.get(i) {
-        if b == b'\\' {
+    // Only quotes and backslashes matter: jump from one to the next.
+    while let Some(k) = body
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'\\', b'"', rest))
+    {
+        i += k;
+        if body.get(i) == Some(&b'\\') {
             i += 2;
             continue;
         }
-        if b == b'"' && matches!(body.get(i + 1), None | Some(b' ')) {
+        if matches!(body.get(i + 1), None | Some(b' ')) {
             return (
                 body.get(..i).unwrap_or_default(),
                 body.get(i + 1..).unwrap_or_default(),

@@ -10,12 +10,8 @@
 
 use crate::access::{self, AccessLine};
 use crate::iis::IisColumns;
-use crate::webdecode::{decode, Kind};
+use crate::webdecode::{decode, may_be_encoded as needs_decoding, Kind};
 use spoor_event::{Event, GateLine, Position, Value};
-
-fn needs_decoding(b: &[u8]) -> bool {
-    b.iter().any(|c| matches!(c, b'%' | b'\\' | b'+'))
-}
 
 /// Pushes `text` and a separating newline.
 fn push(out: &mut Vec<u8>, text: &[u8]) {

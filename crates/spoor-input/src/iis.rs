@@ -190,7 +190,7 @@ impl<'a> IisColumns<'a> {
         let p = self.parser;
         for ((name, decoded), raw) in p.fields.iter().zip(&p.decoded).zip(&self.vals) {
             if decoded.is_some() {
-                if raw.contains(&b'+') || raw.iter().any(|b| matches!(b, b'%' | b'\\')) {
+                if crate::webdecode::may_be_encoded(raw) {
                     let sp = spaced(raw);
                     push(&sp);
                     push(crate::webdecode::decode(&sp, crate::webdecode::Kind::Header).as_bytes());
@@ -207,7 +207,7 @@ impl<'a> IisColumns<'a> {
         if let Some(uri) = self.uri() {
             push(&uri);
             // With nothing to decode the decoded URI is the URI (ASCII alike).
-            if uri.iter().any(|b| matches!(b, b'%' | b'\\' | b'+')) {
+            if crate::webdecode::may_be_encoded(&uri) {
                 push(crate::webdecode::decode(&uri, crate::webdecode::Kind::Uri).as_bytes());
             }
         }

@@ -159,9 +159,11 @@ impl LineParser {
                             raw: line,
                             cols: &cols,
                         };
-                        if !g.may_match(&view) {
+                        let mut hint = None;
+                        if !g.decide(&view, &mut hint) {
                             return Outcome::Prefiltered(cols.timestamp());
                         }
+                        ev.gate_hint = hint.map(Box::new);
                     }
                     cols.fill(&mut ev);
                     ev.logsource = iis_logsource();
@@ -176,9 +178,11 @@ impl LineParser {
                             raw: line,
                             line: &a,
                         };
-                        if !g.may_match(&view) {
+                        let mut hint = None;
+                        if !g.decide(&view, &mut hint) {
                             return Outcome::Prefiltered(Some(a.time));
                         }
+                        ev.gate_hint = hint.map(Box::new);
                     }
                     crate::access::fill(&mut ev, &a);
                     ev.logsource = ls.clone();

@@ -456,6 +456,13 @@ impl<'s> Evaluator<'s> {
             self.gen = 1;
         }
         self.cands.clear();
+        // The line gate of this set already proved which rules may match: evaluate those and
+        // skip the event index (a hint of another set is ignored).
+        if let Some(hint) = ev.gate_hint.as_deref().filter(|h| h.owner == self.set.id) {
+            self.cands.extend_from_slice(&hint.rules);
+            self.evaluate_candidates(ev, &mut f);
+            return;
+        }
         self.cands.extend_from_slice(&idx.always);
         for &r in &idx.always {
             self.cand_gen[r as usize] = self.gen;
@@ -504,12 +511,22 @@ impl<'s> Evaluator<'s> {
             }
         }
         self.cands.sort_unstable();
+        self.evaluate_candidates(ev, &mut f);
+    }
+
+    /// Evaluates the candidate rules (ascending) on the prepared event.
+    fn evaluate_candidates(&mut self, ev: &Event, f: &mut impl FnMut(&'s Arc<RuleMeta>)) {
         let ctx = Ctx {
             ev,
             s: &self.scratch,
         };
         for &r in &self.cands {
-            let rule = &self.set.rules[r as usize];
+            let Some(rule) = self.set.rules.get(r as usize) else {
+                continue;
+            };
+            if !rule.logsource.accepts(&ev.logsource) {
+                continue;
+            }
             self.memo.clear();
             self.memo.resize(rule.sels.len(), 2);
             if eval_cond(&rule.cond, rule, &ctx, &mut self.memo)

@@ -30,7 +30,7 @@ use crate::pattern::{fold, StrMatch};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use ipnet::IpNet;
 use rustc_hash::FxHashMap;
-use spoor_event::{GateLine, LineGate, LineGateSource, LogSource, RuleMeta, Value};
+use spoor_event::{GateHint, GateLine, LineGate, LineGateSource, LogSource, RuleMeta, Value};
 use std::cell::RefCell;
 use std::sync::{Arc, RwLock};
 
@@ -180,6 +180,15 @@ fn field_lit_cost(lit: &str) -> u32 {
     } else {
         lit_cost(lit.len()) / 2
     }
+}
+
+/// Whether a field literal is rare enough in whole web lines to wake its rule when found
+/// anywhere in the line: two characters or more, one of them a character benign lines seldom
+/// hold anywhere (`${`, `~1`, `|`-joined commands). Not `;` or `(`, which every browser's user
+/// agent holds, nor a short word (`net` is in many of them).
+fn is_rare_in_lines(lit: &str) -> bool {
+    const RARE_IN_LINES: &[u8] = b"|`$<>{}^~!";
+    lit.len() >= 2 && lit.bytes().any(|b| RARE_IN_LINES.contains(&b))
 }
 
 /// Parts of URLs that many benign requests hold (page and asset extensions, asset folders): a
@@ -565,6 +574,8 @@ pub(crate) fn gate_requirement(rule: &CompiledRule) -> Option<Cnf> {
 /// Holds its own copy of what it needs, so readers can keep it (`Arc`) without the rule set.
 pub struct SigmaLineGates {
     rules: Vec<(RuleLogSource, Arc<RuleMeta>, Option<Cnf>)>,
+    /// The identity of the rule set, which the gates' hints carry.
+    owner: u64,
     names: Vec<Arc<str>>,
     /// Literals of other detectors that share the gate (indicators), scanned as given.
     extra: Vec<String>,
@@ -580,8 +591,9 @@ impl std::fmt::Debug for SigmaLineGates {
 }
 
 impl SigmaLineGates {
-    pub(crate) fn new(rules: &[CompiledRule], names: &[Arc<str>]) -> Self {
+    pub(crate) fn new(rules: &[CompiledRule], names: &[Arc<str>], owner: u64) -> Self {
         SigmaLineGates {
+            owner,
             rules: rules
                 .iter()
                 .map(|r| (r.logsource.clone(), r.meta.clone(), gate_requirement(r)))
@@ -651,6 +663,25 @@ impl SigmaLineGates {
         }
     }
 
+    /// The rules of `ls` that the gate tries on every line, on the fields they read: none of
+    /// their clauses is made of literals rare enough to wake them (a status code or a size
+    /// only). Empty when `ls` has no gate.
+    pub fn tried_on_every_line(&self, ls: &LogSource) -> Vec<Arc<RuleMeta>> {
+        let Some(gate) = self.build(ls) else {
+            return Vec::new();
+        };
+        let metas: Vec<&Arc<RuleMeta>> = self
+            .rules
+            .iter()
+            .filter(|(rls, _, _)| rls.accepts(ls))
+            .map(|(_, m, _)| m)
+            .collect();
+        gate.checked
+            .iter()
+            .filter_map(|&r| metas.get(r as usize).map(|m| Arc::clone(m)))
+            .collect()
+    }
+
     /// The literals the gate of `ls` scans for (sorted), or `None` when it has no gate.
     pub fn literals(&self, ls: &LogSource) -> Option<Vec<String>> {
         self.build(ls).map(|g| g.literals.clone())
@@ -665,10 +696,12 @@ impl SigmaLineGates {
         let gate = SigmaGate::build(
             self.rules
                 .iter()
-                .filter(|(rls, _, _)| rls.accepts(ls))
-                .map(|(_, _, req)| req.as_ref()),
+                .enumerate()
+                .filter(|(_, (rls, _, _))| rls.accepts(ls))
+                .map(|(i, (_, _, req))| (i as u32, req.as_ref())),
             &self.names,
             &self.extra,
+            self.owner,
         )
         .map(Arc::new);
         if let Ok(mut map) = self.cache.write() {
@@ -706,12 +739,20 @@ struct FieldScan {
 /// found, a field check passed or a field literal found in its field.
 ///
 /// Each rule is tried only when its *trigger* holds: the cheapest of its clauses made of
-/// literals only (a rule without one is tried on every line). One automaton scans every line for
+/// literals, and of field literals rare in whole lines (a rule without one is tried on every
+/// line). A line let through carries a hint: every rule whose requirement it holds, which the
+/// evaluator of the same set runs in place of its event index (a 404 line wakes the one rule
+/// that reads the status, not the index over every field). One automaton scans every line for
 /// the triggers' literals (and the literals of rules tried on every line); most lines hold none
 /// and are done after one search. The other literals are looked for in the line only when a
 /// rule that needs them is tried.
 #[derive(Debug)]
 pub(crate) struct SigmaGate {
+    /// The identity of the rule set, for hints.
+    owner: u64,
+    /// Per rule of the gate, its number in the rule set ([`NOT_A_RULE`] for the literals of
+    /// other detectors).
+    set_rules: Vec<u32>,
     /// Over the scanned literals, ASCII case ignored, all matches reported; `None` when there
     /// is none.
     automaton: Option<AhoCorasick>,
@@ -734,6 +775,9 @@ pub(crate) struct SigmaGate {
     field_lits: Vec<u32>,
     field_scans: Vec<FieldScan>,
 }
+
+/// The set number of the rule standing for other detectors' literals.
+const NOT_A_RULE: u32 = u32::MAX;
 
 /// The UTF-8 bytes of the Kelvin sign, the one non-ASCII character that folds to ASCII, and of
 /// the long s, which a case-insensitive regex lets stand for `s` (as the Kelvin sign for `k`).
@@ -765,6 +809,8 @@ struct Scratch {
     gen: u32,
     lit_seen: Vec<u32>,
     found: Vec<u32>,
+    /// The rules whose requirement the line holds.
+    holding: Vec<u32>,
     rule_seen: Vec<u32>,
     checks: Vec<Option<bool>>,
     /// Per field literal, the generation of the line whose field holds it.
@@ -780,10 +826,12 @@ thread_local! {
 impl SigmaGate {
     /// The gate of rules with these requirements; `None` when one has none.
     fn build<'a>(
-        reqs: impl Iterator<Item = Option<&'a Cnf>>,
+        reqs: impl Iterator<Item = (u32, Option<&'a Cnf>)>,
         names: &[Arc<str>],
         extra: &[String],
+        owner: u64,
     ) -> Option<SigmaGate> {
+        let mut set_rules = Vec::new();
         let mut lit_ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut check_ids: FxHashMap<(Arc<str>, FieldCheck), u32> = FxHashMap::default();
         let mut field_lit_ids: FxHashMap<(FieldId, String), u32> = FxHashMap::default();
@@ -799,7 +847,8 @@ impl SigmaGate {
             });
             Term::Lit(id)
         };
-        for req in reqs {
+        for (number, req) in reqs {
+            set_rules.push(number);
             let mut clauses = Vec::new();
             for c in req? {
                 let mut terms = Vec::with_capacity(c.len());
@@ -835,44 +884,84 @@ impl SigmaGate {
         if !extra.is_empty() {
             let terms = extra.iter().map(|s| lit_term(s, &mut literals)).collect();
             rules.push(vec![terms]);
+            set_rules.push(NOT_A_RULE);
         }
-        // A rule with a clause of literals only is tried when one of them is found: it cannot
-        // hold otherwise. The others are tried on every line.
+        // A rule is tried when a literal of its *trigger* is found: a clause of literals and
+        // field literals, each of which the line must hold somewhere (a field literal is in a
+        // field's value, which is a slice of the raw line or of a derived text), so the rule
+        // cannot hold on a line that holds none of them. A field literal stands for itself in
+        // the trigger only when it is rare in whole lines (`${`, `~1`, `.py`): a status code or
+        // a method would wake the rule on nearly every line, where checking its field costs
+        // less than a second search. Rules without a trigger are tried on every line.
+        let mut triggers: Vec<Option<Vec<u32>>> = Vec::with_capacity(rules.len());
+        for clauses in &rules {
+            let mut best: Option<(u32, Vec<String>)> = None;
+            for c in clauses {
+                let texts: Option<Vec<String>> = c
+                    .iter()
+                    .map(|t| match t {
+                        Term::Lit(l) => literals.get(*l as usize).cloned(),
+                        Term::FieldLit(k) => field_lit_list
+                            .get(*k as usize)
+                            .map(|(_, s)| s.clone())
+                            .filter(|s| is_rare_in_lines(s)),
+                        Term::Check(_) => None,
+                    })
+                    .collect();
+                let Some(texts) = texts.filter(|t| !t.is_empty()) else {
+                    continue;
+                };
+                let cost = texts
+                    .iter()
+                    .map(|t| GateLeaves.cost(&GateAtom::Lit(t.clone())))
+                    .fold(0u32, u32::saturating_add);
+                if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                    best = Some((cost, texts));
+                }
+            }
+            triggers.push(best.map(|(_, texts)| {
+                let mut ids: Vec<u32> = Vec::with_capacity(texts.len());
+                for t in texts {
+                    if let Term::Lit(id) = lit_term(&t, &mut literals) {
+                        ids.push(id);
+                    }
+                }
+                ids
+            }));
+        }
         let mut users = vec![Vec::new(); literals.len()];
         let mut scanned = vec![false; literals.len()];
         let mut checked = Vec::new();
-        let lit_cost = |t: &Term| match t {
-            Term::Lit(l) => literals
-                .get(*l as usize)
-                .map_or(u32::MAX, |s| GateLeaves.cost(&GateAtom::Lit(s.clone()))),
-            _ => u32::MAX,
-        };
-        for (r, clauses) in rules.iter().enumerate() {
-            let trigger = clauses
-                .iter()
-                .filter(|c| c.iter().all(|t| matches!(t, Term::Lit(_))))
-                .min_by_key(|c| c.iter().map(lit_cost).fold(0u32, u32::saturating_add));
-            let (lits, tried_always): (Vec<&Term>, bool) = match trigger {
-                Some(t) => (t.iter().collect(), false),
+        for (r, (clauses, trigger)) in rules.iter().zip(&triggers).enumerate() {
+            let (lits, tried_always): (Vec<u32>, bool) = match trigger {
+                Some(t) => (t.clone(), false),
                 // Tried on every line: all its literals are scanned for, so its clauses are
                 // judged without a search per literal.
-                None => (clauses.iter().flatten().collect(), true),
+                None => (
+                    clauses
+                        .iter()
+                        .flatten()
+                        .filter_map(|t| match t {
+                            Term::Lit(l) => Some(*l),
+                            _ => None,
+                        })
+                        .collect(),
+                    true,
+                ),
             };
             if tried_always {
                 checked.push(r as u32);
             }
-            for t in lits {
-                if let Term::Lit(l) = t {
-                    if let Some(flag) = scanned.get_mut(*l as usize) {
-                        *flag = true;
-                    }
-                    if tried_always {
-                        continue;
-                    }
-                    if let Some(u) = users.get_mut(*l as usize) {
-                        if u.last() != Some(&(r as u32)) {
-                            u.push(r as u32);
-                        }
+            for l in lits {
+                if let Some(flag) = scanned.get_mut(l as usize) {
+                    *flag = true;
+                }
+                if tried_always {
+                    continue;
+                }
+                if let Some(u) = users.get_mut(l as usize) {
+                    if u.last() != Some(&(r as u32)) {
+                        u.push(r as u32);
                     }
                 }
             }
@@ -909,6 +998,8 @@ impl SigmaGate {
             )
         };
         Some(SigmaGate {
+            owner,
+            set_rules,
             automaton,
             automaton_ids,
             literals,
@@ -1131,7 +1222,15 @@ impl SigmaGate {
         })
     }
 
-    fn decide(&self, line: &dyn GateLine, s: &mut Scratch) -> bool {
+    /// Whether the line may match; with `hint`, also which rules of the set may (every rule
+    /// whose requirement holds, so every rule is tried rather than stopping at the first that
+    /// holds). `hint` is left `None` when the line is let through unjudged.
+    fn judge(
+        &self,
+        line: &dyn GateLine,
+        s: &mut Scratch,
+        hint: Option<&mut Option<GateHint>>,
+    ) -> bool {
         s.gen = s.gen.wrapping_add(1);
         if s.gen == 0
             || s.lit_seen.len() != self.literals.len()
@@ -1154,15 +1253,21 @@ impl SigmaGate {
         }
         let mut derived = std::mem::take(&mut s.derived);
         derived.clear();
-        line.derived_texts(&mut derived);
         s.lower_derived.clear();
+        // The derived texts are only ever searched for literals: with none (status or size
+        // checks only), building them would be wasted.
+        if !self.literals.is_empty() {
+            line.derived_texts(&mut derived);
+        }
         let odd = !derived.is_empty() && self.scan(&derived, true, s);
         s.derived = derived;
         if odd {
             return true;
         }
         let found = std::mem::take(&mut s.found);
-        let mut pass = false;
+        let mut holding = std::mem::take(&mut s.holding);
+        holding.clear();
+        let all = hint.is_some();
         'rules: for &l in &found {
             for &r in self
                 .users
@@ -1177,24 +1282,55 @@ impl SigmaGate {
                     *seen = s.gen;
                 }
                 if self.rule_holds(r, line, s) {
-                    pass = true;
-                    break 'rules;
+                    holding.push(r);
+                    if !all {
+                        break 'rules;
+                    }
                 }
             }
         }
         s.found = found;
-        pass || self
-            .checked
-            .iter()
-            .any(|&r| s.rule_seen.get(r as usize) != Some(&s.gen) && self.rule_holds(r, line, s))
+        if all || holding.is_empty() {
+            for &r in &self.checked {
+                if s.rule_seen.get(r as usize) != Some(&s.gen) && self.rule_holds(r, line, s) {
+                    holding.push(r);
+                    if !all {
+                        break;
+                    }
+                }
+            }
+        }
+        let pass = !holding.is_empty();
+        if let (true, Some(hint)) = (pass, hint) {
+            let mut rules: Vec<u32> = holding
+                .iter()
+                .filter_map(|&r| self.set_rules.get(r as usize).copied())
+                .filter(|&n| n != NOT_A_RULE)
+                .collect();
+            rules.sort_unstable();
+            rules.dedup();
+            *hint = Some(GateHint {
+                owner: self.owner,
+                rules,
+            });
+        }
+        s.holding = holding;
+        pass
     }
 }
 
 impl LineGate for SigmaGate {
     fn may_match(&self, line: &dyn GateLine) -> bool {
         SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => self.decide(line, &mut s),
+            Ok(mut s) => self.judge(line, &mut s, None),
             // Never reached (the gate does not call itself); letting the line through is safe.
+            Err(_) => true,
+        })
+    }
+
+    fn decide(&self, line: &dyn GateLine, hint: &mut Option<GateHint>) -> bool {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => self.judge(line, &mut s, Some(hint)),
             Err(_) => true,
         })
     }

@@ -401,6 +401,7 @@ impl RuleSetBuilder {
             filters_of,
             correlations,
             indexes: RwLock::new(FxHashMap::default()),
+            id: NEXT_SET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -514,7 +515,13 @@ pub struct RuleSet {
     correlations: CorrelationSet,
     /// Prefilter per event log source, built the first time a log source is seen.
     indexes: RwLock<FxHashMap<LogSource, Arc<LogSourceIndex>>>,
+    /// This set's identity among the sets of the process, for the line gate's hints
+    /// (`spoor_event::GateHint::owner`).
+    pub(crate) id: u64,
 }
+
+/// The identity of the next rule set built.
+static NEXT_SET_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -573,7 +580,7 @@ impl RuleSet {
     /// The line gates of this set's rules: web and proxy lines decided before they are parsed
     /// (see `spoor_event::LineGate`).
     pub fn line_gates(&self) -> SigmaLineGates {
-        SigmaLineGates::new(&self.rules, &self.fields.names)
+        SigmaLineGates::new(&self.rules, &self.fields.names, self.id)
     }
 
     /// The correlation rules: a stateful detector over the findings of this set's rules.
