@@ -148,7 +148,8 @@ fn explain_prefilter(
         let w = writeln!(
             out,
             "{}",
-            json!({"prefilter": {"logsource": "webserver", "literals": gates.literals(&ls), "rules": rules}})
+            json!({"prefilter": {"logsource": "webserver", "literals": gates.literals(&ls),
+                                 "scanned_literals": gates.scanned_literals(&ls), "rules": rules}})
         );
         if crate::is_broken_pipe(&w) {
             return Ok(true);
@@ -160,7 +161,11 @@ fn explain_prefilter(
         "line prefilter (web server logs): {} rules, {}",
         reqs.len(),
         match gates.literals(&ls) {
-            Some(l) => format!("{} literals scanned before parsing", l.len()),
+            Some(l) => format!(
+                "{} literals, {} of them searched for in every line before parsing",
+                l.len(),
+                gates.scanned_literals(&ls).map_or(0, |s| s.len())
+            ),
             None => "off: some rule has no usable literal, every line is parsed".into(),
         }
     )];

@@ -366,9 +366,15 @@ fn rare_field_literals_wake_their_rule() {
     let gates = b.build().line_gates();
     assert!(gates.tried_on_every_line(&ls).is_empty());
     assert_eq!(gates.literals(&ls), Some(vec!["${".to_string()]));
+    assert_eq!(gates.scanned_literals(&ls), Some(vec!["${".to_string()]));
     let mut b = RuleSetBuilder::new();
     b.add_source("m.yml", missing);
     let gates = b.build().line_gates();
+    assert_eq!(
+        gates.scanned_literals(&ls),
+        Some(vec![]),
+        "a status has no literal to scan"
+    );
     let every: Vec<String> = gates
         .tried_on_every_line(&ls)
         .iter()

@@ -682,6 +682,20 @@ impl SigmaLineGates {
             .collect()
     }
 
+    /// The literals the gate of `ls` searches every line for (its automaton's), in the order
+    /// of [`SigmaLineGates::literals`]; the others are looked for only in lines that wake a
+    /// rule needing them. `None` when `ls` has no gate.
+    pub fn scanned_literals(&self, ls: &LogSource) -> Option<Vec<String>> {
+        self.build(ls).map(|g| {
+            g.literals
+                .iter()
+                .zip(&g.scanned)
+                .filter(|(_, on)| **on)
+                .map(|(l, _)| l.clone())
+                .collect()
+        })
+    }
+
     /// The literals the gate of `ls` scans for (sorted), or `None` when it has no gate.
     pub fn literals(&self, ls: &LogSource) -> Option<Vec<String>> {
         self.build(ls).map(|g| g.literals.clone())
@@ -767,6 +781,9 @@ pub(crate) struct SigmaGate {
     checks: Vec<(Arc<str>, FieldCheck)>,
     /// Per rule, its clauses.
     rules: Vec<Vec<Vec<Term>>>,
+    /// Per rule and clause, how many of its terms (they come first) are literals the
+    /// automaton scans for: on a line that holds none of those, they are skipped.
+    scanned_prefix: Vec<Vec<u32>>,
     /// Per literal, the rules that use it.
     users: Vec<Vec<u32>>,
     /// Rules none of whose clauses is literals only: tried on every line.
@@ -809,6 +826,8 @@ struct Scratch {
     gen: u32,
     lit_seen: Vec<u32>,
     found: Vec<u32>,
+    /// Whether the line holds no literal the automaton scans for.
+    none_found: bool,
     /// The rules whose requirement the line holds.
     holding: Vec<u32>,
     rule_seen: Vec<u32>,
@@ -966,6 +985,17 @@ impl SigmaGate {
                 }
             }
         }
+        let is_scanned =
+            |t: &Term| matches!(t, Term::Lit(l) if scanned.get(*l as usize) == Some(&true));
+        let mut scanned_prefix = Vec::with_capacity(rules.len());
+        for clauses in &mut rules {
+            let mut prefix = Vec::with_capacity(clauses.len());
+            for c in clauses.iter_mut() {
+                c.sort_by_key(|t| !is_scanned(t));
+                prefix.push(c.iter().take_while(|t| is_scanned(t)).count() as u32);
+            }
+            scanned_prefix.push(prefix);
+        }
         let automaton_ids: Vec<u32> = (0..literals.len() as u32)
             .filter(|l| scanned.get(*l as usize) == Some(&true))
             .collect();
@@ -1007,6 +1037,7 @@ impl SigmaGate {
             finders,
             checks,
             rules,
+            scanned_prefix,
             users,
             checked,
             field_lits,
@@ -1197,11 +1228,20 @@ impl SigmaGate {
     }
 
     fn rule_holds(&self, r: u32, line: &dyn GateLine, s: &mut Scratch) -> bool {
-        let Some(clauses) = self.rules.get(r as usize) else {
+        let (Some(clauses), Some(prefix)) = (
+            self.rules.get(r as usize),
+            self.scanned_prefix.get(r as usize),
+        ) else {
             return false;
         };
-        clauses.iter().all(|c| {
-            c.iter().any(|t| match *t {
+        clauses.iter().zip(prefix).all(|(c, &p)| {
+            // No scanned literal in the line: those terms are false, skip to the others.
+            let terms = if s.none_found {
+                c.get(p as usize..).unwrap_or_default()
+            } else {
+                c
+            };
+            terms.iter().any(|t| match *t {
                 Term::Lit(l) => self.lit_holds(l, s),
                 Term::FieldLit(k) => self.field_lit_holds(k, line, s),
                 Term::Check(k) => {
@@ -1264,6 +1304,7 @@ impl SigmaGate {
         if odd {
             return true;
         }
+        s.none_found = s.found.is_empty();
         let found = std::mem::take(&mut s.found);
         let mut holding = std::mem::take(&mut s.holding);
         holding.clear();
