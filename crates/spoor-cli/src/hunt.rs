@@ -11,7 +11,7 @@ use crate::pipeline::{read_syslog_last, Collector, UnitState};
 use crate::{load, output, progress::Progress, scan};
 use anyhow::{anyhow, Result};
 use spoor_event::RunSummary;
-use spoor_input::{discover, read_all, InputFile};
+use spoor_input::{discover, read_units, InputFile};
 use spoor_report::HtmlTable;
 use spoor_triage::{LogonOptions, LogonTable};
 use spoor_yara::{WebShellRequests, DEFAULT_MAX_REQUESTS};
@@ -113,7 +113,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let progress = Progress::new(files.len());
     let read = |files: &[InputFile], opts: &spoor_input::ReadOptions| {
         pool.install(|| {
-            read_all(
+            read_units(
                 files,
                 opts,
                 || {
@@ -130,6 +130,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
                     progress.event();
                     state.on_event(&chain, &collector, ev)
                 },
+                |state| state.close(&collector),
             )
         })
     };
@@ -139,9 +140,8 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let mut partials = Vec::with_capacity(states.len());
     let mut logons = LogonTable::new(LogonOptions::default());
     for s in states {
-        let (p, l) = s.close(&collector);
-        partials.push(p);
-        if let Some(l) = l {
+        partials.push(s.partials);
+        if let Some(l) = s.logons {
             logons.merge(l);
         }
     }
