@@ -30,7 +30,11 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     let pool = crate::thread_pool(args.walk.threads)?;
     let mut warnings = Vec::new();
 
-    let (sigma, iocs, mut counts) = load::hunt_detectors(&args, &mut warnings)?;
+    // Loaded on the pool that reads the logs, not on rayon's global one: the threads that
+    // parsed the rules then read the logs, and the allocator hands the pages that loading
+    // freed to the reading instead of keeping them on idle threads (EVTX hunt with the Windows
+    // rules: 4-5 MiB less peak RSS, no time lost). `-j` then bounds loading too.
+    let (sigma, iocs, mut counts) = pool.install(|| load::hunt_detectors(&args, &mut warnings))?;
     if sigma.is_empty() && iocs.is_none() && args.scan.is_empty() {
         return Err(anyhow!("nothing to hunt with: no rule or indicator loaded"));
     }
