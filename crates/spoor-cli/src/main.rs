@@ -32,7 +32,9 @@ use std::process::ExitCode;
 /// Built with `no_thp` (workspace Cargo.toml): mimalloc otherwise asks for transparent huge
 /// pages on its arena, and each 2 MiB page then counts whole in the resident set however little
 /// of it is in use (EVTX hunt with the Windows rules: 175-185 MiB peak RSS for 34 MiB of live
-/// heap; 110-115 MiB without).
+/// heap; 110-115 MiB without). And mimalloc v2 (`v2`), not v3: v3's per-thread pages left that
+/// run at 104-106 MiB, v2 at 93-96 MiB (86 MiB with `-j 1`), with CPU time the same or lower
+/// there and on the 512 MB web log (8.2 s user+sys with v2, 8.5 s with v3).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -144,11 +144,28 @@ impl<'d> UnitState<'d> {
         }
     }
 
-    /// Hands the unit's last findings over; returns the stateful partials and the logons.
-    pub fn close(mut self, collector: &Collector) -> (Partials, Option<spoor_triage::LogonTable>) {
+    /// Hands the unit's last findings over and drops its matchers and buffers; what is left is
+    /// what the run needs at its end. Called on the reading thread as soon as the unit is read,
+    /// so that only the units being read hold matcher state, not every file of the run.
+    pub fn close(mut self, collector: &Collector) -> ClosedUnit {
         collector.take(&mut self.batch);
-        (self.partials, self.logons)
+        ClosedUnit {
+            partials: self.partials,
+            span: self.span,
+            logons: self.logons,
+        }
     }
+}
+
+/// A work unit once read: its stateful partials (merged in unit order at the end), the time
+/// span of its events and its logons.
+pub struct ClosedUnit {
+    /// The stateful detectors' state for this unit.
+    pub partials: Partials,
+    /// The time span of the unit's dated events.
+    pub span: Option<EvidenceSpan>,
+    /// Who logged on from where, when the HTML report is written.
+    pub logons: Option<spoor_triage::LogonTable>,
 }
 
 /// Reads `files` through `read`, the syslog files last: RFC 3164 lines carry no year, so they are
