@@ -253,7 +253,7 @@ impl Tr<'_> {
                                 eq.sort();
                                 fp.push(format!("has({}, lowerUTF8(x))", lits(eq)));
                             }
-                            fp.extend(multi_search("lowerUTF8(x)", &fa.contains_literals));
+                            fp.extend(multi_search("lowerUTF8(x)", fa.contains.literals()));
                             if !fp.is_empty() {
                                 terms.push(format!("arrayExists(x -> {}, {arr})", fp.join(" OR ")));
                             }

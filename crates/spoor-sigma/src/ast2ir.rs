@@ -8,6 +8,7 @@ use crate::ir::{
     AnyFast, Check, CmpOp, CompiledRule, Cond, FieldId, Mode, RefHow, Sel, Target, Test, TestKind,
     TimePart,
 };
+use crate::lazy::{build_regex, LazyLiterals, LazyRegex};
 use crate::logsource::RuleLogSource;
 use crate::modifier::Modifier;
 use crate::pattern::{
@@ -65,6 +66,9 @@ impl FieldTable {
         id
     }
 }
+
+/// The regex size limit of a `re` value.
+const RE_SIZE_LIMIT: usize = 1 << 24;
 
 /// Values for `expand` placeholders (`%Servers%` -> list), from the user's file.
 pub type Placeholders = HashMap<String, Vec<String>>;
@@ -404,28 +408,8 @@ fn split_fast(checks: Vec<Check>) -> (Option<Box<AnyFast>>, Vec<Check>) {
             _ => rest.push(c),
         }
     }
-    if !needles.is_empty() {
-        // A contiguous NFA: these lists are short, and a DFA's build time (most of rule loading
-        // when every list got one) buys nothing measurable per event.
-        let built = aho_corasick::AhoCorasickBuilder::new()
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&needles);
-        match built {
-            Ok(ac) => {
-                fast.contains = Some(ac);
-                fast.contains_literals = needles;
-            }
-            Err(_) => {
-                for n in needles {
-                    if let Ok(p) =
-                        StrPattern::compile(&[Piece::Star, Piece::Lit(n), Piece::Star], false)
-                    {
-                        rest.push(Check::Str(p));
-                    }
-                }
-            }
-        }
-    }
+    // The automaton is built the first time an event needs it (`LazyLiterals`).
+    fast.contains = LazyLiterals::new(needles);
     (Some(Box::new(fast)), rest)
 }
 
@@ -495,23 +479,22 @@ fn compile_value(
         } else {
             format!("(?{flags}){text}")
         };
-        let re = regex::RegexBuilder::new(&text)
-            .size_limit(1 << 24)
-            .build()
-            .map_err(|e| {
-                let msg = e.to_string();
-                let last = msg.lines().last().unwrap_or("").trim();
-                let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
-                if msg.contains("look-around") || msg.contains("backreferences") {
-                    bad(
-                        SigmaError::Unsupported,
-                        format!("regex needs backtracking, which spoor refuses (linear time only): {first}"),
-                    )
-                } else {
-                    value_err(format!("bad regex: {first}"))
-                }
-            })?;
-        return Ok(vec![Check::Regex(re)]);
+        let re = build_regex(&text, RE_SIZE_LIMIT).map_err(|e| {
+            let msg = e.to_string();
+            let last = msg.lines().last().unwrap_or("").trim();
+            let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
+            if msg.contains("look-around") || msg.contains("backreferences") {
+                bad(
+                    SigmaError::Unsupported,
+                    format!(
+                        "regex needs backtracking, which spoor refuses (linear time only): {first}"
+                    ),
+                )
+            } else {
+                value_err(format!("bad regex: {first}"))
+            }
+        })?;
+        return Ok(vec![Check::Regex(LazyRegex::built(re, RE_SIZE_LIMIT))]);
     }
     if f.fieldref {
         let Target::Field(_) = target else {

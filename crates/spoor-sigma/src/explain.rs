@@ -133,7 +133,8 @@ fn describe_test(t: &Test, set: &RuleSet) -> String {
                 eq.sort();
                 items.extend(eq.into_iter().map(|e| format!("'{e}'")));
                 items.extend(
-                    f.contains_literals
+                    f.contains
+                        .literals()
                         .iter()
                         .map(|c| format!("contains '{c}'")),
                 );

@@ -25,14 +25,13 @@
 
 use crate::index::Leaves;
 use crate::ir::{Check, CmpOp, CompiledRule, FieldId, Target};
-use crate::logsource::RuleLogSource;
 use crate::pattern::{fold, StrMatch};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use ipnet::IpNet;
 use rustc_hash::FxHashMap;
 use spoor_event::{GateHint, GateLine, LineGate, LineGateSource, LogSource, RuleMeta, Value};
 use std::cell::RefCell;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// A check on one field's value, run on the value the reader would store.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -571,9 +570,13 @@ pub(crate) fn gate_requirement(rule: &CompiledRule) -> Option<Cnf> {
 }
 
 /// The gates of a rule set, one per log source, built the first time a log source is asked for.
-/// Holds its own copy of what it needs, so readers can keep it (`Arc`) without the rule set.
+/// Shares the compiled rules with the rule set (`Arc`), so readers can keep it without the set.
+/// A rule's gate requirement is derived the first time a gate of its log source is built (most
+/// runs read no web or proxy line, and deriving all of them was most of loading SigmaHQ).
 pub struct SigmaLineGates {
-    rules: Vec<(RuleLogSource, Arc<RuleMeta>, Option<Cnf>)>,
+    rules: Arc<[CompiledRule]>,
+    /// Per rule, its gate requirement once derived.
+    reqs: Vec<OnceLock<Option<Cnf>>>,
     /// The identity of the rule set, which the gates' hints carry.
     owner: u64,
     names: Vec<Arc<str>>,
@@ -591,17 +594,37 @@ impl std::fmt::Debug for SigmaLineGates {
 }
 
 impl SigmaLineGates {
-    pub(crate) fn new(rules: &[CompiledRule], names: &[Arc<str>], owner: u64) -> Self {
+    pub(crate) fn new(rules: Arc<[CompiledRule]>, names: &[Arc<str>], owner: u64) -> Self {
         SigmaLineGates {
             owner,
-            rules: rules
-                .iter()
-                .map(|r| (r.logsource.clone(), r.meta.clone(), gate_requirement(r)))
-                .collect(),
+            reqs: (0..rules.len()).map(|_| OnceLock::new()).collect(),
+            rules,
             names: names.to_vec(),
             extra: Vec::new(),
             cache: RwLock::new(FxHashMap::default()),
         }
+    }
+
+    /// How many rules have their gate requirement derived yet (for tests of the laziness).
+    #[cfg(test)]
+    pub(crate) fn derived(&self) -> usize {
+        self.reqs.iter().filter(|r| r.get().is_some()).count()
+    }
+
+    /// The rules that run on `ls`, each with its gate requirement (derived now if not yet).
+    fn rules_of<'a>(
+        &'a self,
+        ls: &'a LogSource,
+    ) -> impl Iterator<Item = (u32, &'a CompiledRule, Option<&'a Cnf>)> + 'a {
+        self.rules
+            .iter()
+            .zip(&self.reqs)
+            .enumerate()
+            .filter(move |(_, (r, _))| r.logsource.accepts(ls))
+            .map(|(i, (r, req))| {
+                let req = req.get_or_init(|| gate_requirement(r)).as_ref();
+                (i as u32, r, req)
+            })
     }
 
     /// Adds literals of another detector (indicators on web fields): a line holding one of them
@@ -614,20 +637,17 @@ impl SigmaLineGates {
 
     /// The rules of log source `ls` that have no gate requirement (they turn its gate off).
     pub fn ungated(&self, ls: &LogSource) -> Vec<Arc<RuleMeta>> {
-        self.rules
-            .iter()
-            .filter(|(rls, _, req)| req.is_none() && rls.accepts(ls))
-            .map(|(_, m, _)| m.clone())
+        self.rules_of(ls)
+            .filter(|(_, _, req)| req.is_none())
+            .map(|(_, r, _)| r.meta.clone())
             .collect()
     }
 
     /// Each rule of `ls` with its gate requirement, as text (for `rules check --explain`).
     pub fn requirements(&self, ls: &LogSource) -> Vec<(Arc<RuleMeta>, Option<Vec<String>>)> {
-        self.rules
-            .iter()
-            .filter(|(rls, _, _)| rls.accepts(ls))
-            .map(|(_, m, req)| {
-                let text = req.as_ref().map(|cnf| {
+        self.rules_of(ls)
+            .map(|(_, r, req)| {
+                let text = req.map(|cnf| {
                     cnf.iter()
                         .map(|c| {
                             let atoms: Vec<String> = c.iter().map(|a| self.atom_text(a)).collect();
@@ -635,7 +655,7 @@ impl SigmaLineGates {
                         })
                         .collect()
                 });
-                (m.clone(), text)
+                (r.meta.clone(), text)
             })
             .collect()
     }
@@ -670,15 +690,10 @@ impl SigmaLineGates {
         let Some(gate) = self.build(ls) else {
             return Vec::new();
         };
-        let metas: Vec<&Arc<RuleMeta>> = self
-            .rules
-            .iter()
-            .filter(|(rls, _, _)| rls.accepts(ls))
-            .map(|(_, m, _)| m)
-            .collect();
         gate.checked
             .iter()
-            .filter_map(|&r| metas.get(r as usize).map(|m| Arc::clone(m)))
+            .filter_map(|&r| gate.set_rules.get(r as usize))
+            .filter_map(|&n| self.rules.get(n as usize).map(|r| r.meta.clone()))
             .collect()
     }
 
@@ -708,11 +723,7 @@ impl SigmaLineGates {
             }
         }
         let gate = SigmaGate::build(
-            self.rules
-                .iter()
-                .enumerate()
-                .filter(|(_, (rls, _, _))| rls.accepts(ls))
-                .map(|(i, (_, _, req))| (i as u32, req.as_ref())),
+            self.rules_of(ls).map(|(i, _, req)| (i, req)),
             &self.names,
             &self.extra,
             self.owner,

@@ -439,9 +439,9 @@ fn automaton(needles: FxHashMap<String, Vec<u32>>) -> Option<(AhoCorasick, Vec<V
 
 impl LogSourceIndex {
     /// Builds the index of the rules `ids` (which run on one log source).
-    pub fn build(
+    pub fn build<'a>(
         ids: &[u32],
-        reqs: &[Option<Vec<Atom>>],
+        reqs: &dyn Fn(u32) -> Option<&'a [Atom]>,
         keywords: &[bool],
         rule_fields: &[Vec<FieldId>],
         field_count: usize,
@@ -461,7 +461,7 @@ impl LogSourceIndex {
         let mut keyword: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for &r in ids {
             idx.needs_all_text |= keywords[r as usize];
-            let Some(atoms) = &reqs[r as usize] else {
+            let Some(atoms) = reqs(r) else {
                 idx.always.push(r);
                 continue;
             };

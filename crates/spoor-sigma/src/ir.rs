@@ -1,11 +1,10 @@
 //! The compiled form of a rule: field names interned to ids, values turned into matchers,
 //! the condition into a tree over selection indexes. Immutable and shared by all threads.
 
+use crate::lazy::{LazyLiterals, LazyRegex};
 use crate::logsource::RuleLogSource;
 use crate::pattern::StrPattern;
-use aho_corasick::AhoCorasick;
 use ipnet::IpNet;
-use regex::Regex;
 use rustc_hash::FxHashSet;
 use spoor_event::RuleMeta;
 use std::sync::Arc;
@@ -95,7 +94,7 @@ pub enum Check {
     /// `lt`/`lte`/`gt`/`gte`.
     NumCmp(CmpOp, f64),
     /// `re`.
-    Regex(Regex),
+    Regex(LazyRegex),
     /// `cidr`.
     Cidr(IpNet),
     /// Time part, compared.
@@ -127,10 +126,8 @@ pub enum Mode {
 /// Fast paths for long OR-lists of plain values on one field.
 #[derive(Debug, Clone, Default)]
 pub struct AnyFast {
-    /// Folded case-insensitive `contains` literals in one automaton.
-    pub contains: Option<AhoCorasick>,
-    /// The literals behind `contains`.
-    pub contains_literals: Vec<String>,
+    /// Folded case-insensitive `contains` literals, in one automaton built on first use.
+    pub contains: LazyLiterals,
     /// Folded case-insensitive whole values.
     pub equals: FxHashSet<String>,
 }
@@ -203,6 +200,44 @@ pub struct CompiledRule {
 impl AnyFast {
     /// The `contains` literals of the automaton, for the index.
     pub fn patterns(&self) -> Vec<String> {
-        self.contains_literals.clone()
+        self.contains.literals().to_vec()
+    }
+}
+
+/// The id `map` gives `id` (ids outside it are kept: a rule compiled against a table only uses
+/// that table's ids).
+fn remapped(id: FieldId, map: &[FieldId]) -> FieldId {
+    map.get(id as usize).copied().unwrap_or(id)
+}
+
+impl CompiledRule {
+    /// Replaces every field id `f` the rule holds (tests' targets, field references) with
+    /// `map[f]`: for rules compiled against a file's own field table, merged into the set's.
+    pub(crate) fn remap_fields(&mut self, map: &[FieldId]) {
+        for s in &mut self.sels {
+            s.remap_fields(map);
+        }
+    }
+}
+
+impl Sel {
+    fn remap_fields(&mut self, map: &[FieldId]) {
+        match self {
+            Sel::And(tests) => {
+                for t in tests {
+                    if let Target::Field(f) = &mut t.target {
+                        *f = remapped(*f, map);
+                    }
+                    if let TestKind::Values { groups, .. } = &mut t.kind {
+                        for c in groups.iter_mut().flatten() {
+                            if let Check::FieldRef { other, .. } = c {
+                                *other = remapped(*other, map);
+                            }
+                        }
+                    }
+                }
+            }
+            Sel::Or(branches) => branches.iter_mut().for_each(|b| b.remap_fields(map)),
+        }
     }
 }

@@ -51,6 +51,7 @@ mod explain;
 mod gate;
 mod index;
 pub mod ir;
+pub mod lazy;
 mod logsource;
 mod modifier;
 mod node2ast;
@@ -87,7 +88,7 @@ use rustc_hash::FxHashMap;
 use spoor_event::{io_reason, Detector, EventMatcher, FilterStat, LogSource, RuleMeta};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// Parses YAML text (any number of documents, rule collections applied) into rule ASTs without
 /// compiling them: one entry per document, `Err` with the reason for documents that are not a
@@ -274,24 +275,32 @@ impl RuleSetBuilder {
         self
     }
 
-    /// Parses and compiles everything added.
+    /// Parses and compiles everything added. Files are parsed and their rules compiled on all
+    /// cores, each file with its own field table; the tables are then merged in file order, so
+    /// field ids, rules and reports come out as a one-thread build would make them.
     pub fn build(self) -> RuleSet {
-        let parsed: Vec<(String, Result<Vec<ParsedDoc>, yaml2node::YamlError>)> = self
-            .sources
+        let RuleSetBuilder {
+            sources,
+            reports,
+            placeholders,
+        } = self;
+        let parsed: Vec<LoadedFile> = sources
             .into_par_iter()
-            .map(|(origin, text)| {
-                let docs = yaml2node::parse_documents(&text).map(documents_to_rules);
-                (origin, docs)
-            })
+            .map(|(origin, text)| LoadedFile::load(origin, &text, &placeholders))
             .collect();
         let mut fields = FieldTable::default();
         let mut rules = Vec::new();
         let mut names: Vec<Option<String>> = Vec::new();
-        let mut reports = self.reports;
+        let mut reports = reports;
         let mut correlations = Vec::new();
         let mut filter_asts = Vec::new();
         let mut not_loaded = corr2set::NotLoaded::default();
-        for (origin, docs) in parsed {
+        for LoadedFile {
+            origin,
+            docs,
+            fields: local,
+        } in parsed
+        {
             let docs = match docs {
                 Ok(d) => d,
                 Err(e) => {
@@ -308,21 +317,24 @@ impl RuleSetBuilder {
                 ));
                 continue;
             }
+            // The file's own field ids -> the set's, interned in the order the file first used
+            // them (the order a one-thread build interns them in).
+            let ids: Vec<ir::FieldId> = local.names.iter().map(|n| fields.intern(n)).collect();
             for doc in docs {
                 let (at, id, title, status) = match doc {
-                    ParsedDoc::Rule(ast) => {
-                        let (at, status) =
-                            match compile_rule(&ast, &origin, &mut fields, &self.placeholders) {
-                                Ok(rule) => {
-                                    rules.push(rule);
-                                    names.push(ast.name.clone());
-                                    (Location::line(ast.line), RuleStatus::Ok)
-                                }
-                                Err(CompileError { at, error }) => (
-                                    at.unwrap_or(Location::line(ast.line)),
-                                    RuleStatus::from_error(error),
-                                ),
-                            };
+                    LoadedDoc::Rule(ast, compiled) => {
+                        let (at, status) = match compiled {
+                            Ok(mut rule) => {
+                                rule.remap_fields(&ids);
+                                rules.push(rule);
+                                names.push(ast.name.clone());
+                                (Location::line(ast.line), RuleStatus::Ok)
+                            }
+                            Err(CompileError { at, error }) => (
+                                at.unwrap_or(Location::line(ast.line)),
+                                RuleStatus::from_error(error),
+                            ),
+                        };
                         if status != RuleStatus::Ok {
                             for key in ast.id.iter().chain(ast.name.iter()) {
                                 not_loaded.insert(key.clone(), status.clone());
@@ -330,23 +342,24 @@ impl RuleSetBuilder {
                         }
                         (at, ast.id, ast.title, status)
                     }
-                    ParsedDoc::Correlation(ast) => {
+                    LoadedDoc::Other(ParsedDoc::Rule(_)) => continue,
+                    LoadedDoc::Other(ParsedDoc::Correlation(ast)) => {
                         correlations.push(corr2set::LoadedCorrelation {
                             origin: origin.clone(),
                             ast: *ast,
                         });
                         continue;
                     }
-                    ParsedDoc::Filter(f) => {
+                    LoadedDoc::Other(ParsedDoc::Filter(f)) => {
                         filter_asts.push((origin.clone(), *f));
                         continue;
                     }
-                    ParsedDoc::Invalid {
+                    LoadedDoc::Other(ParsedDoc::Invalid {
                         title,
                         id,
                         at,
                         error,
-                    } => {
+                    }) => {
                         let status = RuleStatus::from_error(error);
                         if let Some(i) = &id {
                             not_loaded.insert(i.clone(), status.clone());
@@ -365,12 +378,12 @@ impl RuleSetBuilder {
             }
         }
         let (filters, filters_of, filter_reports) =
-            compile_filters(filter_asts, &rules, &names, &mut fields, &self.placeholders);
+            compile_filters(filter_asts, &rules, &names, &mut fields, &placeholders);
         reports.extend(filter_reports);
         let (correlations, corr_reports) =
             corr2set::build(correlations, &mut rules, &names, &not_loaded);
         reports.extend(corr_reports);
-        let reqs: Vec<Option<Vec<Atom>>> = rules.iter().map(requirement).collect();
+        let reqs = (0..rules.len()).map(|_| OnceLock::new()).collect();
         let mut keywords: Vec<bool> = rules.iter().map(uses_keywords).collect();
         let mut rule_fields: Vec<Vec<ir::FieldId>> = rules.iter().map(rule_fields).collect();
         // A filter reads fields of the events of its rules: the per-event scratch must hold them.
@@ -390,7 +403,7 @@ impl RuleSetBuilder {
         }
         let metas = rules.iter().map(|r| r.meta.clone()).collect();
         RuleSet {
-            rules,
+            rules: rules.into(),
             metas,
             reqs,
             keywords,
@@ -402,6 +415,43 @@ impl RuleSetBuilder {
             correlations,
             indexes: RwLock::new(FxHashMap::default()),
             id: NEXT_SET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
+/// One rule file parsed, its detection rules compiled against the file's own field table.
+struct LoadedFile {
+    origin: String,
+    docs: Result<Vec<LoadedDoc>, yaml2node::YamlError>,
+    fields: FieldTable,
+}
+
+/// A document of a loaded file: a detection rule with its compiled form, or anything else as
+/// parsed.
+enum LoadedDoc {
+    Rule(Box<RuleAst>, Result<CompiledRule, CompileError>),
+    Other(ParsedDoc),
+}
+
+impl LoadedFile {
+    fn load(origin: String, text: &str, placeholders: &Placeholders) -> LoadedFile {
+        let mut fields = FieldTable::default();
+        let docs = yaml2node::parse_documents(text).map(|nodes| {
+            documents_to_rules(nodes)
+                .into_iter()
+                .map(|doc| match doc {
+                    ParsedDoc::Rule(ast) => {
+                        let compiled = compile_rule(&ast, &origin, &mut fields, placeholders);
+                        LoadedDoc::Rule(ast, compiled)
+                    }
+                    other => LoadedDoc::Other(other),
+                })
+                .collect()
+        });
+        LoadedFile {
+            origin,
+            docs,
+            fields,
         }
     }
 }
@@ -502,9 +552,13 @@ fn compile_filters(
 
 /// A compiled, immutable set of Sigma rules, shared by all threads.
 pub struct RuleSet {
-    rules: Vec<CompiledRule>,
+    /// Shared with the line gates, which derive their requirements from the rules only when a
+    /// log source of theirs is read.
+    rules: Arc<[CompiledRule]>,
     metas: Vec<Arc<RuleMeta>>,
-    reqs: Vec<Option<Vec<Atom>>>,
+    /// Per rule, its prefilter requirement, derived the first time an event of one of its log
+    /// sources is seen.
+    reqs: Vec<OnceLock<Option<Vec<Atom>>>>,
     keywords: Vec<bool>,
     rule_fields: Vec<Vec<ir::FieldId>>,
     fields: FieldTable,
@@ -580,7 +634,7 @@ impl RuleSet {
     /// The line gates of this set's rules: web and proxy lines decided before they are parsed
     /// (see `spoor_event::LineGate`).
     pub fn line_gates(&self) -> SigmaLineGates {
-        SigmaLineGates::new(&self.rules, &self.fields.names, self.id)
+        SigmaLineGates::new(self.rules.clone(), &self.fields.names, self.id)
     }
 
     /// The correlation rules: a stateful detector over the findings of this set's rules.
@@ -608,7 +662,15 @@ impl RuleSet {
 
     /// How many rules have no prefilter requirement (evaluated on every event of their source).
     pub fn unindexed_rules(&self) -> usize {
-        self.reqs.iter().filter(|r| r.is_none()).count()
+        (0..self.rules.len())
+            .filter(|&r| self.requirement(r).is_none())
+            .count()
+    }
+
+    /// The prefilter requirement of rule `r`, derived now if not yet.
+    fn requirement(&self, r: usize) -> Option<&[Atom]> {
+        let (rule, req) = (self.rules.get(r)?, self.reqs.get(r)?);
+        req.get_or_init(|| requirement(rule)).as_deref()
     }
 
     fn index_for(&self, ls: &LogSource) -> Arc<LogSourceIndex> {
@@ -626,7 +688,7 @@ impl RuleSet {
             .collect();
         let idx = Arc::new(LogSourceIndex::build(
             &ids,
-            &self.reqs,
+            &|r| self.requirement(r as usize),
             &self.keywords,
             &self.rule_fields,
             self.fields.names.len(),

@@ -1,9 +1,9 @@
 //! Sigma string values -> matchers: wildcard and escape parsing, the string-transforming
 //! modifiers (windash, utf16, base64, base64offset), and the compiled string pattern.
 
+use crate::lazy::{build_regex, LazyRegex, GLOB_LAZY_MAX, GLOB_SIZE_LIMIT};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use regex::Regex;
 
 /// The dash-like characters `windash` makes interchangeable.
 pub const WINDASH_CHARS: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
@@ -192,8 +192,8 @@ pub enum StrMatch {
     EndsWith(String),
     /// Any value at all (`*`).
     Any,
-    /// A general wildcard pattern, as an anchored linear-time regex.
-    Glob(Regex),
+    /// A general wildcard pattern, as an anchored linear-time regex (built on first use).
+    Glob(LazyRegex),
 }
 
 /// A string pattern: wildcards resolved, folded unless `cased`.
@@ -237,11 +237,13 @@ impl StrPattern {
                     }
                 }
                 re.push('$');
-                let r = regex::RegexBuilder::new(&re)
-                    .size_limit(1 << 22)
-                    .build()
-                    .map_err(|e| format!("wildcard pattern too complex: {e}"))?;
-                StrMatch::Glob(r)
+                if re.len() <= GLOB_LAZY_MAX {
+                    StrMatch::Glob(LazyRegex::deferred(re, GLOB_SIZE_LIMIT))
+                } else {
+                    let r = build_regex(&re, GLOB_SIZE_LIMIT)
+                        .map_err(|e| format!("wildcard pattern too complex: {e}"))?;
+                    StrMatch::Glob(LazyRegex::built(r, GLOB_SIZE_LIMIT))
+                }
             }
         };
         let finder = match &m {

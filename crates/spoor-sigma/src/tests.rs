@@ -34,6 +34,7 @@ mod conditions;
 mod correlation;
 mod hostile;
 mod invalid;
+mod lazy;
 mod modifiers;
 mod property;
 mod reference;
