@@ -97,8 +97,8 @@ pub fn run(args: HuntArgs) -> Result<i32> {
     }
 
     let (files, problems) = discover(&args.paths, &read_opts);
-    let detectors = crate::pipeline::event_detectors(&sigma, iocs.as_ref());
-    let mut chain = crate::pipeline::stateful_chain(&sigma, iocs.as_ref());
+    let detectors = crate::pipeline::event_detectors(sigma, iocs.as_ref());
+    let mut chain = crate::pipeline::stateful_chain(sigma, iocs.as_ref());
     if let Some(tb) = &tieback {
         chain.push(tb);
     }
