@@ -119,3 +119,12 @@ fn the_macros_really_check() {
     assert!(r.is_err());
     sigma_match!(["sel: {Image: x}", "condition: sel"], ev!{"Image" => "X"} => true);
 }
+
+/// The titles of the rules of `set` that match `ev`, in rule-set order.
+pub(crate) fn matching_titles(set: &RuleSet, ev: &Event) -> Vec<String> {
+    set.evaluator()
+        .matching_rules(ev)
+        .iter()
+        .map(|m| m.title.clone())
+        .collect()
+}

@@ -102,13 +102,10 @@ fn each_broken_rule_has_its_line_and_reason_and_the_rest_loads() {
     assert_eq!(ok, ["good one", "good two"]);
     assert_eq!(set.len(), 2);
     let ev = base_event().with("A", 1i64).with("B", 1i64);
-    let titles: Vec<String> = set
-        .evaluator()
-        .matching_rules(&ev)
-        .iter()
-        .map(|m| m.title.clone())
-        .collect();
-    assert_eq!(titles, ["good one", "good two"]);
+    assert_eq!(
+        crate::tests::matching_titles(&set, &ev),
+        ["good one", "good two"]
+    );
 }
 
 #[test]

@@ -198,13 +198,7 @@ fn field_ids_do_not_depend_on_how_rules_are_split_into_files() {
         .with("Alpha", "three")
         .with("Epsilon", "fourteen");
     for set in [&split, &joined] {
-        let titles: Vec<String> = set
-            .evaluator()
-            .matching_rules(&ev)
-            .iter()
-            .map(|m| m.title.clone())
-            .collect();
-        assert_eq!(titles, ["c", "d"]);
+        assert_eq!(crate::tests::matching_titles(set, &ev), ["c", "d"]);
         assert_eq!(set.matching_rules_unindexed(&ev).len(), 2);
     }
 }
