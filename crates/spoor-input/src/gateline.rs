@@ -10,7 +10,7 @@
 
 use crate::access::{self, AccessLine};
 use crate::iis::IisColumns;
-use crate::webdecode::{decode, may_be_encoded as needs_decoding, Kind};
+use crate::webdecode::{decode, may_be_encoded, Kind};
 use spoor_event::{Event, GateLine, Position, Value};
 
 /// Pushes `text` and a separating newline.
@@ -44,13 +44,13 @@ impl GateLine for AccessGateLine<'_> {
         // dropped). A value with nothing to decode is its own companion (up to the lossy
         // UTF-8 replacement, which leaves ASCII alone), so only the others are added.
         let (_, uri, _) = access::split_request(self.line.request);
-        if let Some(u) = uri.filter(|u| needs_decoding(u)) {
+        if let Some(u) = uri.filter(|u| may_be_encoded(u)) {
             push(out, decode(u, Kind::Uri).as_bytes());
         }
         for h in [self.line.referer, self.line.agent]
             .into_iter()
             .flatten()
-            .filter(|h| needs_decoding(h))
+            .filter(|h| may_be_encoded(h))
         {
             push(out, decode(h, Kind::Header).as_bytes());
         }

@@ -159,11 +159,9 @@ impl LineParser {
                             raw: line,
                             cols: &cols,
                         };
-                        let mut hint = None;
-                        if !g.decide(&view, &mut hint) {
+                        if !let_through(g, &view, &mut ev) {
                             return Outcome::Prefiltered(cols.timestamp());
                         }
-                        ev.gate_hint = hint.map(Box::new);
                     }
                     cols.fill(&mut ev);
                     ev.logsource = iis_logsource();
@@ -178,11 +176,9 @@ impl LineParser {
                             raw: line,
                             line: &a,
                         };
-                        let mut hint = None;
-                        if !g.decide(&view, &mut hint) {
+                        if !let_through(g, &view, &mut ev) {
                             return Outcome::Prefiltered(Some(a.time));
                         }
-                        ev.gate_hint = hint.map(Box::new);
                     }
                     crate::access::fill(&mut ev, &a);
                     ev.logsource = ls.clone();
@@ -233,6 +229,14 @@ type Gate = std::sync::Arc<dyn spoor_event::LineGate>;
 /// The line gate of log source `ls`, when the caller set gates and one applies.
 fn gate_of(ctx: &Ctx, ls: &LogSource) -> Option<Gate> {
     ctx.opts.gates.as_ref().and_then(|g| g.0.gate_for(ls))
+}
+
+/// Whether gate `g` lets the line through; if so, its hint goes into the event to be built.
+fn let_through(g: &Gate, view: &dyn spoor_event::GateLine, ev: &mut Event) -> bool {
+    let mut hint = None;
+    let pass = g.decide(view, &mut hint);
+    ev.gate_hint = hint.map(Box::new);
+    pass
 }
 
 fn iis_logsource() -> LogSource {

@@ -97,13 +97,13 @@ fn percent_once(s: &[u8], plus_from: Option<usize>) -> Vec<u8> {
     out
 }
 
-/// The decoded companion of a raw field value (log escapes still in place).
 /// Whether `raw` holds a byte decoding may change (`%`, `\\` or `+`): one vectorised search,
 /// where a byte loop was a tenth of the line gate's time.
 pub(crate) fn may_be_encoded(raw: &[u8]) -> bool {
     memchr::memchr3(b'%', b'\\', b'+', raw).is_some()
 }
 
+/// The decoded companion of a raw field value (log escapes still in place).
 pub(crate) fn decode(raw: &[u8], kind: Kind) -> String {
     // Most values carry no encoding at all.
     let plain = !may_be_encoded(raw);

@@ -458,8 +458,15 @@ impl<'s> Evaluator<'s> {
         self.cands.clear();
         // The line gate of this set already proved which rules may match: evaluate those and
         // skip the event index (a hint of another set is ignored).
+        // (Its rules are those of the log source the gate was built for; one the event's log
+        // source does not take is left out, should the event have been changed since.)
         if let Some(hint) = ev.gate_hint.as_deref().filter(|h| h.owner == self.set.id) {
-            self.cands.extend_from_slice(&hint.rules);
+            let rules = &self.set.rules;
+            self.cands.extend(hint.rules.iter().copied().filter(|&r| {
+                rules
+                    .get(r as usize)
+                    .is_some_and(|rule| rule.logsource.accepts(&ev.logsource))
+            }));
             self.evaluate_candidates(ev, &mut f);
             return;
         }
@@ -524,9 +531,6 @@ impl<'s> Evaluator<'s> {
             let Some(rule) = self.set.rules.get(r as usize) else {
                 continue;
             };
-            if !rule.logsource.accepts(&ev.logsource) {
-                continue;
-            }
             self.memo.clear();
             self.memo.resize(rule.sels.len(), 2);
             if eval_cond(&rule.cond, rule, &ctx, &mut self.memo)

@@ -869,13 +869,12 @@ impl SigmaGate {
         let mut literals = Vec::new();
         let mut checks = Vec::new();
         let mut rules: Vec<Vec<Vec<Term>>> = Vec::new();
-        let mut lit_term = |s: &str, literals: &mut Vec<String>| -> Term {
+        let mut lit_id = |s: &str, literals: &mut Vec<String>| -> u32 {
             let next = lit_ids.len() as u32;
-            let id = *lit_ids.entry(s.to_string()).or_insert_with(|| {
+            *lit_ids.entry(s.to_string()).or_insert_with(|| {
                 literals.push(s.to_string());
                 next
-            });
-            Term::Lit(id)
+            })
         };
         for (number, req) in reqs {
             set_rules.push(number);
@@ -884,7 +883,7 @@ impl SigmaGate {
                 let mut terms = Vec::with_capacity(c.len());
                 for atom in c {
                     terms.push(match atom {
-                        GateAtom::Lit(s) => lit_term(s, &mut literals),
+                        GateAtom::Lit(s) => Term::Lit(lit_id(s, &mut literals)),
                         GateAtom::FieldLit(f, text) => {
                             let next = field_lit_ids.len() as u32;
                             let id =
@@ -912,7 +911,10 @@ impl SigmaGate {
             rules.push(clauses);
         }
         if !extra.is_empty() {
-            let terms = extra.iter().map(|s| lit_term(s, &mut literals)).collect();
+            let terms = extra
+                .iter()
+                .map(|s| Term::Lit(lit_id(s, &mut literals)))
+                .collect();
             rules.push(vec![terms]);
             set_rules.push(NOT_A_RULE);
         }
@@ -949,15 +951,9 @@ impl SigmaGate {
                     best = Some((cost, texts));
                 }
             }
-            triggers.push(best.map(|(_, texts)| {
-                let mut ids: Vec<u32> = Vec::with_capacity(texts.len());
-                for t in texts {
-                    if let Term::Lit(id) = lit_term(&t, &mut literals) {
-                        ids.push(id);
-                    }
-                }
-                ids
-            }));
+            triggers.push(
+                best.map(|(_, texts)| texts.iter().map(|t| lit_id(t, &mut literals)).collect()),
+            );
         }
         let mut users = vec![Vec::new(); literals.len()];
         let mut scanned = vec![false; literals.len()];
@@ -1371,20 +1367,28 @@ impl SigmaGate {
     }
 }
 
-impl LineGate for SigmaGate {
-    fn may_match(&self, line: &dyn GateLine) -> bool {
+impl SigmaGate {
+    /// [`SigmaGate::judge`] with this thread's scratch.
+    fn judge_on_this_thread(
+        &self,
+        line: &dyn GateLine,
+        hint: Option<&mut Option<GateHint>>,
+    ) -> bool {
         SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => self.judge(line, &mut s, None),
+            Ok(mut s) => self.judge(line, &mut s, hint),
             // Never reached (the gate does not call itself); letting the line through is safe.
             Err(_) => true,
         })
     }
+}
+
+impl LineGate for SigmaGate {
+    fn may_match(&self, line: &dyn GateLine) -> bool {
+        self.judge_on_this_thread(line, None)
+    }
 
     fn decide(&self, line: &dyn GateLine, hint: &mut Option<GateHint>) -> bool {
-        SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => self.judge(line, &mut s, Some(hint)),
-            Err(_) => true,
-        })
+        self.judge_on_this_thread(line, Some(hint))
     }
 }
 
