@@ -137,7 +137,7 @@ pub fn run(args: HuntArgs) -> Result<i32> {
                     progress.event();
                     state.on_event(&chain, &collector, ev)
                 },
-                |state| state.close(&collector),
+                |state| state.close(&chain, &collector),
             )
         })
     };

@@ -147,8 +147,9 @@ impl<'d> UnitState<'d> {
     /// Hands the unit's last findings over and drops its matchers and buffers; what is left is
     /// what the run needs at its end. Called on the reading thread as soon as the unit is read,
     /// so that only the units being read hold matcher state, not every file of the run.
-    pub fn close(mut self, collector: &Collector) -> ClosedUnit {
+    pub fn close(mut self, chain: &StatefulChain<'_>, collector: &Collector) -> ClosedUnit {
         collector.take(&mut self.batch);
+        chain.seal(&mut self.partials);
         ClosedUnit {
             partials: self.partials,
             span: self.span,

@@ -75,6 +75,14 @@ pub trait StatefulDetector: Send + Sync {
     /// (including those of rules that only feed correlations).
     fn observe(&self, partial: &mut Self::Partial, event: &Event, findings: &[Finding]);
 
+    /// The unit is read; its partial waits for the others before [`Self::merge`]. A detector
+    /// that holds much may move it out of memory here (the correlations write their kept
+    /// matches to a temporary file), so that waiting units do not add up. The default keeps
+    /// everything.
+    fn seal(&self, partial: &mut Self::Partial) {
+        let _ = partial;
+    }
+
     /// Folds `from` into `into`. Called in work-unit order.
     fn merge(&self, into: &mut Self::Partial, from: Self::Partial);
 
@@ -116,6 +124,8 @@ pub trait AnyStatefulDetector: Send + Sync {
     fn start_any(&self) -> Box<dyn Any + Send>;
     /// [`StatefulDetector::observe`] on a boxed partial (one of a different type is ignored).
     fn observe_any(&self, partial: &mut (dyn Any + Send), event: &Event, findings: &[Finding]);
+    /// [`StatefulDetector::seal`] of a boxed partial.
+    fn seal_any(&self, partial: &mut (dyn Any + Send));
     /// [`StatefulDetector::merge`] of boxed partials.
     fn merge_any(&self, into: &mut (dyn Any + Send), from: Box<dyn Any + Send>);
     /// [`StatefulDetector::finish`] of a boxed partial.
@@ -142,6 +152,12 @@ impl<T: StatefulDetector> AnyStatefulDetector for T {
     fn observe_any(&self, partial: &mut (dyn Any + Send), event: &Event, findings: &[Finding]) {
         if let Some(p) = partial.downcast_mut::<T::Partial>() {
             self.observe(p, event, findings);
+        }
+    }
+
+    fn seal_any(&self, partial: &mut (dyn Any + Send)) {
+        if let Some(p) = partial.downcast_mut::<T::Partial>() {
+            self.seal(p);
         }
     }
 
@@ -229,6 +245,13 @@ impl<'d> StatefulChain<'d> {
     pub fn observe(&self, partials: &mut Partials, event: &Event, findings: &[Finding]) {
         for (d, p) in self.detectors.iter().zip(partials.0.iter_mut()) {
             d.observe_any(p.as_mut(), event, findings);
+        }
+    }
+
+    /// Tells every detector that the unit of `partials` is read.
+    pub fn seal(&self, partials: &mut Partials) {
+        for (d, p) in self.detectors.iter().zip(partials.0.iter_mut()) {
+            d.seal_any(p.as_mut());
         }
     }
 

@@ -90,13 +90,26 @@ pub(crate) struct BaseMatch {
     pub(crate) values: Vec<(Arc<str>, Option<Arc<str>>)>,
 }
 
-/// The correlation state of one work unit: the kept matches not yet released to the windows,
-/// the untimed ones counted, and (live mode) the windows themselves.
+/// The correlation state of one work unit: the kept matches not yet released to the windows
+/// (past a budget in temporary files), the untimed ones counted, and (live mode) the windows
+/// themselves.
 #[derive(Debug, Default)]
 pub struct CorrelationPartial {
-    pub(crate) matches: Vec<BaseMatch>,
+    pub(crate) matches: crate::corrspill::MatchBuffer,
     pub(crate) untimed: FxHashMap<u32, u64>,
     pub(crate) stream: crate::corrstream::Stream,
+}
+
+impl CorrelationPartial {
+    /// A partial whose kept matches go to temporary files past `budget` bytes, and past `keep`
+    /// bytes once sealed (tests force spilling with small ones).
+    #[cfg(test)]
+    pub(crate) fn with_spill_budget(budget: usize, keep: usize) -> Self {
+        CorrelationPartial {
+            matches: crate::corrspill::MatchBuffer::with_budget(budget, keep),
+            ..CorrelationPartial::default()
+        }
+    }
 }
 
 impl CorrelationSet {

@@ -29,7 +29,12 @@ use serde::{Deserialize, Serialize};
 use spoor_event::{
     Event, Finding, LogSource, Origin, RestoreError, StatefulDetector, StatefulOutput,
 };
+use std::io;
 use std::sync::Arc;
+
+/// Matches fed to the windows between two prunings when a batch run ends: the windows then
+/// hold what one timespan holds, not every input of the run.
+const FINISH_STEP: usize = 4096;
 
 /// A group's key: its `group-by` values.
 type GroupKey = Vec<Option<Arc<str>>>;
@@ -336,6 +341,38 @@ struct SavedWindow {
 }
 
 impl CorrelationSet {
+    /// The end of a batch run: every kept match, merged back in order from memory and the
+    /// temporary runs, fed to the windows in steps of [`FINISH_STEP`] with a watermark just
+    /// past each step, so that the windows are pruned as the run's time passes (the same path
+    /// as live mode's watermarks, hence the same findings as one step over everything).
+    fn feed_in_steps(
+        &self,
+        partial: &mut CorrelationPartial,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<()> {
+        if partial.matches.is_empty() {
+            return Ok(());
+        }
+        partial.stream.ensure(self.corrs.len());
+        let consumers = Consumers::of(self);
+        let mut sorted = partial.matches.drain_sorted(&self.capture)?;
+        let mut step: Vec<BaseMatch> = Vec::with_capacity(FINISH_STEP);
+        while let Some(m) = sorted.next_match()? {
+            // Every match still to come is at or after `m`, so `m`'s time is a watermark; one
+            // at that very time stays pending for the next step.
+            if step.len() >= FINISH_STEP {
+                let watermark = m.time;
+                partial
+                    .stream
+                    .feed(self, &consumers, std::mem::take(&mut step));
+                partial.stream.advance(self, watermark, out);
+            }
+            step.push(m);
+        }
+        partial.stream.feed(self, &consumers, step);
+        Ok(())
+    }
+
     /// A short text naming the correlations and the rules they read, in order; a state file
     /// saved with other correlations is refused.
     pub fn fingerprint(&self) -> String {
@@ -381,7 +418,7 @@ impl CorrelationSet {
             if !self.titles.contains_key(&m.rule) {
                 return Err(format!("a match of unknown rule {}", m.rule));
             }
-            partial.matches.push(BaseMatch {
+            partial.matches.mem.push(BaseMatch {
                 time: m.time,
                 origin: m.origin,
                 logsource: m.logsource,
@@ -428,7 +465,7 @@ impl CorrelationSet {
     }
 }
 
-fn saved_of(set: &CorrelationSet, p: &CorrelationPartial) -> SavedStream {
+fn saved_of(set: &CorrelationSet, p: &CorrelationPartial) -> io::Result<SavedStream> {
     let mut untimed: Vec<(u32, u64)> = p.untimed.iter().map(|(a, b)| (*a, *b)).collect();
     untimed.sort_unstable();
     let mut corrs: Vec<SavedCorr> = p
@@ -460,13 +497,14 @@ fn saved_of(set: &CorrelationSet, p: &CorrelationPartial) -> SavedStream {
         seq: 0,
         capped: 0,
     });
-    SavedStream {
+    Ok(SavedStream {
         fingerprint: set.fingerprint(),
         released: p.stream.released,
         late: p.stream.late,
         untimed,
         matches: p
             .matches
+            .snapshot(&set.capture)?
             .iter()
             .map(|m| SavedMatch {
                 time: m.time,
@@ -477,7 +515,7 @@ fn saved_of(set: &CorrelationSet, p: &CorrelationPartial) -> SavedStream {
             })
             .collect(),
         corrs,
-    }
+    })
 }
 
 impl StatefulDetector for CorrelationSet {
@@ -521,8 +559,12 @@ impl StatefulDetector for CorrelationSet {
         }
     }
 
+    fn seal(&self, partial: &mut CorrelationPartial) {
+        partial.matches.seal();
+    }
+
     fn merge(&self, into: &mut CorrelationPartial, from: CorrelationPartial) {
-        into.matches.extend(from.matches);
+        into.matches.absorb(from.matches);
         for (r, n) in from.untimed {
             *into.untimed.entry(r).or_default() += n;
         }
@@ -530,7 +572,16 @@ impl StatefulDetector for CorrelationSet {
     }
 
     fn finish(&self, mut partial: CorrelationPartial) -> StatefulOutput {
-        let mut out = self.advance(&mut partial, DateTime::<Utc>::MAX_UTC);
+        let mut out = StatefulOutput::default();
+        if let Err(e) = self.feed_in_steps(&mut partial, &mut out.findings) {
+            out.notes.push(format!(
+                "correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"
+            ));
+        }
+        out.extend(self.advance(&mut partial, DateTime::<Utc>::MAX_UTC));
+        if let Some(why) = partial.matches.failed.take() {
+            out.notes.push(format!("correlation: {why}"));
+        }
         let mut untimed: Vec<(u32, u64)> = partial.untimed.into_iter().collect();
         untimed.sort_unstable();
         for (rule, n) in untimed {
@@ -568,9 +619,28 @@ impl StatefulDetector for CorrelationSet {
         partial.stream.released = Some(watermark);
         partial.stream.ensure(self.corrs.len());
         let consumers = Consumers::of(self);
-        let matches = std::mem::take(&mut partial.matches);
-        partial.stream.feed(self, &consumers, matches);
         let mut out = StatefulOutput::default();
+        let matches = match partial.matches.drain_sorted(&self.capture) {
+            Ok(mut sorted) => {
+                let mut all = Vec::new();
+                loop {
+                    match sorted.next_match() {
+                        Ok(Some(m)) => all.push(m),
+                        Ok(None) => break,
+                        Err(e) => {
+                            out.notes.push(format!("correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"));
+                            break;
+                        }
+                    }
+                }
+                all
+            }
+            Err(e) => {
+                out.notes.push(format!("correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"));
+                Vec::new()
+            }
+        };
+        partial.stream.feed(self, &consumers, matches);
         partial.stream.advance(self, watermark, &mut out.findings);
         out
     }
@@ -580,7 +650,7 @@ impl StatefulDetector for CorrelationSet {
     }
 
     fn save(&self, partial: &CorrelationPartial) -> Option<serde_json::Value> {
-        serde_json::to_value(saved_of(self, partial)).ok()
+        serde_json::to_value(saved_of(self, partial).ok()?).ok()
     }
 
     fn restore(&self, saved: serde_json::Value) -> Result<CorrelationPartial, RestoreError> {

@@ -23,6 +23,7 @@
 //! reference) has to see every event: one such rule on a log source turns its gate off
 //! ([`SigmaLineGates::ungated`] says which rules, for `rules check --explain`).
 
+use crate::anyscan::AnyScan;
 use crate::index::Leaves;
 use crate::ir::{Check, CmpOp, CompiledRule, FieldId, Target};
 use crate::pattern::{fold, StrMatch};
@@ -781,6 +782,9 @@ pub(crate) struct SigmaGate {
     /// Over the scanned literals, ASCII case ignored, all matches reported; `None` when there
     /// is none.
     automaton: Option<AhoCorasick>,
+    /// Over the prefixes of the same literals: tells most lines that they hold none of them,
+    /// faster than `automaton` can.
+    quick: Option<AnyScan>,
     /// Pattern number of `automaton` to literal index.
     automaton_ids: Vec<u32>,
     literals: Vec<String>,
@@ -1016,6 +1020,12 @@ impl SigmaGate {
             })
             .collect();
         let (field_lits, field_scans) = Self::field_scans(&field_lit_list, names)?;
+        let lowered: Vec<String> = automaton_ids
+            .iter()
+            .filter_map(|l| literals.get(*l as usize))
+            .map(|l| l.to_ascii_lowercase())
+            .collect();
+        let quick = AnyScan::new(lowered.iter().map(String::as_bytes));
         let automaton = if automaton_ids.is_empty() {
             None
         } else {
@@ -1025,12 +1035,7 @@ impl SigmaGate {
                 AhoCorasickBuilder::new()
                     .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .match_kind(MatchKind::Standard)
-                    .build(
-                        automaton_ids
-                            .iter()
-                            .filter_map(|l| literals.get(*l as usize))
-                            .map(|l| l.to_ascii_lowercase()),
-                    )
+                    .build(&lowered)
                     .ok()?,
             )
         };
@@ -1038,6 +1043,7 @@ impl SigmaGate {
             owner,
             set_rules,
             automaton,
+            quick,
             automaton_ids,
             literals,
             scanned,
@@ -1182,10 +1188,14 @@ impl SigmaGate {
         lower.clear();
         lower.extend(text.iter().map(u8::to_ascii_lowercase));
         if let Some(ac) = &self.automaton {
-            // Most lines hold no literal: one search that stops at the first match says so,
-            // and only a line with one is searched again for all of them.
+            // Most lines hold no literal: the quick scan says so, and only a line that may
+            // hold one is searched for all of them.
             let input = aho_corasick::Input::new(&lower);
-            if ac.find(input.clone()).is_some() {
+            let may_hold = match &self.quick {
+                Some(q) => q.may_hold(&lower),
+                None => ac.find(input.clone()).is_some(),
+            };
+            if may_hold {
                 let mut state = aho_corasick::automaton::OverlappingState::start();
                 loop {
                     ac.find_overlapping(input.clone(), &mut state);

@@ -38,12 +38,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod anyscan;
 mod ast;
 mod ast2ir;
 mod condition;
 mod corr2set;
 mod correlation;
 mod correlation_view;
+mod corrspill;
 mod corrstream;
 pub mod diagnostic;
 mod eval;

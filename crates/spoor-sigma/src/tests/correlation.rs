@@ -3,6 +3,7 @@
 //! order, one value repeated instead of many distinct), chains, aliases, `generate`, bad
 //! rules, and independence from how events are split across work units.
 
+use crate::CorrelationPartial;
 use crate::{RuleSet, RuleSetBuilder, RuleStatus};
 use chrono::{DateTime, TimeZone, Utc};
 use spoor_event::{Event, EventMatcher, Finding, LogSource, Position, StatefulDetector};
@@ -776,4 +777,79 @@ fn hostile_saved_state_is_refused_not_panicked_on() {
     ] {
         assert!(corr.restore(bad).is_err());
     }
+}
+
+/// Many matches over many groups and timespans, through three units that spill to temporary
+/// files (and one that stays in memory), give the findings of one unit fed in one step.
+#[test]
+fn spilled_inputs_and_stepwise_feeding_give_the_findings_of_one_step() {
+    let set = set_of(&format!(
+        "{SPEC_CHAIN}---\ntitle: Spray\ncorrelation:\n  type: value_count\n  rules: [failed_login]\n  group-by: [IpAddress]\n  timespan: 5m\n  condition:\n    field: User\n    gte: 3\n"
+    ));
+    all_ok(&set);
+    let users = ["bob", "eve", "ann", "joe", "kim"];
+    let evs: Vec<Event> = (0..12_000u64)
+        .map(|i| {
+            // Bursts per user every few hours, interleaved, with successes after some.
+            let user = users[(i / 7 % 5) as usize];
+            // Pairs of events share a time: a step must never cut between them.
+            let sec = (i as i64 / 35) * 40 + (i as i64 % 35) / 2;
+            let id = if i % 97 == 96 { 4624 } else { 4625 };
+            let ip = format!("198.51.100.{}", i % 11);
+            let mut e = sec_ev(i + 1, sec, id, &[("User", user), ("IpAddress", &ip)]);
+            e.origin.path = format!("dc{}.evtx", i % 2).into();
+            e
+        })
+        .collect();
+    let corr = set.correlations();
+    let run = |units: Vec<(Vec<&Event>, CorrelationPartial)>, one_step: bool| {
+        let mut merged = corr.start();
+        for (unit, mut p) in units {
+            let mut ev = set.evaluator();
+            for e in unit {
+                let mut hits = Vec::new();
+                ev.check(e, &mut hits);
+                corr.observe(&mut p, e, &hits);
+            }
+            corr.seal(&mut p);
+            corr.merge(&mut merged, p);
+        }
+        let mut out = Vec::new();
+        if one_step {
+            // Every input in one step, as a batch run did before feeding in steps.
+            out.extend(corr.advance(&mut merged, DateTime::<Utc>::MAX_UTC).findings);
+        }
+        let end = corr.finish(merged);
+        out.extend(end.findings);
+        out.sort_by(Finding::report_order);
+        (out, end.notes)
+    };
+    let (one, notes) = run(vec![(evs.iter().collect(), corr.start())], true);
+    assert!(notes.is_empty(), "{notes:?}");
+    let spill = |i: usize| match i {
+        0 => CorrelationPartial::with_spill_budget(16 << 10, 0),
+        1 => CorrelationPartial::with_spill_budget(1 << 30, 0),
+        _ => CorrelationPartial::with_spill_budget(1 << 30, 1 << 30),
+    };
+    let units = (0..3)
+        .map(|k| {
+            let unit: Vec<&Event> = evs.iter().skip(k * 4_000).take(4_000).collect();
+            (unit, spill(k))
+        })
+        .collect();
+    let (stepped, notes) = run(units, false);
+    assert!(notes.is_empty(), "{notes:?}");
+    let kinds = |f: &[Finding]| {
+        let mut k: Vec<String> = f.iter().map(|f| f.rule.title.clone()).collect();
+        k.dedup();
+        k
+    };
+    assert!(
+        kinds(&one).len() >= 3,
+        "every correlation of the chain and the spray fires: {:?}",
+        kinds(&one)
+    );
+    let digest = |f: &[Finding]| serde_json::to_string(f).expect("findings serialise");
+    assert_eq!(one.len(), stepped.len());
+    assert_eq!(digest(&one), digest(&stepped));
 }
