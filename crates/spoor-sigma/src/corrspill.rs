@@ -245,7 +245,8 @@ struct RunReader {
 impl RunReader {
     fn open(path: &std::path::Path) -> io::Result<Self> {
         Ok(RunReader {
-            reader: BufReader::with_capacity(1 << 16, File::open(path)?),
+            // Small: a run per work unit is open at once while they are merged.
+            reader: BufReader::with_capacity(8 << 10, File::open(path)?),
             line: String::new(),
             last_path: None,
             last_logsource: None,
@@ -373,7 +374,11 @@ mod tests {
                 .single()
                 .expect("time"),
             origin: Origin {
-                path: Arc::from(if line.is_multiple_of(3) { "b.log" } else { "a.log" }),
+                path: Arc::from(if line.is_multiple_of(3) {
+                    "b.log"
+                } else {
+                    "a.log"
+                }),
                 position: Position::Line(line),
             },
             logsource: LogSource::new(Some("apache"), Some("webserver"), None),
