@@ -195,6 +195,20 @@ impl MatchBuffer {
         })
     }
 
+    /// Every match in [`match_order`], read back at once (live mode's watermark steps, which
+    /// hold little).
+    pub(crate) fn drain_all(
+        &mut self,
+        names: &FxHashMap<u32, Vec<Arc<str>>>,
+    ) -> io::Result<Vec<BaseMatch>> {
+        let mut sorted = self.drain_sorted(names)?;
+        let mut all = Vec::new();
+        while let Some(m) = sorted.next_match()? {
+            all.push(m);
+        }
+        Ok(all)
+    }
+
     /// Every match, in [`match_order`], without giving them up (for a state file).
     pub(crate) fn snapshot(
         &self,
@@ -401,13 +415,8 @@ mod tests {
     }
 
     fn drained(b: &mut MatchBuffer) -> Vec<String> {
-        let names = names();
-        let mut sorted = b.drain_sorted(&names).expect("runs read back");
-        let mut out = Vec::new();
-        while let Some(x) = sorted.next_match().expect("records read back") {
-            out.push(key(&x));
-        }
-        out
+        let all = b.drain_all(&names()).expect("runs read back");
+        all.iter().map(key).collect()
     }
 
     #[test]

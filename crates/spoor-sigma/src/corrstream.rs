@@ -36,6 +36,13 @@ use std::sync::Arc;
 /// hold what one timespan holds, not every input of the run.
 const FINISH_STEP: usize = 4096;
 
+/// The run's note when spilled inputs cannot be read back.
+fn read_back_failed(e: &io::Error) -> String {
+    format!(
+        "correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"
+    )
+}
+
 /// A group's key: its `group-by` values.
 type GroupKey = Vec<Option<Arc<str>>>;
 
@@ -574,9 +581,7 @@ impl StatefulDetector for CorrelationSet {
     fn finish(&self, mut partial: CorrelationPartial) -> StatefulOutput {
         let mut out = StatefulOutput::default();
         if let Err(e) = self.feed_in_steps(&mut partial, &mut out.findings) {
-            out.notes.push(format!(
-                "correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"
-            ));
+            out.notes.push(read_back_failed(&e));
         }
         out.extend(self.advance(&mut partial, DateTime::<Utc>::MAX_UTC));
         if let Some(why) = partial.matches.failed.take() {
@@ -620,23 +625,10 @@ impl StatefulDetector for CorrelationSet {
         partial.stream.ensure(self.corrs.len());
         let consumers = Consumers::of(self);
         let mut out = StatefulOutput::default();
-        let matches = match partial.matches.drain_sorted(&self.capture) {
-            Ok(mut sorted) => {
-                let mut all = Vec::new();
-                loop {
-                    match sorted.next_match() {
-                        Ok(Some(m)) => all.push(m),
-                        Ok(None) => break,
-                        Err(e) => {
-                            out.notes.push(format!("correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"));
-                            break;
-                        }
-                    }
-                }
-                all
-            }
+        let matches = match partial.matches.drain_all(&self.capture) {
+            Ok(all) => all,
             Err(e) => {
-                out.notes.push(format!("correlation: inputs written to a temporary file could not be read back ({e}); correlation findings may be missing"));
+                out.notes.push(read_back_failed(&e));
                 Vec::new()
             }
         };

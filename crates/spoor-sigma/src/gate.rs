@@ -782,8 +782,8 @@ pub(crate) struct SigmaGate {
     /// Over the scanned literals, ASCII case ignored, all matches reported; `None` when there
     /// is none.
     automaton: Option<AhoCorasick>,
-    /// Over the prefixes of the same literals: tells most lines that they hold none of them,
-    /// faster than `automaton` can.
+    /// Over a short piece of each of the same literals: tells most lines that they hold none
+    /// of them, faster than `automaton` can.
     quick: Option<AnyScan>,
     /// Pattern number of `automaton` to literal index.
     automaton_ids: Vec<u32>,
