@@ -13,6 +13,7 @@ mod finding;
 mod gate;
 mod ioreason;
 mod logsource;
+mod merge;
 mod stateful;
 mod summary;
 mod value;
@@ -27,6 +28,7 @@ pub use finding::{
 pub use gate::{AllGates, GateHint, GateLine, LineGate, LineGateSource, SharedGates};
 pub use ioreason::io_reason;
 pub use logsource::LogSource;
+pub use merge::{KWayMerge, SortedSource};
 pub use stateful::{
     AnyStatefulDetector, Partials, RestoreError, StatefulChain, StatefulDetector, StatefulOutput,
 };

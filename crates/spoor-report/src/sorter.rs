@@ -14,19 +14,24 @@ use crate::filter::{same_evidence, EvidenceKey};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use spoor_event::{
-    CorrelationInfo, Fields, FileInfo, Finding, LogSource, MatchedValue, Origin, RelatedRequest,
-    RuleMeta,
+    CorrelationInfo, Fields, FileInfo, Finding, KWayMerge, LogSource, MatchedValue, Origin,
+    RelatedRequest, RuleMeta, SortedSource,
 };
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::sync::Arc;
 
-/// Default buffer budget: 16 MiB of findings (as estimated) before the first spill. Measured:
-/// 2 million findings peak at 69 MB of resident memory, 20,000 at 63 MB.
-pub const DEFAULT_SORT_BUDGET: usize = 16 << 20;
+/// Default buffer budget: 4 MiB of findings (as estimated) before the first spill. Runs are
+/// merged in levels ([`MERGE_FAN_IN`]), so a small budget does not mean many open files.
+pub const DEFAULT_SORT_BUDGET: usize = 4 << 20;
+
+/// Runs merged into one at a time. The runs form levels (a merge of [`MERGE_FAN_IN`] runs of
+/// one level is a run of the next), so a sort of any size holds at most `MERGE_FAN_IN - 1` runs
+/// per level open: about 60 files for a hundred million findings, not one per spill.
+pub const MERGE_FAN_IN: usize = 32;
 
 /// Most distinct findings held while merging one (time, file) run.
 pub const MAX_RUN_DISTINCT: usize = 100_000;
@@ -38,10 +43,12 @@ pub struct SortStats {
     pub received: u64,
     /// Findings merged into an identical earlier one.
     pub merged: u64,
-    /// Bytes written to temporary files.
+    /// Bytes written to temporary files (spills and the merges of runs).
     pub spilled_bytes: u64,
-    /// Temporary runs written.
+    /// Temporary runs written by spilling the buffer.
     pub spill_runs: u64,
+    /// Runs merged into larger runs before the end (to keep few files open).
+    pub runs_merged: u64,
     /// Runs of identical-time findings too large to merge whole.
     pub dedup_capped: u64,
 }
@@ -75,8 +82,15 @@ pub struct TimelineSorter {
     rules: Vec<Arc<RuleMeta>>,
     rule_index: HashMap<usize, u32>,
     dir: Option<tempfile::TempDir>,
-    runs: Vec<File>,
+    /// Spilled runs in the order written; levels never increase along the list.
+    runs: Vec<Run>,
     stats: SortStats,
+}
+
+/// A sorted temporary file and its level (0: a spill; n + 1: a merge of runs of level n).
+struct Run {
+    file: File,
+    level: u32,
 }
 
 /// A rough size of a finding in memory.
@@ -169,46 +183,66 @@ impl TimelineSorter {
         }
         self.buf.sort_by(Finding::report_order);
         self.index.clear();
+        let mut buf = std::mem::take(&mut self.buf);
+        for f in &buf {
+            self.rule_id(&f.rule);
+        }
+        let mut run = RunWriter::create(self.run_dir()?)?;
+        for f in buf.drain(..) {
+            run.write(&self.rule_index, f)?;
+        }
+        let file = run.finish(&mut self.stats)?;
+        self.runs.push(Run { file, level: 0 });
+        self.stats.spill_runs += 1;
+        self.buf_bytes = 0;
+        self.merge_full_levels()
+    }
+
+    /// The directory runs are written to, made on the first spill.
+    fn run_dir(&mut self) -> io::Result<&std::path::Path> {
         if self.dir.is_none() {
             self.dir = Some(tempfile::Builder::new().prefix("spoor-sort-").tempdir()?);
         }
-        let dir = self
-            .dir
-            .as_ref()
-            .map(|d| d.path().to_path_buf())
-            .unwrap_or_default();
-        let mut file = tempfile::tempfile_in(&dir)?;
-        {
-            let mut w = BufWriter::new(&mut file);
-            let mut written = 0u64;
-            for f in std::mem::take(&mut self.buf) {
-                let rule = self.rule_id(&f.rule);
-                let rec = Spilled {
-                    rule,
-                    timestamp: f.timestamp,
-                    source: f.source,
-                    logsource: f.logsource,
-                    event: f.event,
-                    raw: f.raw,
-                    matched: f.matched,
-                    file: f.file,
-                    related: f.related,
-                    correlation: f.correlation,
-                    count: f.count,
-                };
-                let line = serde_json::to_vec(&rec).map_err(io::Error::other)?;
-                w.write_all(&line)?;
-                w.write_all(b"\n")?;
-                written += line.len() as u64 + 1;
-            }
-            w.flush()?;
-            self.stats.spilled_bytes += written;
+        match &self.dir {
+            Some(d) => Ok(d.path()),
+            None => Err(io::Error::other("no directory for the sort's runs")),
         }
-        io::Seek::rewind(&mut file)?;
-        self.runs.push(file);
-        self.stats.spill_runs += 1;
-        self.buf_bytes = 0;
-        Ok(())
+    }
+
+    /// While the last [`MERGE_FAN_IN`] runs share a level, merges them into one run of the
+    /// next level. They are the newest runs and next to each other, so the merge keeps the
+    /// order the runs were written in (ties in report order stay stable).
+    fn merge_full_levels(&mut self) -> io::Result<()> {
+        loop {
+            let n = self.runs.len();
+            if n < MERGE_FAN_IN {
+                return Ok(());
+            }
+            let level = self.runs[n - 1].level;
+            if self.runs[n - MERGE_FAN_IN..]
+                .iter()
+                .any(|r| r.level != level)
+            {
+                return Ok(());
+            }
+            let group = self.runs.split_off(n - MERGE_FAN_IN);
+            let dir = self.run_dir()?.to_path_buf();
+            let sources = group
+                .into_iter()
+                .map(|r| RunSource::new(r.file, &self.rules))
+                .collect();
+            let mut merge = KWayMerge::new(sources, Finding::report_order)?;
+            let mut out = RunWriter::create(&dir)?;
+            while let Some(f) = merge.next_item()? {
+                out.write(&self.rule_index, f)?;
+            }
+            let file = out.finish(&mut self.stats)?;
+            self.stats.runs_merged += MERGE_FAN_IN as u64;
+            self.runs.push(Run {
+                file,
+                level: level + 1,
+            });
+        }
     }
 
     /// Streams every finding to `out` in report order, identical findings of one file merged
@@ -221,22 +255,14 @@ impl TimelineSorter {
         let mut buf = std::mem::take(&mut self.buf);
         buf.sort_by(Finding::report_order);
         let mut sources: Vec<Source> = Vec::new();
-        for file in std::mem::take(&mut self.runs) {
-            sources.push(Source::Run(BufReader::new(file)));
+        for run in std::mem::take(&mut self.runs) {
+            sources.push(Source::Run(RunSource::new(run.file, &self.rules)));
         }
         sources.push(Source::Memory(buf.into_iter()));
-        let mut heap = BinaryHeap::new();
-        for (i, s) in sources.iter_mut().enumerate() {
-            if let Some(f) = s.next(&self.rules)? {
-                heap.push(Head(f, i));
-            }
-        }
+        let mut merge = KWayMerge::new(sources, Finding::report_order)?;
         let mut run = RunDeduper::default();
         let mut stats = self.stats;
-        while let Some(Head(f, i)) = heap.pop() {
-            if let Some(next) = sources[i].next(&self.rules)? {
-                heap.push(Head(next, i));
-            }
+        while let Some(f) = merge.next_item()? {
             if !dedup {
                 out(f)?;
                 continue;
@@ -248,61 +274,113 @@ impl TimelineSorter {
     }
 }
 
-enum Source {
-    Run(BufReader<File>),
-    Memory(std::vec::IntoIter<Finding>),
+/// Writes one sorted run: a temporary file of one JSON record per finding.
+struct RunWriter {
+    w: BufWriter<File>,
+    written: u64,
 }
 
-impl Source {
-    fn next(&mut self, rules: &[Arc<RuleMeta>]) -> io::Result<Option<Finding>> {
-        match self {
-            Source::Memory(it) => Ok(it.next()),
-            Source::Run(r) => {
-                let mut line = String::new();
-                if r.read_line(&mut line)? == 0 {
-                    return Ok(None);
-                }
-                let rec: Spilled = serde_json::from_str(&line).map_err(io::Error::other)?;
-                let rule = rules
-                    .get(rec.rule as usize)
-                    .cloned()
-                    .ok_or_else(|| io::Error::other("spilled finding names an unknown rule"))?;
-                Ok(Some(Finding {
-                    timestamp: rec.timestamp,
-                    rule,
-                    source: rec.source,
-                    logsource: rec.logsource,
-                    event: rec.event,
-                    raw: rec.raw,
-                    matched: rec.matched,
-                    file: rec.file,
-                    related: rec.related,
-                    correlation: rec.correlation,
-                    count: rec.count,
-                }))
-            }
+impl RunWriter {
+    fn create(dir: &std::path::Path) -> io::Result<Self> {
+        Ok(RunWriter {
+            w: BufWriter::new(tempfile::tempfile_in(dir)?),
+            written: 0,
+        })
+    }
+
+    /// Writes `f`, its rule named by its number in `rule_index` (every rule of a run is there).
+    fn write(&mut self, rule_index: &HashMap<usize, u32>, f: Finding) -> io::Result<()> {
+        let rule = rule_index
+            .get(&(Arc::as_ptr(&f.rule) as usize))
+            .copied()
+            .ok_or_else(|| io::Error::other("a finding to spill names an unknown rule"))?;
+        let rec = Spilled {
+            rule,
+            timestamp: f.timestamp,
+            source: f.source,
+            logsource: f.logsource,
+            event: f.event,
+            raw: f.raw,
+            matched: f.matched,
+            file: f.file,
+            related: f.related,
+            correlation: f.correlation,
+            count: f.count,
+        };
+        let line = serde_json::to_vec(&rec).map_err(io::Error::other)?;
+        self.w.write_all(&line)?;
+        self.w.write_all(b"\n")?;
+        self.written += line.len() as u64 + 1;
+        Ok(())
+    }
+
+    /// Flushes the run and rewinds it for reading.
+    fn finish(self, stats: &mut SortStats) -> io::Result<File> {
+        let mut file = self.w.into_inner().map_err(|e| e.into_error())?;
+        io::Seek::rewind(&mut file)?;
+        stats.spilled_bytes += self.written;
+        Ok(file)
+    }
+}
+
+/// A run read back, one finding at a time.
+struct RunSource<'r> {
+    reader: BufReader<File>,
+    rules: &'r [Arc<RuleMeta>],
+    line: String,
+}
+
+impl<'r> RunSource<'r> {
+    fn new(file: File, rules: &'r [Arc<RuleMeta>]) -> Self {
+        RunSource {
+            reader: BufReader::new(file),
+            rules,
+            line: String::new(),
         }
     }
 }
 
-/// The head of one sorted source; the heap pops the earliest (ties: the lower source, which
-/// holds the earlier-spilled findings, so the merge is stable).
-struct Head(Finding, usize);
+impl SortedSource for RunSource<'_> {
+    type Item = Finding;
+    fn next_item(&mut self) -> io::Result<Option<Finding>> {
+        self.line.clear();
+        if self.reader.read_line(&mut self.line)? == 0 {
+            return Ok(None);
+        }
+        let rec: Spilled = serde_json::from_str(&self.line).map_err(io::Error::other)?;
+        let rule = self
+            .rules
+            .get(rec.rule as usize)
+            .cloned()
+            .ok_or_else(|| io::Error::other("spilled finding names an unknown rule"))?;
+        Ok(Some(Finding {
+            timestamp: rec.timestamp,
+            rule,
+            source: rec.source,
+            logsource: rec.logsource,
+            event: rec.event,
+            raw: rec.raw,
+            matched: rec.matched,
+            file: rec.file,
+            related: rec.related,
+            correlation: rec.correlation,
+            count: rec.count,
+        }))
+    }
+}
 
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
+enum Source<'r> {
+    Run(RunSource<'r>),
+    Memory(std::vec::IntoIter<Finding>),
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> Ordering {
-        Finding::report_order(&other.0, &self.0).then_with(|| other.1.cmp(&self.1))
+
+impl SortedSource for Source<'_> {
+    type Item = Finding;
+    fn next_item(&mut self) -> io::Result<Option<Finding>> {
+        match self {
+            Source::Memory(it) => Ok(it.next()),
+            Source::Run(r) => r.next_item(),
+        }
     }
 }
 
@@ -462,6 +540,45 @@ mod tests {
         assert_eq!(stats.spill_runs, 0);
         assert_eq!(out.len(), 1);
         assert_eq!((out[0].count, out[0].source.position.number()), (50_000, 1));
+    }
+
+    #[test]
+    fn runs_merge_in_levels_and_ties_keep_push_order() {
+        // Findings that tie in report order (same time, file, line and rule) but differ in
+        // what they hold: only a stable sort and a stable merge give them back in push order.
+        let r = Arc::new(RuleMeta::new("r", "R", RuleLevel::High, RuleKind::Sigma));
+        let input: Vec<Finding> = (0..5_000u64)
+            .map(|i| {
+                let sec = ((i * 7919) % 40) as i64;
+                finding(&r, "t.log", (sec % 3) as u64 + 1, sec, &format!("GET /{i}"))
+            })
+            .collect();
+        let (mem, _) = run(usize::MAX, input.clone(), false);
+        let mut s = TimelineSorter::new(1, false);
+        let mut most_open = 0;
+        for f in input {
+            s.push(f).unwrap();
+            most_open = most_open.max(s.runs.len());
+        }
+        let top = s.runs.iter().map(|r| r.level).max().unwrap_or(0);
+        assert!(
+            top >= 2,
+            "5,000 spills of one finding reach level 2, got {top}"
+        );
+        assert!(
+            most_open < MERGE_FAN_IN * (top as usize + 1),
+            "{most_open} runs open"
+        );
+        let mut disk = Vec::new();
+        let stats = s
+            .finish(&mut |f| {
+                disk.push(f);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(stats.spill_runs, 5_000);
+        assert!(stats.runs_merged >= 4_992, "{stats:?}");
+        assert_eq!(mem, disk);
     }
 
     #[test]

@@ -15,9 +15,8 @@ use crate::correlation::BaseMatch;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use spoor_event::{LogSource, Origin, Position};
+use spoor_event::{KWayMerge, LogSource, Origin, Position, SortedSource};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::sync::Arc;
@@ -29,13 +28,30 @@ pub(crate) const SPILL_BUDGET: usize = 8 << 20;
 /// written out, since the unit may wait long for the others.
 pub(crate) const SEALED_KEEP: usize = 256 << 10;
 
-/// The order correlation inputs are fed in: time, then where the event is, then the rule.
+/// Runs merged into one when a buffer holds this many, so that few files are open at the end.
+pub(crate) const MERGE_FAN_IN: usize = 32;
+
+/// The order correlation inputs are fed in: time, then where the event is, then the rule, then
+/// the values kept. Matches equal in this order are equal in what a correlation reads, so runs
+/// can be merged in any grouping and the end merge gives the same sequence.
 pub(crate) fn match_order(a: &BaseMatch, b: &BaseMatch) -> Ordering {
     a.time
         .cmp(&b.time)
         .then_with(|| a.origin.path.cmp(&b.origin.path))
         .then_with(|| a.origin.position.cmp(&b.origin.position))
         .then_with(|| a.rule.cmp(&b.rule))
+        .then_with(|| a.values.cmp(&b.values))
+}
+
+/// [`match_order`] on records as read from a run (a rule's field names are the same for all
+/// its matches, so comparing values alone agrees with it).
+fn spilled_order(a: &Spilled, b: &Spilled) -> Ordering {
+    (a.secs, a.nanos)
+        .cmp(&(b.secs, b.nanos))
+        .then_with(|| a.path.cmp(&b.path))
+        .then_with(|| a.position.cmp(&b.position))
+        .then_with(|| a.rule.cmp(&b.rule))
+        .then_with(|| a.values.cmp(&b.values))
 }
 
 /// A rough size of a kept match in memory.
@@ -55,7 +71,7 @@ pub(crate) struct MatchBuffer {
     /// [`SPILL_BUDGET`] and [`SEALED_KEEP`], smaller in tests.
     budget: usize,
     keep: usize,
-    runs: Vec<tempfile::TempPath>,
+    runs: Vec<RunFile>,
     /// Matches written to runs so far.
     pub(crate) spilled: u64,
     /// Why a run could not be written (the matches stayed in memory); no further run is tried.
@@ -73,6 +89,13 @@ struct SpilledRef<'a> {
     logsource: &'a LogSource,
     rule: u32,
     values: Vec<Option<&'a str>>,
+}
+
+/// A run: a temporary file (deleted when dropped) and how many matches it holds.
+#[derive(Debug)]
+struct RunFile {
+    path: tempfile::TempPath,
+    matches: u64,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +162,26 @@ impl MatchBuffer {
         if self.bytes >= self.budget {
             self.spill();
         }
+        self.merge_smallest_runs();
+    }
+
+    /// While [`MERGE_FAN_IN`] runs or more are held, merges the smallest of them into one.
+    /// Taking the smallest keeps the bytes rewritten near `n log n`; [`match_order`] being a
+    /// total order on what is kept makes the grouping irrelevant to the result.
+    fn merge_smallest_runs(&mut self) {
+        while self.runs.len() >= MERGE_FAN_IN && self.failed.is_none() {
+            self.runs.sort_by_key(|r| std::cmp::Reverse(r.matches));
+            let group = self.runs.split_off(self.runs.len() - MERGE_FAN_IN);
+            match merge_runs(&group) {
+                Ok(run) => self.runs.push(run),
+                Err(e) => {
+                    self.runs.extend(group);
+                    self.failed = Some(format!(
+                        "correlation input runs could not be merged ({e}); later inputs were kept in memory"
+                    ));
+                }
+            }
+        }
     }
 
     fn spill(&mut self) {
@@ -148,9 +191,9 @@ impl MatchBuffer {
             return;
         }
         self.mem.sort_by(match_order);
-        match write_run(&self.mem) {
-            Ok(path) => {
-                self.runs.push(path);
+        match write_run(self.mem.iter().map(spilled_ref)) {
+            Ok(run) => {
+                self.runs.push(run);
                 self.spilled += self.mem.len() as u64;
                 self.mem = Vec::new();
             }
@@ -161,6 +204,7 @@ impl MatchBuffer {
             }
         }
         self.bytes = 0;
+        self.merge_smallest_runs();
     }
 
     /// Every match in [`match_order`], the runs read back one record at a time. `names` gives,
@@ -174,25 +218,16 @@ impl MatchBuffer {
         self.bytes = 0;
         let mut sources = Vec::with_capacity(self.runs.len() + 1);
         // Runs keep their files until the merge is done: the reader holds them.
-        for path in std::mem::take(&mut self.runs) {
-            let reader = RunReader::open(&path)?;
+        for run in std::mem::take(&mut self.runs) {
+            let reader = RunReader::open(&run.path)?;
             sources.push(Source::Run {
                 reader,
-                _file: path,
+                names,
+                _file: run.path,
             });
         }
         sources.push(Source::Memory(mem.into_iter()));
-        let mut heap = BinaryHeap::with_capacity(sources.len());
-        for (i, s) in sources.iter_mut().enumerate() {
-            if let Some(m) = s.next(names)? {
-                heap.push(Head(m, i));
-            }
-        }
-        Ok(SortedMatches {
-            sources,
-            heap,
-            names,
-        })
+        Ok(SortedMatches(KWayMerge::new(sources, match_order)?))
     }
 
     /// Every match in [`match_order`], read back at once (live mode's watermark steps, which
@@ -215,8 +250,8 @@ impl MatchBuffer {
         names: &FxHashMap<u32, Vec<Arc<str>>>,
     ) -> io::Result<Vec<BaseMatch>> {
         let mut out = self.mem.clone();
-        for path in &self.runs {
-            let mut reader = RunReader::open(path)?;
+        for run in &self.runs {
+            let mut reader = RunReader::open(&run.path)?;
             while let Some(m) = reader.next(names)? {
                 out.push(m);
             }
@@ -226,25 +261,91 @@ impl MatchBuffer {
     }
 }
 
-fn write_run(matches: &[BaseMatch]) -> io::Result<tempfile::TempPath> {
-    let file = tempfile::Builder::new().prefix("spoor-corr-").tempfile()?;
-    let (file, path) = file.into_parts();
-    let mut w = BufWriter::with_capacity(1 << 16, file);
-    for m in matches {
-        let rec = SpilledRef {
-            secs: m.time.timestamp(),
-            nanos: m.time.timestamp_subsec_nanos(),
-            path: &m.origin.path,
-            position: m.origin.position,
-            logsource: &m.logsource,
-            rule: m.rule,
-            values: m.values.iter().map(|(_, v)| v.as_deref()).collect(),
-        };
-        serde_json::to_writer(&mut w, &rec).map_err(io::Error::other)?;
-        w.write_all(b"\n")?;
+fn spilled_ref(m: &BaseMatch) -> SpilledRef<'_> {
+    SpilledRef {
+        secs: m.time.timestamp(),
+        nanos: m.time.timestamp_subsec_nanos(),
+        path: &m.origin.path,
+        position: m.origin.position,
+        logsource: &m.logsource,
+        rule: m.rule,
+        values: m.values.iter().map(|(_, v)| v.as_deref()).collect(),
     }
-    w.flush()?;
-    Ok(path)
+}
+
+/// Writes records, already in order, to a new run.
+fn write_run<'a>(records: impl Iterator<Item = SpilledRef<'a>>) -> io::Result<RunFile> {
+    let mut run = RunWriter::create()?;
+    for rec in records {
+        run.write(&rec)?;
+    }
+    run.finish()
+}
+
+/// A run being written.
+struct RunWriter {
+    w: BufWriter<File>,
+    path: tempfile::TempPath,
+    matches: u64,
+}
+
+impl RunWriter {
+    fn create() -> io::Result<Self> {
+        let file = tempfile::Builder::new().prefix("spoor-corr-").tempfile()?;
+        let (file, path) = file.into_parts();
+        Ok(RunWriter {
+            w: BufWriter::with_capacity(1 << 16, file),
+            path,
+            matches: 0,
+        })
+    }
+
+    fn write(&mut self, rec: &SpilledRef<'_>) -> io::Result<()> {
+        serde_json::to_writer(&mut self.w, rec).map_err(io::Error::other)?;
+        self.w.write_all(b"\n")?;
+        self.matches += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<RunFile> {
+        self.w.flush()?;
+        Ok(RunFile {
+            path: self.path,
+            matches: self.matches,
+        })
+    }
+}
+
+/// Merges runs into one, record by record (the field names are not needed for that).
+fn merge_runs(group: &[RunFile]) -> io::Result<RunFile> {
+    let sources = group
+        .iter()
+        .map(|r| RunReader::open(&r.path).map(RawRecords))
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut merge = KWayMerge::new(sources, spilled_order)?;
+    let mut out = RunWriter::create()?;
+    while let Some(rec) = merge.next_item()? {
+        out.write(&SpilledRef {
+            secs: rec.secs,
+            nanos: rec.nanos,
+            path: &rec.path,
+            position: rec.position,
+            logsource: &rec.logsource,
+            rule: rec.rule,
+            values: rec.values.iter().map(|v| v.as_deref()).collect(),
+        })?;
+    }
+    out.finish()
+}
+
+/// A run's records as written, for merging runs.
+struct RawRecords(RunReader);
+
+impl SortedSource for RawRecords {
+    type Item = Spilled;
+    fn next_item(&mut self) -> io::Result<Option<Spilled>> {
+        self.0.next_record()
+    }
 }
 
 /// Reads a run back, one record at a time.
@@ -267,12 +368,20 @@ impl RunReader {
         })
     }
 
-    fn next(&mut self, names: &FxHashMap<u32, Vec<Arc<str>>>) -> io::Result<Option<BaseMatch>> {
+    fn next_record(&mut self) -> io::Result<Option<Spilled>> {
         self.line.clear();
         if self.reader.read_line(&mut self.line)? == 0 {
             return Ok(None);
         }
-        let rec: Spilled = serde_json::from_str(&self.line).map_err(io::Error::other)?;
+        serde_json::from_str(&self.line)
+            .map(Some)
+            .map_err(io::Error::other)
+    }
+
+    fn next(&mut self, names: &FxHashMap<u32, Vec<Arc<str>>>) -> io::Result<Option<BaseMatch>> {
+        let Some(rec) = self.next_record()? else {
+            return Ok(None);
+        };
         let time = DateTime::<Utc>::from_timestamp(rec.secs, rec.nanos)
             .ok_or_else(|| io::Error::other("a spilled correlation input with a bad time"))?;
         let path = match &self.last_path {
@@ -315,64 +424,34 @@ impl RunReader {
     }
 }
 
-enum Source {
-    /// A run being read, and its file (deleted when the merge is done).
+enum Source<'n> {
+    /// A run being read, the names of its rules' fields, and its file (deleted when the merge
+    /// is done).
     Run {
         reader: RunReader,
+        names: &'n FxHashMap<u32, Vec<Arc<str>>>,
         _file: tempfile::TempPath,
     },
     Memory(std::vec::IntoIter<BaseMatch>),
 }
 
-impl Source {
-    fn next(&mut self, names: &FxHashMap<u32, Vec<Arc<str>>>) -> io::Result<Option<BaseMatch>> {
+impl SortedSource for Source<'_> {
+    type Item = BaseMatch;
+    fn next_item(&mut self) -> io::Result<Option<BaseMatch>> {
         match self {
-            Source::Run { reader, .. } => reader.next(names),
+            Source::Run { reader, names, .. } => reader.next(names),
             Source::Memory(it) => Ok(it.next()),
         }
     }
 }
 
-/// The head of one sorted source; the heap pops the first in [`match_order`] (ties: the lower
-/// source).
-struct Head(BaseMatch, usize);
-
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match_order(&other.0, &self.0).then_with(|| other.1.cmp(&self.1))
-    }
-}
-
-/// The merge of a buffer's runs and memory, in [`match_order`].
-pub(crate) struct SortedMatches<'n> {
-    sources: Vec<Source>,
-    heap: BinaryHeap<Head>,
-    names: &'n FxHashMap<u32, Vec<Arc<str>>>,
-}
+/// The merge of a buffer's runs and memory, in [`match_order`] (ties: the earlier run).
+pub(crate) struct SortedMatches<'n>(KWayMerge<Source<'n>>);
 
 impl SortedMatches<'_> {
     /// The next match, or `None` at the end.
     pub(crate) fn next_match(&mut self) -> io::Result<Option<BaseMatch>> {
-        let Some(Head(m, i)) = self.heap.pop() else {
-            return Ok(None);
-        };
-        if let Some(src) = self.sources.get_mut(i) {
-            if let Some(next) = src.next(self.names)? {
-                self.heap.push(Head(next, i));
-            }
-        }
-        Ok(Some(m))
+        self.0.next_item()
     }
 }
 
@@ -420,6 +499,42 @@ mod tests {
     }
 
     #[test]
+    fn many_runs_are_merged_and_few_stay_open() {
+        // Ties in time, file and line across units (the same line read twice) and runs of
+        // one match each: merging them in any grouping must give one sequence.
+        let all: Vec<BaseMatch> = (0..3_000u64)
+            .map(|i| {
+                m(
+                    (i * 7919 % 50) as i64,
+                    i % 40,
+                    (i % 2) as u32,
+                    &format!("v{}", i % 7),
+                )
+            })
+            .collect();
+        let mut expected = all.clone();
+        expected.sort_by(match_order);
+        let expected: Vec<String> = expected.iter().map(key).collect();
+        let mut units: Vec<MatchBuffer> = (0..25).map(|_| MatchBuffer::with_budget(1, 0)).collect();
+        for (i, x) in all.into_iter().enumerate() {
+            let unit = &mut units[i % 25];
+            unit.push(x);
+            assert!(unit.runs.len() < MERGE_FAN_IN, "{} runs", unit.runs.len());
+        }
+        let mut merged = MatchBuffer::with_budget(1 << 30, 0);
+        for u in units {
+            merged.absorb(u);
+            assert!(
+                merged.runs.len() < MERGE_FAN_IN,
+                "{} runs",
+                merged.runs.len()
+            );
+        }
+        assert!(merged.failed.is_none(), "{:?}", merged.failed);
+        assert_eq!(drained(&mut merged), expected);
+    }
+
+    #[test]
     fn spilled_and_kept_matches_come_back_alike_and_in_order() {
         let all: Vec<BaseMatch> = (0..2_000u64)
             .map(|i| {
@@ -444,7 +559,8 @@ mod tests {
         for (i, x) in all.into_iter().enumerate() {
             units[i % 3].push(x);
         }
-        assert!(units[0].runs.len() > 10, "{}", units[0].runs.len());
+        assert!(units[0].runs.len() > 1, "{}", units[0].runs.len());
+        assert!(units[0].spilled > 600, "{}", units[0].spilled);
         for u in &mut units {
             u.seal();
         }
@@ -473,14 +589,14 @@ mod tests {
         let mut b = MatchBuffer::with_budget(1, 0);
         b.push(m(1, 1, 0, "x"));
         assert_eq!(b.runs.len(), 1);
-        let path = b.runs[0].to_path_buf();
+        let path = b.runs[0].path.to_path_buf();
         std::fs::write(&path, b"{\"secs\": 1, \"nanos\": 99999999999}\nnot json\n").expect("write");
         let names = names();
         assert!(b.drain_sorted(&names).is_err());
         // A record with another number of values than its rule keeps.
         let mut b = MatchBuffer::with_budget(1, 0);
         b.push(m(1, 1, 0, "x"));
-        let path = b.runs[0].to_path_buf();
+        let path = b.runs[0].path.to_path_buf();
         std::fs::write(&path, b"{\"secs\":1,\"nanos\":0,\"path\":\"a\",\"position\":{\"line\":1},\"logsource\":{},\"rule\":0,\"values\":[]}\n").expect("write");
         assert!(b.drain_sorted(&names).is_err());
     }

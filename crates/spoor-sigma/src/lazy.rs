@@ -7,7 +7,8 @@
 //! threads (`OnceLock`).
 //!
 //! Nothing a rule's load report says may depend on that: a matcher is only lazy when its build
-//! cannot fail. Wildcard patterns are built eagerly when they are long enough to approach the
+//! cannot fail. A `|re` pattern is built once when its rule loads (a bad one is reported there)
+//! and dropped, to be built again on first use. Wildcard patterns are built eagerly when they are long enough to approach the
 //! regex size limit ([`GLOB_LAZY_MAX`]); a value list's automaton that cannot be built is
 //! replaced by a substring search per value, which answers the same.
 

@@ -37,10 +37,14 @@ fn built(set: &RuleSet) -> Vec<bool> {
                 for t in tests {
                     if let TestKind::Values { groups, fast, .. } = &t.kind {
                         for c in groups.iter().flatten() {
-                            if let Check::Str(p) = c {
-                                if let StrMatch::Glob(r) = &p.m {
-                                    out.push(r.is_built());
+                            match c {
+                                Check::Str(p) => {
+                                    if let StrMatch::Glob(r) = &p.m {
+                                        out.push(r.is_built());
+                                    }
                                 }
+                                Check::Regex(r) => out.push(r.is_built()),
+                                _ => {}
                             }
                         }
                         if let Some(f) = fast {
@@ -95,6 +99,37 @@ fn matchers_are_built_when_an_event_first_needs_them() {
         assert_eq!((indexed, unindexed), (want, want), "{image} {cmd}");
     }
     assert_eq!(built(&set), [true, true]);
+}
+
+#[test]
+fn regexes_are_checked_at_load_and_built_on_first_use() {
+    let rule = |re: &str| {
+        format!(
+            "title: lazy regex rule
+logsource: {{product: windows, category: process_creation}}
+detection:
+  sel:
+    CommandLine|re: '{re}'
+  condition: sel
+"
+        )
+    };
+    // A pattern the engine refuses is reported when the rules load, not when first used.
+    for bad in ["(unclosed", "a(?=b)", "(a)\\1"] {
+        let set = load(&[("bad.yml", &rule(bad))]);
+        assert_ne!(set.reports()[0].status, RuleStatus::Ok, "{bad}");
+    }
+    let set = load(&[(
+        "re.yml",
+        &rule("(?i)-e(nc|ncodedcommand)\\s+[a-z0-9+/=]{8}"),
+    )]);
+    assert_eq!(set.reports()[0].status, RuleStatus::Ok);
+    assert_eq!(built(&set), [false], "checked, then dropped");
+    let hit = process_event(r"C:\p.exe", "powershell -ENC SQBFAFgA");
+    let miss = process_event(r"C:\p.exe", "powershell -enc x");
+    assert_eq!(set.evaluator().matching_rules(&hit).len(), 1);
+    assert_eq!(built(&set), [true]);
+    assert!(set.evaluator().matching_rules(&miss).is_empty());
 }
 
 #[test]
