@@ -70,8 +70,9 @@ impl InputFormat {
         }
     }
 
-    /// Whether records are single lines with no state carried between them, so that a large file
-    /// can be split into line-aligned chunks read in parallel.
+    /// Whether a large file can be split into line-aligned chunks read in parallel: records are
+    /// lines, or (CSV and TSV) lines joined by quoted line breaks that a scan finds, and what a
+    /// chunk needs from before it fits in a [`crate::kernel::Resume`].
     pub(crate) fn splittable(self) -> bool {
         matches!(
             self,
@@ -80,7 +81,18 @@ impl InputFormat {
                 | InputFormat::Syslog
                 | InputFormat::WebError
                 | InputFormat::Squid
+                | InputFormat::Csv
+                | InputFormat::Tsv
         )
+    }
+
+    /// The separator of a delimited format.
+    pub(crate) fn separator(self) -> Option<u8> {
+        match self {
+            InputFormat::Csv => Some(b','),
+            InputFormat::Tsv => Some(b'\t'),
+            _ => None,
+        }
     }
 }
 

@@ -64,6 +64,19 @@ pub(crate) fn windows_logsource_of(
         .unwrap_or_else(crate::windows::windows_default)
 }
 
+/// What a chunk of a large file needs from the text before it, so that it reads its records as
+/// the reader of the whole file would (see `parallel`).
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Resume {
+    /// Nothing: the start of a file, or a chunk of a format with no state between records.
+    #[default]
+    Start,
+    /// IIS and W3C: the last `#Fields:` directive before the chunk.
+    IisDirective(Arc<[u8]>),
+    /// CSV and TSV: the columns of the header row.
+    CsvHeader(Arc<[Arc<str>]>),
+}
+
 /// The state of reading one stream: where events go and what is counted.
 pub(crate) struct Ctx<'a> {
     pub path: Arc<str>,
@@ -71,8 +84,8 @@ pub(crate) struct Ctx<'a> {
     pub stats: FileStats,
     pub mtime: Option<DateTime<Utc>>,
     tz_assumed: Cell<bool>,
-    /// For a chunk of an IIS log: the `#Fields:` directive in force where it starts.
-    pub iis_directive: Option<std::sync::Arc<[u8]>>,
+    /// For a chunk of a large file: what it needs from the text before it.
+    pub resume: Resume,
     emit: &'a mut dyn FnMut(Event),
 }
 
@@ -87,7 +100,7 @@ impl<'a> Ctx<'a> {
             },
             mtime: None,
             tz_assumed: Cell::new(false),
-            iis_directive: None,
+            resume: Resume::Start,
             emit,
         }
     }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::io::{self, BufRead};
 
 /// One line as read: its text (without its line end), or the fact that it was too long.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Line<'a> {
     /// The line's bytes.
     Text(&'a [u8]),
@@ -63,6 +63,12 @@ impl<R: BufRead> LineReader<R> {
     pub(crate) fn with_limit(mut self, limit: u64) -> Self {
         self.limit = Some(limit);
         self
+    }
+
+    /// Bytes consumed from the stream so far (the offset of the next line, when none was handed
+    /// back).
+    pub(crate) fn consumed(&self) -> u64 {
+        self.consumed
     }
 
     /// The underlying reader, in place.

@@ -7,7 +7,7 @@
 //! the `\r` and `\n` of one.
 
 use crate::json::looks_like_ndjson;
-use crate::kernel::{Ctx, BUF_BYTES};
+use crate::kernel::{Ctx, Resume, BUF_BYTES};
 use crate::read::{read_file, read_text, InputFile, TextPlan};
 use crate::sniff::sniff;
 use crate::{InputFormat, ReadOptions};
@@ -24,8 +24,8 @@ enum Unit<'a> {
         file: &'a InputFile,
         plan: TextPlan,
         start: u64,
-        /// For IIS: the `#Fields:` directive in force where the chunk starts.
-        directive: Option<Arc<[u8]>>,
+        /// What the chunk needs from the text before it.
+        resume: Resume,
     },
 }
 
@@ -156,16 +156,177 @@ fn count_newlines(file: &InputFile, start: u64, end: u64) -> io::Result<u64> {
     Ok(n)
 }
 
+/// What the scan of one chunk found, before any chunk is read.
+#[derive(Default)]
+struct ChunkScan {
+    /// Line ends in the chunk, to number the lines of the next.
+    line_ends: u64,
+    /// IIS: the last `#Fields:` directive in the chunk.
+    last_directive: Option<Arc<[u8]>>,
+    /// CSV and TSV: where records start and end in the chunk.
+    records: Option<crate::delimited::StretchScan>,
+    /// CSV and TSV, the first chunk: the header row.
+    header: Option<Arc<[Arc<str>]>>,
+}
+
+/// Scans chunk `k` (`[start, end)`) of `file`.
+fn scan_chunk(
+    file: &InputFile,
+    format: InputFormat,
+    (k, start, end): (usize, u64, u64),
+    opts: &ReadOptions,
+) -> ChunkScan {
+    if format == InputFormat::Iis {
+        let (line_ends, last_directive) = count_iis_lines(file, start, end).unwrap_or((0, None));
+        return ChunkScan {
+            line_ends,
+            last_directive,
+            ..ChunkScan::default()
+        };
+    }
+    let line_ends = count_newlines(file, start, end).unwrap_or(0);
+    let Some(sep) = format.separator() else {
+        return ChunkScan {
+            line_ends,
+            ..ChunkScan::default()
+        };
+    };
+    let lines = || -> io::Result<crate::lines::LineReader<BufReader<io::Take<File>>>> {
+        let mut f = File::open(&file.path)?;
+        f.seek(SeekFrom::Start(start))?;
+        let r = BufReader::with_capacity(BUF_BYTES, f.take(end - start));
+        // Numbered from 2 past the first chunk: a byte order mark is taken off line 1 only.
+        Ok(crate::lines::LineReader::new(
+            r,
+            opts.max_line_bytes,
+            1 + u64::from(k > 0),
+        ))
+    };
+    let cap = opts.max_line_bytes;
+    let records = lines()
+        .and_then(|l| crate::delimited::scan_stretch(l, sep, k == 0, cap))
+        .ok();
+    let header = if k == 0 {
+        lines()
+            .and_then(|l| crate::delimited::header_row(l, sep, cap))
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    ChunkScan {
+        line_ends,
+        records,
+        header,
+        ..ChunkScan::default()
+    }
+}
+
+/// Where one chunk starts, and what it resumes from.
+struct ChunkStart {
+    offset: u64,
+    first_line: u64,
+    resume: Resume,
+}
+
+/// Where the chunks of a split file start, from the scans of its planned stretches. For CSV and
+/// TSV a stretch that starts inside a record (a quoted line break across the planned boundary)
+/// starts at its first record instead, one with no record start joins the chunk before, and the
+/// split ends where a record carried over a boundary could have hit the size cap.
+fn chunk_starts(split: &Split, scans: &[&ChunkScan], cap: usize) -> Vec<ChunkStart> {
+    let mut line_at = Vec::with_capacity(scans.len());
+    let mut line = 1u64;
+    for scan in scans {
+        line_at.push(line);
+        line += scan.line_ends;
+    }
+    let bounds = &split.bounds;
+    let mut starts = vec![ChunkStart {
+        offset: 0,
+        first_line: 1,
+        resume: Resume::Start,
+    }];
+    if split.format.separator().is_none() {
+        let mut directive: Option<Arc<[u8]>> = None;
+        for (k, scan) in scans.iter().enumerate() {
+            if k > 0 {
+                starts.push(ChunkStart {
+                    offset: bounds.get(k).copied().unwrap_or(u64::MAX),
+                    first_line: line_at.get(k).copied().unwrap_or(1),
+                    resume: directive
+                        .clone()
+                        .map_or(Resume::Start, Resume::IisDirective),
+                });
+            }
+            if scan.last_directive.is_some() {
+                directive.clone_from(&scan.last_directive);
+            }
+        }
+        return starts;
+    }
+    use crate::delimited::StretchEnd;
+    let Some(header) = scans.first().and_then(|s| s.header.clone()) else {
+        return starts;
+    };
+    let Some(mut state) = scans.first().and_then(|s| s.records).map(|r| r.from_start) else {
+        return starts;
+    };
+    for (k, scan) in scans.iter().enumerate().skip(1) {
+        let (Some(&bound), Some(&bound_line), Some(records)) =
+            (bounds.get(k), line_at.get(k), scan.records.as_ref())
+        else {
+            break;
+        };
+        let resume = Resume::CsvHeader(header.clone());
+        match state {
+            StretchEnd::Between => {
+                starts.push(ChunkStart {
+                    offset: bound,
+                    first_line: bound_line,
+                    resume,
+                });
+                state = records.from_start;
+            }
+            StretchEnd::Open { size } => {
+                let Some(o) = records.from_open else { break };
+                if size.saturating_add(o.size_before) > cap {
+                    break;
+                }
+                match o.first_start {
+                    Some((off, ends)) => {
+                        let at = bound + off;
+                        if bounds.get(k + 1).is_some_and(|next| at < *next) {
+                            starts.push(ChunkStart {
+                                offset: at,
+                                first_line: bound_line + ends,
+                                resume,
+                            });
+                        }
+                        state = o.end;
+                    }
+                    None => {
+                        state = StretchEnd::Open {
+                            size: size.saturating_add(o.size_before),
+                        }
+                    }
+                }
+            }
+            StretchEnd::NoHeader => break,
+        }
+    }
+    starts
+}
+
 fn read_chunk(
     file: &InputFile,
     plan: TextPlan,
     start: u64,
-    directive: Option<Arc<[u8]>>,
+    resume: Resume,
     opts: &ReadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> FileStats {
     let mut ctx = Ctx::new(&file.display, opts, emit);
-    ctx.iis_directive = directive;
+    ctx.resume = resume;
     ctx.stats.format = plan.format.name().into();
     let run = || -> io::Result<File> {
         let mut f = File::open(&file.path)?;
@@ -241,10 +402,9 @@ pub fn read_units<S, R: Send>(
     end: impl Fn(S) -> R + Sync + Send,
 ) -> (Vec<R>, Vec<FileStats>) {
     // Plan: split large splittable files (the planning itself runs in parallel).
-    let splits: Vec<Option<Split>> = files.par_iter().map(|f| plan_split(f, opts)).collect();
-    let mut units: Vec<(usize, Unit)> = Vec::new();
-    let mut first_lines: Vec<Vec<u64>> = Vec::new();
-    // Newline counts per chunk, to number lines exactly.
+    let mut splits: Vec<Option<Split>> = files.par_iter().map(|f| plan_split(f, opts)).collect();
+    // Scan each chunk before any is read: its line ends (to number lines exactly) and what the
+    // next chunk needs from it.
     let chunk_jobs: Vec<(usize, usize, u64, u64)> = splits
         .iter()
         .enumerate()
@@ -259,82 +419,58 @@ pub fn read_units<S, R: Send>(
                 })
         })
         .collect();
-    let counted: Vec<(u64, Option<Arc<[u8]>>)> = chunk_jobs
+    let scans: Vec<ChunkScan> = chunk_jobs
         .par_iter()
-        .map(|(i, _, a, b)| {
-            let Some(f) = files.get(*i) else {
-                return (0, None);
-            };
-            let iis = splits
-                .get(*i)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| s.format == InputFormat::Iis);
-            if iis {
-                count_iis_lines(f, *a, *b).unwrap_or((0, None))
-            } else {
-                (count_newlines(f, *a, *b).unwrap_or(0), None)
-            }
-        })
+        .map(
+            |&(i, k, a, b)| match (files.get(i), splits.get(i).and_then(Option::as_ref)) {
+                (Some(f), Some(s)) => scan_chunk(f, s.format, (k, a, b), opts),
+                _ => ChunkScan::default(),
+            },
+        )
         .collect();
-    let counts: Vec<u64> = counted.iter().map(|(n, _)| *n).collect();
-    // Per file, the directive in force at the start of each chunk: the last one before it.
-    let mut directives: Vec<Vec<Option<Arc<[u8]>>>> = vec![Vec::new(); files.len()];
-    let mut in_force: Option<Arc<[u8]>> = None;
-    let mut current_file = usize::MAX;
-    for ((i, _, _, _), (_, last)) in chunk_jobs.iter().zip(&counted) {
-        if *i != current_file {
-            current_file = *i;
-            in_force = None;
-        }
-        if let Some(d) = directives.get_mut(*i) {
-            d.push(in_force.clone());
-        }
-        if last.is_some() {
-            in_force = last.clone();
+    // Per file, in chunk order: the scans, and from them where each chunk starts.
+    let mut per_file: Vec<Vec<&ChunkScan>> = vec![Vec::new(); files.len()];
+    for ((i, _, _, _), scan) in chunk_jobs.iter().zip(&scans) {
+        if let Some(v) = per_file.get_mut(*i) {
+            v.push(scan);
         }
     }
-    first_lines.resize(files.len(), Vec::new());
-    for ((i, _, _, _), n) in chunk_jobs.iter().zip(&counts) {
-        if let Some(v) = first_lines.get_mut(*i) {
-            let prev = v.last().copied().unwrap_or(1);
-            if v.is_empty() {
-                v.push(1);
-            }
-            v.push(prev + n);
-        }
-    }
+    let mut units: Vec<(usize, Unit)> = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        match splits.get(i).and_then(Option::as_ref) {
-            Some(s) => {
-                for (k, w) in s.bounds.windows(2).enumerate() {
-                    let (a, b) = match w {
-                        [a, b] => (*a, *b),
-                        _ => continue,
-                    };
-                    let first_line = first_lines
-                        .get(i)
-                        .and_then(|v| v.get(k))
-                        .copied()
-                        .unwrap_or(1);
-                    let plan = TextPlan {
-                        format: s.format,
-                        ndjson: s.ndjson,
-                        first_line,
-                        limit: Some(b - a),
-                    };
-                    let directive = directives.get(i).and_then(|d| d.get(k)).cloned().flatten();
-                    units.push((
-                        i,
-                        Unit::Chunk {
-                            file,
-                            plan,
-                            start: a,
-                            directive,
-                        },
-                    ));
-                }
+        let split = splits.get(i).and_then(Option::as_ref);
+        let starts = match (split, per_file.get(i)) {
+            (Some(s), Some(scans)) => chunk_starts(s, scans, opts.max_line_bytes),
+            _ => Vec::new(),
+        };
+        let Some(split) = split.filter(|_| starts.len() > 1) else {
+            if let Some(s) = splits.get_mut(i) {
+                *s = None;
             }
-            None => units.push((i, Unit::Whole(file))),
+            units.push((i, Unit::Whole(file)));
+            continue;
+        };
+        let ends: Vec<u64> = starts
+            .iter()
+            .skip(1)
+            .map(|c| c.offset)
+            .chain([file.size])
+            .collect();
+        for (c, end) in starts.into_iter().zip(ends) {
+            let plan = TextPlan {
+                format: split.format,
+                ndjson: split.ndjson,
+                first_line: c.first_line,
+                limit: Some(end.saturating_sub(c.offset)),
+            };
+            units.push((
+                i,
+                Unit::Chunk {
+                    file,
+                    plan,
+                    start: c.offset,
+                    resume: c.resume,
+                },
+            ));
         }
     }
     let results: Vec<(usize, R, Vec<FileStats>)> = units
@@ -348,9 +484,9 @@ pub fn read_units<S, R: Send>(
                     file,
                     plan,
                     start,
-                    directive,
+                    resume,
                 } => {
-                    vec![read_chunk(file, plan, start, directive, opts, &mut emit)]
+                    vec![read_chunk(file, plan, start, resume, opts, &mut emit)]
                 }
             };
             (i, end(state), stats)

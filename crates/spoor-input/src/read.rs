@@ -76,8 +76,10 @@ fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -
     match plan.format {
         InputFormat::Json if plan.ndjson => read_ndjson(lines, ctx),
         InputFormat::Json => read_stream(lines.into_inner(), ctx),
-        InputFormat::Csv => crate::delimited::read_delimited(lines, b',', ctx),
-        InputFormat::Tsv => crate::delimited::read_delimited(lines, b'\t', ctx),
+        InputFormat::Csv | InputFormat::Tsv => {
+            let sep = plan.format.separator().unwrap_or(b',');
+            crate::delimited::read_delimited(lines, sep, ctx)
+        }
         InputFormat::Auditd => crate::auditlog::read_auditlog(lines, ctx),
         InputFormat::Evtx => {
             ctx.stats.error = Some("EVTX inside a text stream cannot be read".into());
@@ -119,9 +121,9 @@ impl LineParser {
             | InputFormat::Auditd => return None,
             InputFormat::Iis => {
                 let mut p = Box::<crate::iis::IisParser>::default();
-                if let Some(d) = ctx.iis_directive.clone() {
+                if let crate::kernel::Resume::IisDirective(d) = &ctx.resume {
                     // A chunk: the columns of the directive before it (which is not its line).
-                    let _ = p.columns(&d);
+                    let _ = p.columns(d);
                 }
                 LineParser::Iis(p, gate_of(ctx, &iis_logsource()))
             }

@@ -1590,3 +1590,221 @@ fn read_units_ends_each_unit_before_the_next_begins_on_its_thread() {
         "{most} states alive at once with 2 threads"
     );
 }
+
+/// Reads `files` with `split_bytes` and gives the events in order (chunks are read in parallel
+/// but come back in file order) with the file statistics and the number of work units.
+fn read_split(
+    files: &[spoor_input::InputFile],
+    split_bytes: u64,
+) -> (Vec<Event>, Vec<FileStats>, usize) {
+    let opts = ReadOptions {
+        split_bytes,
+        ..ReadOptions::default()
+    };
+    let (states, stats) = read_all(files, &opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
+    let units = states.len();
+    (states.into_iter().flatten().collect(), stats, units)
+}
+
+/// A large CSV or TSV file is read in chunks too: each starts at a record (never inside a quoted
+/// cell that holds a line break) and has the header of the file, so every event, line number,
+/// count and sample is what one reader of the whole file gives.
+#[test]
+fn large_delimited_files_are_chunked_at_record_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, sep) in [("big.csv", ','), ("big.tsv", '\t')] {
+        let mut body = format!("time{sep}user{sep}cmd{sep}note\r\n");
+        for i in 0..40_000u32 {
+            let note = match i % 7 {
+                // Quoted line breaks (both kinds) and doubled quotes.
+                0 => format!("\"two\nlines {i}\""),
+                1 => format!("\"three\r\nlines\r\n\"\"{i}\"\"\""),
+                2 => format!("\"a{sep} b {i}\""),
+                _ => format!("n{i}"),
+            };
+            body.push_str(&format!(
+                "2024-07-12T10:00:{:02}Z{sep}u{}{sep}cmd /c {i}{sep}{note}",
+                i % 60,
+                i % 13
+            ));
+            body.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            if i % 1001 == 0 {
+                body.push_str(&format!("short{sep}row\n")); // wrong number of values
+            }
+            if i % 997 == 0 {
+                body.push('\n'); // blank line between records
+            }
+        }
+        let p = write(dir.path(), name, body.as_bytes());
+        let files = vec![spoor_input::InputFile::new(&p)];
+        let (whole, st_whole, units) = read_split(&files, u64::MAX);
+        assert_eq!(units, 1);
+        assert_eq!(st_whole[0].events, 40_000, "{:?}", st_whole[0]);
+        assert_eq!(st_whole[0].unparsed, 40, "{:?}", st_whole[0]);
+        for split_bytes in [150_000, 99_999, 65_537] {
+            let (got, st, units) = read_split(&files, split_bytes);
+            assert!(units >= 10, "{name}: {units} units at {split_bytes}");
+            assert_eq!(got, whole, "{name} at {split_bytes}");
+            assert_eq!(st, st_whole, "{name} at {split_bytes}");
+        }
+        // Record i starts on the line after those of the records, bad rows and blanks before it.
+        let e = &whole[7];
+        assert_eq!(text(e, "note").as_deref(), Some("two\nlines 7"));
+        assert_eq!(text(e, "user").as_deref(), Some("u7"));
+    }
+}
+
+/// A quoted cell that runs over chunk boundaries moves the next chunk to the record after it;
+/// a record carried over a boundary past the size cap ends the split there (the reader of the
+/// whole file drops it at the cap, which a chunk cannot see). The findings are the whole file's.
+#[test]
+fn quoted_cells_across_chunk_boundaries_move_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("user,cmd\n");
+    let mut i = 0u32;
+    while body.len() < 400_000 {
+        body.push_str(&format!("u{i},whoami {i}\n"));
+        i += 1;
+    }
+    // One record of 200 KB of quoted lines, then more plain records.
+    body.push_str("eve,\"");
+    for k in 0..20_000 {
+        body.push_str(&format!("l{k:05}\n"));
+    }
+    body.push_str("\"\n");
+    while body.len() < 900_000 {
+        body.push_str(&format!("u{i},whoami {i}\n"));
+        i += 1;
+    }
+    // A lone quote opening a cell at the end: the file ends inside it.
+    body.push_str("mallory,\"never closed\n");
+    let p = write(dir.path(), "quoted.csv", body.as_bytes());
+    let files = vec![spoor_input::InputFile::new(&p)];
+    // With the small cap the reader drops the long record at 100 KB and reads the rest of its
+    // lines as records of their own; only the whole-file equality is asserted then.
+    for (cap, min_units, events) in [(1 << 20, 8, Some(u64::from(i) + 1)), (100_000, 2, None)] {
+        let read = |split_bytes| {
+            let opts = ReadOptions {
+                split_bytes,
+                max_line_bytes: cap,
+                ..ReadOptions::default()
+            };
+            let (states, stats) =
+                read_all(&files, &opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
+            let units = states.len();
+            (
+                states.into_iter().flatten().collect::<Vec<_>>(),
+                stats,
+                units,
+            )
+        };
+        let (whole, st_whole, _) = read(u64::MAX);
+        let (got, st, units) = read(100_000);
+        assert!(units >= min_units, "{units} units with cap {cap}");
+        assert!(
+            units < 9,
+            "{units} units with cap {cap}: a chunk starts inside the quoted cell"
+        );
+        assert_eq!(got, whole, "cap {cap}");
+        assert_eq!(st, st_whole, "cap {cap}");
+        if let Some(n) = events {
+            assert_eq!(st[0].events, n, "cap {cap}");
+            let long = whole
+                .iter()
+                .any(|e| text(e, "cmd").is_some_and(|c| c.len() > 100_000));
+            assert!(long, "the 200 KB cell is one value");
+        } else {
+            assert!(
+                st[0]
+                    .unparsed_samples
+                    .iter()
+                    .any(|u| u.reason.contains("size cap")),
+                "{:?}",
+                st[0]
+            );
+        }
+    }
+}
+
+/// Random delimited files of hostile pieces (quotes alone and doubled, every line end, blank
+/// lines, lines over the cap, quoted cells over the size cap) read the same split and whole.
+#[test]
+fn random_delimited_files_read_the_same_split_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let pieces: [&[u8]; 12] = [
+        b"abc",
+        b",",
+        b"\"",
+        b"\"\"",
+        b"\n",
+        b"\r\n",
+        b"\r",
+        b"\n\n",
+        b" ",
+        b"x,y",
+        b"\t",
+        b"\"q\nq\"",
+    ];
+    let mut split_rounds = 0;
+    for round in 0..24 {
+        let mut body = b"h1,h2,h3\th4\n".to_vec();
+        while body.len() < 300_000 {
+            match next(40) {
+                0 => body.extend(std::iter::repeat_n(b'z', 3_000)), // over the small cap
+                1 => {
+                    // A long quoted cell of many lines.
+                    body.push(b'"');
+                    for _ in 0..next(400) {
+                        body.extend_from_slice(b"line\n");
+                    }
+                    body.push(b'"');
+                }
+                _ => body.extend_from_slice(pieces[next(pieces.len() as u64) as usize]),
+            }
+        }
+        let (name, format) = [("r.csv", InputFormat::Csv), ("r.tsv", InputFormat::Tsv)][round % 2];
+        let p = write(dir.path(), name, &body);
+        let files = vec![spoor_input::InputFile::new(&p)];
+        let cap = [2_048, 1 << 20][round % 2];
+        let read = |split_bytes| {
+            let opts = ReadOptions {
+                split_bytes,
+                max_line_bytes: cap,
+                format: Some(format),
+                ..ReadOptions::default()
+            };
+            let (states, stats) =
+                read_all(&files, &opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
+            let units = states.len();
+            (
+                states.into_iter().flatten().collect::<Vec<_>>(),
+                stats,
+                units,
+            )
+        };
+        let (whole, st_whole, _) = read(u64::MAX);
+        let split_bytes = 65_536 + next(60_000);
+        let (got, st, units) = read(split_bytes);
+        assert_eq!(
+            got, whole,
+            "round {round}, split {split_bytes}, {units} units"
+        );
+        assert_eq!(
+            st, st_whole,
+            "round {round}, split {split_bytes}, {units} units"
+        );
+        eprintln!("round {round}: {units} units, {} events", st[0].events);
+        split_rounds += usize::from(units > 1);
+    }
+    assert!(
+        split_rounds >= 12,
+        "only {split_rounds} of 24 files were split"
+    );
+}
