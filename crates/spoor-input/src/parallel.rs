@@ -57,7 +57,11 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
     if !(format.splittable() || ndjson) {
         return None;
     }
-    let pieces = (file.size / opts.split_bytes.max(1)).clamp(2, 256);
+    // At least a few pieces per thread (the pool hands them out as threads free up, so one
+    // slow piece does not leave a thread idle), none made smaller than 8 MiB for that.
+    let by_size = file.size / opts.split_bytes.max(1);
+    let per_thread = (4 * rayon::current_num_threads() as u64).min(file.size / (8 << 20));
+    let pieces = by_size.max(per_thread).clamp(2, 256);
     let mut bounds = vec![0u64];
     for k in 1..pieces {
         let guess = file.size / pieces * k;
