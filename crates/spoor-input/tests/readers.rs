@@ -1591,19 +1591,29 @@ fn read_units_ends_each_unit_before_the_next_begins_on_its_thread() {
     );
 }
 
-/// Reads `files` with `split_bytes` and gives the events in order (chunks are read in parallel
-/// but come back in file order) with the file statistics and the number of work units.
+/// Reads `files` with `opts` and gives the events in order (chunks are read in parallel but come
+/// back in file order) with the file statistics and the number of work units.
+fn read_with(
+    files: &[spoor_input::InputFile],
+    opts: &ReadOptions,
+) -> (Vec<Event>, Vec<FileStats>, usize) {
+    let (states, stats) = read_all(files, opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
+    let units = states.len();
+    (states.into_iter().flatten().collect(), stats, units)
+}
+
+/// [`read_with`] the default options but `split_bytes`.
 fn read_split(
     files: &[spoor_input::InputFile],
     split_bytes: u64,
 ) -> (Vec<Event>, Vec<FileStats>, usize) {
-    let opts = ReadOptions {
-        split_bytes,
-        ..ReadOptions::default()
-    };
-    let (states, stats) = read_all(files, &opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
-    let units = states.len();
-    (states.into_iter().flatten().collect(), stats, units)
+    read_with(
+        files,
+        &ReadOptions {
+            split_bytes,
+            ..ReadOptions::default()
+        },
+    )
 }
 
 /// A large CSV or TSV file is read in chunks too: each starts at a record (never inside a quoted
@@ -1689,14 +1699,7 @@ fn quoted_cells_across_chunk_boundaries_move_them() {
                 max_line_bytes: cap,
                 ..ReadOptions::default()
             };
-            let (states, stats) =
-                read_all(&files, &opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
-            let units = states.len();
-            (
-                states.into_iter().flatten().collect::<Vec<_>>(),
-                stats,
-                units,
-            )
+            read_with(&files, &opts)
         };
         let (whole, st_whole, _) = read(u64::MAX);
         let (got, st, units) = read(100_000);
@@ -1780,14 +1783,7 @@ fn random_delimited_files_read_the_same_split_and_whole() {
                 format: Some(format),
                 ..ReadOptions::default()
             };
-            let (states, stats) =
-                read_all(&files, &opts, Vec::new, |v: &mut Vec<Event>, e| v.push(e));
-            let units = states.len();
-            (
-                states.into_iter().flatten().collect::<Vec<_>>(),
-                stats,
-                units,
-            )
+            read_with(&files, &opts)
         };
         let (whole, st_whole, _) = read(u64::MAX);
         let split_bytes = 65_536 + next(60_000);
