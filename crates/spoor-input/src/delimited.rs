@@ -313,6 +313,9 @@ pub(crate) struct FromOpen {
 /// stretch before is scanned, so both are worked out at once, and stretches scan in parallel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StretchScan {
+    /// Lines in the stretch (its line ends, as it ends where a line starts unless it is the
+    /// file's last).
+    pub lines: u64,
     /// Read from a record start.
     pub from_start: StretchEnd,
     /// Read from inside a quoted cell; `None` for the first stretch of a file.
@@ -372,23 +375,15 @@ pub(crate) fn scan_stretch<R: BufRead>(
             }
         }
     }
-    from_open.end = match &open {
-        Some(r) => r.end(),
-        None => from_start.end(),
-    };
-    if first {
-        return Ok(StretchScan {
-            from_start: if header_seen {
-                from_start.end()
-            } else {
-                StretchEnd::NoHeader
-            },
-            from_open: None,
-        });
-    }
+    from_open.end = open.as_ref().unwrap_or(&from_start).end();
     Ok(StretchScan {
-        from_start: from_start.end(),
-        from_open: Some(from_open),
+        lines: line_ends,
+        from_start: if header_seen {
+            from_start.end()
+        } else {
+            StretchEnd::NoHeader
+        },
+        from_open: (!first).then_some(from_open),
     })
 }
 

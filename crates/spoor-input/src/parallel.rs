@@ -188,10 +188,9 @@ fn scan_chunk(
             ..ChunkScan::default()
         };
     }
-    let line_ends = count_newlines(file, start, end).unwrap_or(0);
     let Some(sep) = format.separator() else {
         return ChunkScan {
-            line_ends,
+            line_ends: count_newlines(file, start, end).unwrap_or(0),
             ..ChunkScan::default()
         };
     };
@@ -219,7 +218,8 @@ fn scan_chunk(
         None
     };
     ChunkScan {
-        line_ends,
+        // The scan reads the chunk's lines as the reader does: no count of its own is needed.
+        line_ends: records.map_or(0, |r| r.lines),
         records,
         header,
         ..ChunkScan::default()

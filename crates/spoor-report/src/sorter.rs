@@ -447,6 +447,11 @@ mod tests {
         for f in findings {
             s.push(f).unwrap();
         }
+        drain(s)
+    }
+
+    /// What a sorter gives back, in order, and its statistics.
+    fn drain(s: TimelineSorter) -> (Vec<Finding>, SortStats) {
         let mut out = Vec::new();
         let stats = s
             .finish(&mut |f| {
@@ -530,13 +535,7 @@ mod tests {
             ))
             .unwrap();
         }
-        let mut out = Vec::new();
-        let stats = s
-            .finish(&mut |f| {
-                out.push(f);
-                Ok(())
-            })
-            .unwrap();
+        let (out, stats) = drain(s);
         assert_eq!(stats.spill_runs, 0);
         assert_eq!(out.len(), 1);
         assert_eq!((out[0].count, out[0].source.position.number()), (50_000, 1));
@@ -569,13 +568,7 @@ mod tests {
             most_open < MERGE_FAN_IN * (top as usize + 1),
             "{most_open} runs open"
         );
-        let mut disk = Vec::new();
-        let stats = s
-            .finish(&mut |f| {
-                disk.push(f);
-                Ok(())
-            })
-            .unwrap();
+        let (disk, stats) = drain(s);
         assert_eq!(stats.spill_runs, 5_000);
         assert!(stats.runs_merged >= 4_992, "{stats:?}");
         assert_eq!(mem, disk);

@@ -493,6 +493,13 @@ mod tests {
         format!("{:?}", (m.time, &m.origin, &m.logsource, m.rule, &m.values))
     }
 
+    /// The keys of `all` in match order: what a buffer of them must give back.
+    fn in_order(all: &[BaseMatch]) -> Vec<String> {
+        let mut sorted = all.to_vec();
+        sorted.sort_by(match_order);
+        sorted.iter().map(key).collect()
+    }
+
     fn drained(b: &mut MatchBuffer) -> Vec<String> {
         let all = b.drain_all(&names()).expect("runs read back");
         all.iter().map(key).collect()
@@ -512,9 +519,7 @@ mod tests {
                 )
             })
             .collect();
-        let mut expected = all.clone();
-        expected.sort_by(match_order);
-        let expected: Vec<String> = expected.iter().map(key).collect();
+        let expected = in_order(&all);
         let mut units: Vec<MatchBuffer> = (0..25).map(|_| MatchBuffer::with_budget(1, 0)).collect();
         for (i, x) in all.into_iter().enumerate() {
             let unit = &mut units[i % 25];
@@ -546,9 +551,7 @@ mod tests {
                 )
             })
             .collect();
-        let mut expected = all.clone();
-        expected.sort_by(match_order);
-        let expected: Vec<String> = expected.iter().map(key).collect();
+        let expected = in_order(&all);
 
         // Three units: one spills many runs, one is sealed into a run, one stays in memory.
         let mut units = [
