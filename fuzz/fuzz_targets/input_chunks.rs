@@ -1,18 +1,21 @@
 //! Fuzzes the split of one large file between threads: any bytes, grown past the size at which
-//! files are split, read as CSV, TSV, NDJSON, access or IIS, must give the same events and
-//! counts split into chunks as read whole. The first byte picks the format and the chunk size.
+//! files are split, read as CSV, TSV, NDJSON, a JSON array, access or IIS, must give the same
+//! events and counts split into chunks as read whole. The first byte picks the format and the
+//! chunk size.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use spoor_event::Event;
 use spoor_input::{read_all, InputFile, InputFormat, ReadOptions};
 
-const FORMATS: [InputFormat; 5] = [
+/// The formats read; the last is JSON again, the input then made the elements of one array.
+const FORMATS: [InputFormat; 6] = [
     InputFormat::Csv,
     InputFormat::Tsv,
     InputFormat::Json,
     InputFormat::WebAccess,
     InputFormat::Iis,
+    InputFormat::Json,
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -23,9 +26,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // Files under 128 KiB are never split: repeat the input past that.
+    let array = usize::from(pick) % FORMATS.len() == FORMATS.len() - 1;
     let mut body = Vec::with_capacity(200_000);
+    if array {
+        body.push(b'[');
+    }
     while body.len() < 160_000 {
         body.extend_from_slice(rest);
+        if array {
+            body.push(b',');
+        }
     }
     let path = std::env::temp_dir().join(format!("spoor-fuzz-chunks-{}", std::process::id()));
     if std::fs::write(&path, &body).is_err() {

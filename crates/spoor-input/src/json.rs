@@ -6,7 +6,7 @@
 //! event with dotted field names and an unknown log source (the engine runs all rules on it).
 
 use crate::flatten::{flatten_object, json_depth_exceeds, MAX_DEPTH};
-use crate::kernel::{Ctx, TIME_FIELDS};
+use crate::kernel::{Ctx, Resume, TIME_FIELDS};
 use crate::lines::{Line, LineReader};
 use crate::time::{parse_iso, Stamp};
 use crate::winjson::map_windows;
@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json};
 use spoor_event::{Event, Fields, LogSource, Position};
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
+use std::ops::ControlFlow;
 
 /// The time of a JSON record from the usual field names (see [`TIME_FIELDS`]); also
 /// `TimeCreated.SystemTime` and `TimeCreated.#attributes.SystemTime`.
@@ -170,14 +171,53 @@ struct Bytes<R> {
     buf: Box<[u8]>,
     pos: usize,
     len: usize,
+    /// Bytes of the buffers before the current one.
+    base: u64,
     line: u64,
     after_cr: bool,
 }
 
+/// A byte table: which bytes end a run that the cutter can take without looking at each byte.
+type Stops = [bool; 256];
+
+const fn stops(bytes: &[u8]) -> Stops {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// Inside a string: the quote and the escape matter, and line ends are counted.
+static STRING_STOPS: Stops = stops(b"\"\\\r\n");
+/// Inside a container, outside strings: what opens a string or changes the depth, and line ends.
+static CONTAINER_STOPS: Stops = stops(b"\"{}[]\r\n");
+
 impl<R: Read> Bytes<R> {
+    fn new(inner: R, line: u64) -> Self {
+        Bytes {
+            inner,
+            buf: vec![0u8; 64 * 1024].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            base: 0,
+            line,
+            after_cr: false,
+        }
+    }
+
+    /// Bytes taken from the stream so far.
+    fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
     fn peek(&mut self) -> io::Result<Option<u8>> {
         if self.pos >= self.len {
+            self.base += self.len as u64;
             self.pos = 0;
+            self.len = 0;
             self.len = loop {
                 match self.inner.read(&mut self.buf) {
                     Ok(n) => break n,
@@ -206,6 +246,23 @@ impl<R: Read> Bytes<R> {
         Ok(b)
     }
 
+    /// Takes the run of buffered bytes up to the next byte of `stops` (which hold the line ends,
+    /// so none is in the run), keeping what fits of it in `out` under `cap`; returns its length.
+    fn run_until(&mut self, stops: &Stops, out: &mut Vec<u8>, cap: usize) -> usize {
+        let rest = self.buf.get(self.pos..self.len).unwrap_or_default();
+        let n = rest
+            .iter()
+            .position(|&b| stops[usize::from(b)])
+            .unwrap_or(rest.len());
+        if n > 0 {
+            let room = cap.saturating_sub(out.len()).min(n);
+            out.extend_from_slice(rest.get(..room).unwrap_or_default());
+            self.pos += n;
+            self.after_cr = false;
+        }
+        n
+    }
+
     fn skip_ws(&mut self) -> io::Result<Option<u8>> {
         while let Some(b) = self.peek()? {
             if b.is_ascii_whitespace() {
@@ -216,9 +273,19 @@ impl<R: Read> Bytes<R> {
         }
         Ok(None)
     }
+
+    /// Skips a UTF-8 byte order mark at the very start of the stream.
+    fn skip_bom(&mut self) -> io::Result<()> {
+        self.peek()?;
+        if self.offset() == 0 && self.buf.get(..self.len.min(3)) == Some(b"\xef\xbb\xbf") {
+            self.pos = 3;
+        }
+        Ok(())
+    }
 }
 
 /// The outcome of cutting one value out of the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cut {
     /// The value's bytes (complete).
     Whole,
@@ -240,6 +307,13 @@ fn cut_value<R: Read>(src: &mut Bytes<R>, out: &mut Vec<u8>, cap: usize) -> io::
     let first = src.peek()?;
     let scalar = !matches!(first, Some(b'{') | Some(b'['));
     loop {
+        // Runs of bytes that cannot end the value or change its state are taken whole (a
+        // scalar outside a string ends at bytes no table holds: byte by byte there).
+        if in_str && !escaped {
+            total += src.run_until(&STRING_STOPS, out, cap) as u64;
+        } else if !in_str && !scalar {
+            total += src.run_until(&CONTAINER_STOPS, out, cap) as u64;
+        }
         let Some(b) = src.peek()? else {
             return Ok(if scalar && !in_str {
                 finish_cut(total, cap)
@@ -294,59 +368,183 @@ fn finish_cut(total: u64, cap: usize) -> Cut {
     }
 }
 
+/// A place between two elements of a top-level JSON array: just after element `elements`, at
+/// byte `offset` of the stream, on line `line`. A chunk of a split array starts at one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ArrayPoint {
+    pub offset: u64,
+    pub line: u64,
+    pub elements: u64,
+}
+
+/// A chunk of a JSON array split between threads (see `parallel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ArrayPiece {
+    /// Where the chunk starts inside the array; `None` for the chunk at the file's start.
+    pub after: Option<ArrayPoint>,
+    /// Whether the array goes on past the chunk's end (every chunk but the last).
+    pub cut: bool,
+}
+
+/// One element cut out of an array.
+struct Element<'a> {
+    index: u64,
+    line: u64,
+    cut: Cut,
+    bytes: &'a [u8],
+    /// The place just after it.
+    after: ArrayPoint,
+}
+
+/// How the elements of an array ended.
+#[derive(Debug, PartialEq, Eq)]
+enum ArrayEnd {
+    /// At its `]`.
+    Closed,
+    /// The stream ended between elements, the array not closed.
+    Open,
+    /// The stream ended inside an element.
+    Truncated,
+    /// The caller asked to stop.
+    Stopped,
+}
+
+/// Cuts the elements of an array (the `[` already taken) one by one and hands each to `on`;
+/// `elements` counts them. The reader and the splitter's skim both walk arrays with it, so a
+/// chunk starts exactly where a whole read stands between two elements.
+fn array_elements<R: Read>(
+    src: &mut Bytes<R>,
+    buf: &mut Vec<u8>,
+    cap: usize,
+    elements: &mut u64,
+    mut on: impl FnMut(Element<'_>) -> ControlFlow<()>,
+) -> io::Result<ArrayEnd> {
+    loop {
+        let Some(b) = src.skip_ws()? else {
+            return Ok(ArrayEnd::Open);
+        };
+        match b {
+            b']' => {
+                src.bump()?;
+                return Ok(ArrayEnd::Closed);
+            }
+            b',' => {
+                src.bump()?;
+                continue;
+            }
+            _ => {}
+        }
+        *elements += 1;
+        let line = src.line;
+        let cut = cut_value(src, buf, cap)?;
+        let element = Element {
+            index: *elements,
+            line,
+            cut,
+            bytes: buf,
+            after: ArrayPoint {
+                offset: src.offset(),
+                line: src.line,
+                elements: *elements,
+            },
+        };
+        if on(element).is_break() {
+            return Ok(ArrayEnd::Stopped);
+        }
+        if cut == Cut::Truncated {
+            return Ok(ArrayEnd::Truncated);
+        }
+    }
+}
+
+/// Where a stream that starts with a JSON array (after white space and a byte order mark) can
+/// be cut between elements: for each of `targets` (ascending byte offsets), the first place
+/// after an element at or past it. `None` when the stream does not start with an array. Only
+/// the structure is walked (nothing kept, nothing parsed): one pass, a few bytes of memory.
+pub(crate) fn array_points<R: Read>(
+    inner: R,
+    targets: &[u64],
+) -> io::Result<Option<Vec<ArrayPoint>>> {
+    let mut src = Bytes::new(inner, 1);
+    src.skip_bom()?;
+    if src.skip_ws()? != Some(b'[') {
+        return Ok(None);
+    }
+    src.bump()?;
+    let mut points = Vec::with_capacity(targets.len());
+    let mut next = targets.iter().peekable();
+    let mut elements = 0u64;
+    let mut buf = Vec::new();
+    array_elements(&mut src, &mut buf, 0, &mut elements, |e| {
+        while next.next_if(|&&t| t <= e.after.offset).is_some() {
+            if points.last() != Some(&e.after) {
+                points.push(e.after);
+            }
+        }
+        if next.peek().is_some() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })?;
+    Ok(Some(points))
+}
+
 /// Reads a JSON array of records, or one or more top-level objects (pretty-printed or not).
-/// Array elements are numbered by index; top-level objects by the line they start on.
+/// Array elements are numbered by index; top-level objects by the line they start on. A chunk
+/// of a split array ([`Resume::JsonArray`]) starts among the elements and, unless it is the
+/// last, ends among them without a message.
 pub(crate) fn read_stream<R: Read>(inner: R, ctx: &mut Ctx) -> io::Result<()> {
-    let mut src = Bytes {
-        inner,
-        buf: vec![0u8; 64 * 1024].into_boxed_slice(),
-        pos: 0,
-        len: 0,
-        line: 1,
-        after_cr: false,
+    let piece = match &ctx.resume {
+        Resume::JsonArray(p) => Some(*p),
+        _ => None,
     };
+    let after = piece.and_then(|p| p.after);
+    let mut src = Bytes::new(inner, after.map_or(1, |a| a.line));
     let cap = ctx.opts.max_line_bytes;
     let mut buf = Vec::new();
-    let mut index = 0u64;
+    let mut index = after.map_or(0, |a| a.elements);
+    let mut in_array = after.is_some();
+    if !in_array {
+        src.skip_bom()?;
+    }
     loop {
+        if in_array {
+            let end = array_elements(&mut src, &mut buf, cap, &mut index, |e| {
+                let index = e.index;
+                match e.cut {
+                    Cut::Whole => match record_to_event(e.bytes, ctx, Position::Index(index)) {
+                        Ok(ev) => ctx.event(ev),
+                        Err(r) => ctx.unparsed(e.line, format!("element {index}: {r}")),
+                    },
+                    Cut::TooLong(n) => {
+                        ctx.unparsed(e.line, format!("element {index}: {}", ctx.too_long(n)))
+                    }
+                    Cut::Truncated => {
+                        ctx.unparsed(e.line, format!("element {index}: truncated JSON"))
+                    }
+                }
+                ControlFlow::Continue(())
+            })?;
+            match end {
+                ArrayEnd::Closed => {
+                    in_array = false;
+                    continue;
+                }
+                ArrayEnd::Open if piece.is_some_and(|p| p.cut) => return Ok(()),
+                ArrayEnd::Open => {
+                    ctx.unparsed(src.line, "JSON array not closed (truncated file?)");
+                    return Ok(());
+                }
+                ArrayEnd::Truncated | ArrayEnd::Stopped => return Ok(()),
+            }
+        }
         let Some(b) = src.skip_ws()? else {
             return Ok(());
         };
         if b == b'[' {
             src.bump()?;
-            // Elements of a top-level array.
-            loop {
-                let Some(b) = src.skip_ws()? else {
-                    ctx.unparsed(src.line, "JSON array not closed (truncated file?)");
-                    return Ok(());
-                };
-                match b {
-                    b']' => {
-                        src.bump()?;
-                        break;
-                    }
-                    b',' => {
-                        src.bump()?;
-                        continue;
-                    }
-                    _ => {}
-                }
-                index += 1;
-                let start_line = src.line;
-                match cut_value(&mut src, &mut buf, cap)? {
-                    Cut::Whole => match record_to_event(&buf, ctx, Position::Index(index)) {
-                        Ok(ev) => ctx.event(ev),
-                        Err(r) => ctx.unparsed(start_line, format!("element {index}: {r}")),
-                    },
-                    Cut::TooLong(n) => {
-                        ctx.unparsed(start_line, format!("element {index}: {}", ctx.too_long(n)))
-                    }
-                    Cut::Truncated => {
-                        ctx.unparsed(start_line, format!("element {index}: truncated JSON"));
-                        return Ok(());
-                    }
-                }
-            }
+            in_array = true;
             continue;
         }
         let start_line = src.line;
@@ -412,6 +610,15 @@ mod tests {
         assert_eq!(st.unparsed, 1);
         assert_eq!(evs[1].origin.position, Position::Index(2));
         assert_eq!(field_text(&evs[2].fields, "a").as_deref(), Some("]"));
+        // A byte order mark before the array (PowerShell's `Out-File -Encoding utf8`).
+        let (evs, st) = run_text(b"\xef\xbb\xbf[{\"a\":1}]", Some(InputFormat::Json));
+        assert_eq!(
+            (st.events, st.unparsed),
+            (1, 0),
+            "{:?}",
+            st.unparsed_samples
+        );
+        assert_eq!(evs[0].get("a"), Some(&Value::Int(1)));
         let (evs, st) = run_text(b"{\n  \"a\": {\n    \"b\": true\n  }\n}\n", None);
         assert_eq!((st.events, st.unparsed), (1, 0));
         assert_eq!(evs[0].get("a.b"), Some(&Value::Bool(true)));

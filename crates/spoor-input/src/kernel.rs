@@ -64,8 +64,8 @@ pub(crate) fn windows_logsource_of(
         .unwrap_or_else(crate::windows::windows_default)
 }
 
-/// What a chunk of a large file needs from the text before it, so that it reads its records as
-/// the reader of the whole file would (see `parallel`).
+/// What a chunk of a large file needs to know of the text around it, so that it reads its
+/// records as the reader of the whole file would (see `parallel`).
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Resume {
     /// Nothing: the start of a file, or a chunk of a format with no state between records.
@@ -75,6 +75,8 @@ pub(crate) enum Resume {
     IisDirective(Arc<[u8]>),
     /// CSV and TSV: the columns of the header row.
     CsvHeader(Arc<[Arc<str>]>),
+    /// A JSON array: where in it the chunk starts, and whether it goes on past the chunk.
+    JsonArray(crate::json::ArrayPiece),
 }
 
 /// The state of reading one stream: where events go and what is counted.

@@ -6,7 +6,7 @@
 //! numbering after those of the chunks before it. Chunks start after a line end, never between
 //! the `\r` and `\n` of one.
 
-use crate::json::looks_like_ndjson;
+use crate::json::{looks_like_ndjson, ArrayPiece, ArrayPoint};
 use crate::kernel::{Ctx, Resume, BUF_BYTES};
 use crate::read::{read_file, read_text, InputFile, TextPlan};
 use crate::sniff::sniff;
@@ -34,6 +34,9 @@ struct Split {
     format: InputFormat,
     ndjson: bool,
     bounds: Vec<u64>,
+    /// A JSON array: the places between elements where its chunks start (found by one skim of
+    /// the file while planning, since no chunk can tell on its own where elements begin).
+    array_points: Option<Vec<ArrayPoint>>,
 }
 
 /// Decides whether `file` is split, and where.
@@ -54,7 +57,8 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
     }
     let format = opts.format.or_else(|| sniff(&head))?;
     let ndjson = format == InputFormat::Json && looks_like_ndjson(&head);
-    if !(format.splittable() || ndjson) {
+    let json_stream = format == InputFormat::Json && !ndjson;
+    if !(format.splittable() || ndjson || json_stream) {
         return None;
     }
     // At least a few pieces per thread (the pool hands them out as threads free up, so one
@@ -62,6 +66,28 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
     let by_size = file.size / opts.split_bytes.max(1);
     let per_thread = (4 * rayon::current_num_threads() as u64).min(file.size / (8 << 20));
     let pieces = by_size.max(per_thread).clamp(2, 256);
+    if json_stream {
+        let targets: Vec<u64> = (1..pieces).map(|k| file.size / pieces * k).collect();
+        f.seek(SeekFrom::Start(0)).ok()?;
+        let points: Vec<ArrayPoint> = crate::json::array_points(f, &targets)
+            .ok()??
+            .into_iter()
+            .filter(|p| p.offset < file.size)
+            .collect();
+        if points.is_empty() {
+            return None;
+        }
+        let bounds = std::iter::once(0)
+            .chain(points.iter().map(|p| p.offset))
+            .chain([file.size])
+            .collect();
+        return Some(Split {
+            format,
+            ndjson,
+            bounds,
+            array_points: Some(points),
+        });
+    }
     let mut bounds = vec![0u64];
     for k in 1..pieces {
         let guess = file.size / pieces * k;
@@ -75,6 +101,7 @@ fn plan_split(file: &InputFile, opts: &ReadOptions) -> Option<Split> {
         format,
         ndjson,
         bounds,
+        array_points: None,
     })
 }
 
@@ -238,6 +265,9 @@ struct ChunkStart {
 /// starts at its first record instead, one with no record start joins the chunk before, and the
 /// split ends where a record carried over a boundary could have hit the size cap.
 fn chunk_starts(split: &Split, scans: &[&ChunkScan], cap: usize) -> Vec<ChunkStart> {
+    if let Some(points) = &split.array_points {
+        return array_chunk_starts(points);
+    }
     let mut line_at = Vec::with_capacity(scans.len());
     let mut line = 1u64;
     for scan in scans {
@@ -317,6 +347,25 @@ fn chunk_starts(split: &Split, scans: &[&ChunkScan], cap: usize) -> Vec<ChunkSta
             }
             StretchEnd::NoHeader => break,
         }
+    }
+    starts
+}
+
+/// The chunks of a split JSON array: the first from the file's start, the others from places
+/// between elements; all but the last end inside the array.
+fn array_chunk_starts(points: &[ArrayPoint]) -> Vec<ChunkStart> {
+    let piece = |after, cut| Resume::JsonArray(ArrayPiece { after, cut });
+    let mut starts = vec![ChunkStart {
+        offset: 0,
+        first_line: 1,
+        resume: piece(None, !points.is_empty()),
+    }];
+    for (k, p) in points.iter().enumerate() {
+        starts.push(ChunkStart {
+            offset: p.offset,
+            first_line: p.line,
+            resume: piece(Some(*p), k + 1 < points.len()),
+        });
     }
     starts
 }
@@ -413,6 +462,7 @@ pub fn read_units<S, R: Send>(
         .iter()
         .enumerate()
         .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+        .filter(|(_, s)| s.array_points.is_none())
         .flat_map(|(i, s)| {
             s.bounds
                 .windows(2)

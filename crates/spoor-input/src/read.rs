@@ -75,7 +75,10 @@ pub(crate) fn read_text(
 fn read_lines<R: BufRead>(lines: LineReader<R>, plan: TextPlan, ctx: &mut Ctx) -> io::Result<()> {
     match plan.format {
         InputFormat::Json if plan.ndjson => read_ndjson(lines, ctx),
-        InputFormat::Json => read_stream(lines.into_inner(), ctx),
+        InputFormat::Json => match plan.limit {
+            Some(limit) => read_stream(lines.into_inner().take(limit), ctx),
+            None => read_stream(lines.into_inner(), ctx),
+        },
         InputFormat::Csv | InputFormat::Tsv => {
             let sep = plan.format.separator().unwrap_or(b',');
             crate::delimited::read_delimited(lines, sep, ctx)

@@ -1804,3 +1804,140 @@ fn random_delimited_files_read_the_same_split_and_whole() {
         "only {split_rounds} of 24 files were split"
     );
 }
+
+/// A large JSON array (pretty-printed with CRLF, or all on one line) is read in chunks that start
+/// between elements: strings holding brackets, commas, quotes and escaped quotes never move a
+/// cut, and every event, index, line number and count is what one reader of the whole file gives.
+#[test]
+fn large_json_arrays_are_chunked_between_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, sep, eol) in [("pretty.json", ",\r\n  ", "\r\n"), ("flat.json", ",", "")] {
+        let mut body = format!("\u{feff}[{eol}  ");
+        for i in 0..6_000 {
+            if i > 0 {
+                body.push_str(sep);
+            }
+            body.push_str(&format!(
+                r#"{{"EventID": 4688, "n": {i}, "CommandLine": "cmd /c \"echo ],[{{}}\\\" {i}\"", "tags": [1, [2, {{"x": "}}]"}}]]}}"#
+            ));
+        }
+        body.push_str(&format!("{eol}]{eol}"));
+        let p = write(dir.path(), name, body.as_bytes());
+        let files = vec![spoor_input::InputFile::new(&p)];
+        let (whole, st_whole, whole_units) = read_split(&files, u64::MAX);
+        let (got, st, units) = read_split(&files, 100_000);
+        assert_eq!(whole_units, 1);
+        assert!(units >= 4, "{name}: {units} units");
+        assert_eq!(st_whole[0].events, 6_000, "{name}: {:?}", st_whole[0]);
+        assert_eq!(st_whole[0].unparsed, 0, "{name}: {:?}", st_whole[0]);
+        assert_eq!(got, whole, "{name}");
+        assert_eq!(st, st_whole, "{name}");
+        let last = got.last().unwrap();
+        assert_eq!(last.origin.position, Position::Index(6_000));
+        assert_eq!(
+            last.get("CommandLine"),
+            Some(&Value::Str(r#"cmd /c "echo ],[{}\" 5999""#.into()))
+        );
+    }
+}
+
+/// Random JSON arrays of hostile pieces (stray closers, brackets and commas in strings, escapes,
+/// scalars, every line end, elements over the cap, nested arrays, values after the array, a
+/// string left open, a truncated end) read the same split and whole. (Scalars are followed by a
+/// comma: one glued to a container ends at its first comma, and the container's `]` would then
+/// close the array early, which only one round in four is meant to do.)
+#[test]
+fn random_json_arrays_read_the_same_split_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let pieces: [&[u8]; 16] = [
+        br#"{"a": 1}"#,
+        br#"{"s": "],}{[,"}"#,
+        br#"{"e": "\"\\"}"#,
+        b",",
+        b"\n",
+        b"\r\n",
+        b"\r",
+        b" ",
+        b"},",
+        b"[]",
+        b"7,",
+        br#""str","#,
+        br#"[1, {"b": [2]}]"#,
+        br#"{"u": "\ud800"}"#,
+        b"{\"nl\": \"a\r\nb\"}",
+        b"{\"x\": 1}},",
+    ];
+    let mut split_rounds = 0;
+    for round in 0..24 {
+        let mut body = b"[".to_vec();
+        let mut stray_close = round % 4 == 3;
+        let mut lone_quote = round % 4 == 1;
+        while body.len() < 300_000 {
+            if stray_close && body.len() > 250_000 {
+                // The array closes early: what follows is read as top-level values.
+                body.push(b']');
+                stray_close = false;
+            }
+            if lone_quote && body.len() > 200_000 {
+                // A string that never closes where it should: the rest is one long element.
+                body.push(b'"');
+                lone_quote = false;
+            }
+            match next(50) {
+                0 => {
+                    // An element over the small cap.
+                    body.extend_from_slice(b"{\"big\": \"");
+                    body.extend(std::iter::repeat_n(b'z', 3_000));
+                    body.extend_from_slice(b"\"}");
+                }
+                1..=20 => body.extend_from_slice(br#"{"EventID": 1, "Image": "C:\\w.exe"},"#),
+                _ => body.extend_from_slice(pieces[next(pieces.len() as u64) as usize]),
+            }
+        }
+        match round % 3 {
+            0 => body.extend_from_slice(b"]\n{\"after\": true}\n"),
+            1 => body.extend_from_slice(b"\n]"),
+            _ if round % 2 == 0 => body.extend_from_slice(b"{\"cut\": \"of"),
+            _ => body.extend_from_slice(b",\n"), // the array never closed
+        }
+        let p = write(dir.path(), "r.json", &body);
+        let files = vec![spoor_input::InputFile::new(&p)];
+        let cap = [2_048, 1 << 20][round % 2];
+        let read = |split_bytes| {
+            let opts = ReadOptions {
+                split_bytes,
+                max_line_bytes: cap,
+                format: Some(InputFormat::Json),
+                ..ReadOptions::default()
+            };
+            read_with(&files, &opts)
+        };
+        let (whole, st_whole, _) = read(u64::MAX);
+        let split_bytes = 65_536 + next(60_000);
+        let (got, st, units) = read(split_bytes);
+        assert_eq!(
+            got, whole,
+            "round {round}, split {split_bytes}, {units} units"
+        );
+        assert_eq!(
+            st, st_whole,
+            "round {round}, split {split_bytes}, {units} units"
+        );
+        eprintln!(
+            "round {round}: {units} units, {} events, {} unparsed",
+            st[0].events, st[0].unparsed
+        );
+        split_rounds += usize::from(units > 1);
+    }
+    assert!(
+        split_rounds >= 12,
+        "only {split_rounds} of 24 files were split"
+    );
+}
